@@ -1,0 +1,45 @@
+/**
+ * The one error class of Blick. Every error carries a code from the catalogue
+ * below, the thing that failed, and (in the message) what to do about it.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: { status: 2, http: 500, summary: 'configuration is invalid' },
+  CONFIG_UNREADABLE: { status: 2, http: 500, summary: 'configuration file cannot be read' },
+  EVENT_INVALID: { status: 1, http: 400, summary: 'event is invalid' },
+  BATCH_TOO_LARGE: { status: 1, http: 413, summary: 'batch exceeds the size limit' },
+  MESSAGE_INVALID: { status: 1, http: 400, summary: 'wire message cannot be decoded' },
+  MESSAGE_TOO_LARGE: { status: 1, http: 413, summary: 'wire message exceeds the size limit' },
+  UNSUPPORTED_VERSION: { status: 1, http: 400, summary: 'wire protocol version is not supported' },
+  AUTH_REQUIRED: { status: 1, http: 401, summary: 'a bearer token is required' },
+  AUTH_FORBIDDEN: { status: 1, http: 403, summary: 'the token does not allow this' },
+  NOT_FOUND: { status: 1, http: 404, summary: 'not found' },
+  BAD_REQUEST: { status: 1, http: 400, summary: 'bad request' },
+  STORE_FAILED: { status: 1, http: 503, summary: 'the store failed' },
+  INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens' },
+  SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
+  KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class BlickError extends Error {
+  readonly code: ErrorCode;
+  /** HTTP status when the error reaches the API. */
+  readonly status: number;
+  /** Process exit status when the error stops a command. */
+  readonly exitCode: number;
+  override readonly cause?: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message);
+    this.name = 'BlickError';
+    this.code = code;
+    this.status = options.status ?? ErrorCodes[code].http;
+    this.exitCode = ErrorCodes[code].status;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+export function isBlickError(e: unknown, code?: ErrorCode): e is BlickError {
+  return e instanceof BlickError && (code === undefined || e.code === code);
+}
