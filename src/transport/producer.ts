@@ -1,0 +1,231 @@
+import * as zmq from 'zeromq';
+import type { Component } from '../core/component.js';
+import type { BlickEvent } from '../core/event.js';
+import { UlidFactory } from '../core/ids.js';
+import { createLogger, type Logger } from '../core/log.js';
+import type { Registry } from '../core/metrics.js';
+import type { CurveClientOptions } from './curve.js';
+import { Spool, type SpooledBatch } from './spool.js';
+import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch } from './wire.js';
+
+/** Options of a {@link Producer}; defaults in brackets. */
+export interface ProducerOptions {
+  /** ZeroMQ endpoints to connect to; batches go to whichever is up (load-balanced across live ones) */
+  upstreams: string[];
+  /** directory of the on-disk spool */
+  spoolDir: string;
+  /** name of this producer in batches and logs [hostname] */
+  producer: string;
+  /** most events per batch [1000] */
+  batchEvents?: number;
+  /** how long an event may wait for its batch to fill, ms [5] */
+  batchDelayMs?: number;
+  /** unacknowledged batches in flight at once [64] */
+  window?: number;
+  /** resend a batch not acknowledged within this, ms; doubles per attempt up to 30 s [3000] */
+  ackTimeoutMs?: number;
+  /** spool bound in bytes [256 MiB] */
+  spoolMaxBytes?: number;
+  /** fsync every batch [false] */
+  fsync?: boolean;
+  curve?: CurveClientOptions | undefined;
+  log?: Logger;
+  metrics?: Registry;
+}
+
+interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
+
+/**
+ * The sending half of the transport: batches events, appends each batch to the
+ * spool, sends it over a DEALER socket and forgets it only when the receiver
+ * acknowledges it (after its commit). Unacknowledged batches are resent after
+ * a timeout, after a reconnect and after a restart (from the spool).
+ */
+export class Producer implements Component {
+  readonly name = 'producer';
+  private readonly opts: Required<Omit<ProducerOptions, 'curve' | 'log' | 'metrics'>> & Pick<ProducerOptions, 'curve' | 'metrics'>;
+  private readonly log: Logger;
+  private readonly spool: Spool;
+  private readonly ids = new UlidFactory();
+  private socket?: zmq.Dealer;
+  private pending: BlickEvent[] = [];
+  private batchTimer?: NodeJS.Timeout;
+  private readonly inflight = new Map<string, InFlight>();
+  private wake?: () => void;
+  private tick?: NodeJS.Timeout;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private connected = 0;
+  /** figures for /metrics and tests */
+  readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0 };
+
+  constructor(options: ProducerOptions) {
+    this.opts = {
+      batchEvents: 1000, batchDelayMs: 5, window: 64, ackTimeoutMs: 3000, spoolMaxBytes: 256 * 1024 * 1024, fsync: false,
+      ...options,
+    };
+    this.log = options.log ?? createLogger('producer');
+    const m = options.metrics;
+    const dropped = m?.counter('blick_spool_dropped_events_total', 'Events dropped because the spool was full');
+    this.spool = new Spool({
+      dir: this.opts.spoolDir, maxBytes: this.opts.spoolMaxBytes, fsync: this.opts.fsync, log: this.log,
+      onDrop: (_b, events) => {
+        dropped?.inc(events);
+        // dropped batches may be in flight: forget them there too
+        for (const id of [...this.inflight.keys()]) if (!this.spool.has(id)) this.inflight.delete(id);
+      },
+    });
+    m?.gauge('blick_spool_batches', 'Unacknowledged batches in the spool').collectWith(() => this.spool.batches);
+    m?.gauge('blick_spool_bytes', 'Bytes in the spool').collectWith(() => this.spool.bytes);
+  }
+
+  async start(): Promise<void> {
+    this.spool.open();
+    const sock = new zmq.Dealer({
+      immediate: true, // queue only to live connections, so a dead upstream does not swallow batches
+      linger: 0, // unacknowledged batches are in the spool; nothing to wait for at close
+      sendTimeout: 0,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 5000,
+      sendHighWaterMark: 1000,
+      receiveHighWaterMark: 10000,
+      maxMessageSize: DEFAULT_WIRE_LIMITS.maxMessageBytes,
+    });
+    if (this.opts.curve) {
+      sock.curveServerKey = this.opts.curve.serverPublicKey;
+      sock.curvePublicKey = this.opts.curve.publicKey;
+      sock.curveSecretKey = this.opts.curve.secretKey;
+    }
+    sock.events.on('connect', (e) => {
+      this.connected++;
+      this.log.info({ upstream: e.address }, 'connected to upstream');
+      this.kick();
+    });
+    sock.events.on('disconnect', (e) => {
+      this.connected = Math.max(0, this.connected - 1);
+      this.log.warn({ upstream: e.address }, 'upstream disconnected; batches stay in the spool');
+      // whatever was in flight may have died with the connection: resend it (the receiver drops repeats)
+      for (const f of this.inflight.values()) f.deadline = 0;
+      this.kick();
+    });
+    sock.events.on('handshake:error:auth', (e) => this.log.error({ upstream: e.address }, 'upstream refused our CURVE key'));
+    for (const u of this.opts.upstreams) sock.connect(u);
+    this.socket = sock;
+    this.running = true;
+    this.tick = setInterval(() => this.kick(), Math.max(50, Math.min(500, this.opts.ackTimeoutMs / 4)));
+    this.loops = [this.sendLoop(), this.receiveLoop()];
+  }
+
+  /** Queue one event; it is batched and spooled within batchDelayMs. */
+  send(event: BlickEvent): void {
+    this.pending.push(event);
+    this.stats.eventsQueued++;
+    if (this.pending.length >= this.opts.batchEvents) this.flush();
+    else if (!this.batchTimer) this.batchTimer = setTimeout(() => this.flush(), this.opts.batchDelayMs);
+  }
+
+  /** Cut the pending events into a batch now (spooled, then sent). */
+  flush(): void {
+    if (this.batchTimer) { clearTimeout(this.batchTimer); this.batchTimer = undefined; }
+    while (this.pending.length > 0) {
+      const events = this.pending.length <= this.opts.batchEvents ? this.pending : this.pending.slice(0, this.opts.batchEvents);
+      this.pending = events === this.pending ? [] : this.pending.slice(events.length);
+      const id = this.ids.next();
+      this.spool.append(id, events.length, encodeBatch({ id, events, producer: this.opts.producer }));
+    }
+    this.kick();
+  }
+
+  /** Resolves when every event queued so far has been acknowledged. */
+  drained(): Promise<void> {
+    this.flush();
+    if (this.spool.batches === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  get unacknowledged(): { batches: number; events: number } { return { batches: this.spool.batches, events: this.spool.events + this.pending.length }; }
+  get droppedEvents(): number { return this.spool.droppedEvents; }
+
+  private kick(): void { const w = this.wake; this.wake = undefined; w?.(); }
+
+  private nextToSend(now: number): InFlight | undefined {
+    // first: overdue in-flight batches (oldest first); then new ones while the window allows
+    for (const f of this.inflight.values()) if (f.deadline <= now) return f;
+    if (this.inflight.size >= this.opts.window) return undefined;
+    for (const entry of this.spool.values()) {
+      if (!this.inflight.has(entry.id)) {
+        const f: InFlight = { entry, deadline: 0, attempts: 0 };
+        this.inflight.set(entry.id, f);
+        return f;
+      }
+    }
+    return undefined;
+  }
+
+  private async sendLoop(): Promise<void> {
+    while (this.running) {
+      const f = this.nextToSend(Date.now());
+      if (!f) { await new Promise<void>((r) => { this.wake = r; }); continue; }
+      if (!this.spool.has(f.entry.id)) { this.inflight.delete(f.entry.id); continue; }
+      try {
+        await this.socket!.send(this.spool.read(f.entry));
+        if (f.attempts > 0) this.stats.batchesResent++;
+        this.stats.batchesSent++;
+        f.attempts++;
+        f.deadline = Date.now() + Math.min(30_000, this.opts.ackTimeoutMs * 2 ** Math.min(f.attempts - 1, 4));
+      } catch (err) {
+        if (!this.running) return;
+        // EAGAIN: no live upstream (immediate) or its queue is full: wait for a connect or the tick
+        f.deadline = Date.now() + 100;
+        if ((err as { code?: string }).code !== 'EAGAIN') this.log.warn({ err }, 'send failed; will retry');
+        await new Promise<void>((r) => { this.wake = r; });
+      }
+    }
+  }
+
+  private async receiveLoop(): Promise<void> {
+    const sock = this.socket!;
+    try {
+      for await (const [msg] of sock) {
+        if (!msg) continue;
+        let decoded;
+        try { decoded = decodeMessage(msg); } catch (err) { this.log.warn({ err }, 'undecodable message from upstream'); continue; }
+        if (decoded.kind !== 'ack') continue;
+        const { ack } = decoded;
+        if (ack.error) {
+          // refused as a whole (e.g. too large): resending will not help; drop it loudly
+          this.log.error({ batch: ack.batchId, error: ack.error }, 'upstream refused a batch; dropped');
+        }
+        const entry = this.spool.ack(ack.batchId);
+        this.inflight.delete(ack.batchId);
+        if (entry) {
+          this.stats.batchesAcked++;
+          this.stats.eventsAcked += ack.accepted;
+          this.stats.duplicates += ack.duplicates;
+          this.stats.eventsRejected += ack.rejected;
+        }
+        if (this.spool.batches === 0 && this.pending.length === 0) {
+          const w = this.drainWaiters; this.drainWaiters = [];
+          for (const r of w) r();
+        }
+        this.kick();
+      }
+    } catch (err) {
+      if (this.running) this.log.error({ err }, 'receive loop failed');
+    }
+  }
+
+  /** Spool what is pending and close; unacknowledged batches stay in the spool for the next start. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.flush();
+    this.running = false;
+    if (this.tick) clearInterval(this.tick);
+    this.kick();
+    this.socket?.close();
+    await Promise.allSettled(this.loops);
+    const left = this.spool.batches;
+    if (left > 0) this.log.info({ batches: left, events: this.spool.events }, 'stopped with unacknowledged batches spooled');
+  }
+}

@@ -1,0 +1,151 @@
+import * as zmq from 'zeromq';
+import type { Component } from '../core/component.js';
+import { isBlickError } from '../core/errors.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
+import { Registry } from '../core/metrics.js';
+import { zap, type CurveServerOptions } from './curve.js';
+import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireLimits } from './wire.js';
+
+/** What the receiver's owner reports back for a batch once it is durably stored. */
+export interface BatchResult { accepted: number; duplicates: number }
+
+/** The receiver's owner: store the batch, resolve when committed (the ack goes out then). */
+export type BatchHandler = (batch: Batch) => Promise<BatchResult> | BatchResult;
+
+export interface ReceiverOptions {
+  /** ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5556 */
+  bind: string;
+  handler: BatchHandler;
+  limits?: Partial<WireLimits>;
+  curve?: CurveServerOptions | undefined;
+  log?: Logger;
+  metrics?: Registry;
+  now?: () => number;
+  /** metric name prefix ["blick_ingest"] */
+  metricPrefix?: string;
+}
+
+let domainSeq = 0;
+
+/**
+ * The receiving half of the transport: a ROUTER socket that decodes each
+ * message, hands the batch to its owner, and acknowledges it after the owner's
+ * commit. Bad messages (garbage, truncated, too large, wrong version, invalid
+ * events) are rejected, counted and logged (rate limited); the socket keeps
+ * serving.
+ */
+export class Receiver implements Component {
+  readonly name = 'receiver';
+  private socket?: zmq.Router;
+  private loop?: Promise<void>;
+  private running = false;
+  private readonly log: Logger;
+  private readonly warn: RateLimitedLog;
+  private readonly limits: WireLimits;
+  private readonly zapDomain = `blick-${process.pid}-${++domainSeq}`;
+  /** the bound endpoint (with the real port when bound to port 0) */
+  endpoint = '';
+  readonly counters;
+
+  constructor(private readonly opts: ReceiverOptions) {
+    this.log = opts.log ?? createLogger('receiver');
+    this.warn = new RateLimitedLog(this.log);
+    this.limits = { ...DEFAULT_WIRE_LIMITS, ...opts.limits };
+    const m = opts.metrics ?? new Registry();
+    const p = opts.metricPrefix ?? 'blick_ingest';
+    this.counters = {
+      messages: m.counter(`${p}_messages_total`, 'Messages received on the ingest socket'),
+      received: m.counter(`${p}_events_received_total`, 'Events received in valid batches'),
+      rejectedMessages: m.counter(`${p}_messages_rejected_total`, 'Messages rejected (reason: garbage, too_large, version, batch_too_large, frames)'),
+      rejectedEvents: m.counter(`${p}_events_rejected_total`, 'Events rejected as invalid inside otherwise valid batches'),
+      duplicates: m.counter(`${p}_events_duplicate_total`, 'Events dropped because their id was already stored'),
+      refused: m.counter(`${p}_connections_refused_total`, 'Producers refused by the CURVE allow list'),
+      failed: m.counter(`${p}_batches_failed_total`, 'Batches the store could not commit (not acknowledged; the producer resends)'),
+    };
+  }
+
+  async start(): Promise<void> {
+    const sock = new zmq.Router({
+      linger: 0,
+      // a hard ceiling well above the application limit, so oversized messages still
+      // reach us to be counted; beyond it libzmq drops the connection
+      maxMessageSize: this.limits.maxMessageBytes * 2 + 65536,
+      receiveHighWaterMark: 10000,
+      sendHighWaterMark: 10000,
+    });
+    if (this.opts.curve) {
+      zap.register(this.zapDomain, this.opts.curve.allow, (key, address) => {
+        this.counters.refused.inc();
+        this.warn.warn('refused', { key, address }, 'refused a producer whose CURVE key is not on the allow list');
+      });
+      sock.curveServer = true;
+      sock.curveSecretKey = this.opts.curve.secretKey;
+      sock.curvePublicKey = this.opts.curve.publicKey;
+      sock.zapDomain = this.zapDomain;
+    }
+    await sock.bind(this.opts.bind);
+    this.endpoint = sock.lastEndpoint ?? this.opts.bind;
+    this.socket = sock;
+    this.running = true;
+    this.loop = this.receiveLoop();
+  }
+
+  private reject(reason: string, detail: Record<string, unknown>, msg: string): void {
+    this.counters.rejectedMessages.inc(1, { reason });
+    this.warn.warn(`reject:${reason}`, detail, msg);
+  }
+
+  private async receiveLoop(): Promise<void> {
+    const sock = this.socket!;
+    const now = this.opts.now ?? Date.now;
+    try {
+      for await (const frames of sock) {
+        this.counters.messages.inc();
+        const identity = frames[0]!;
+        if (frames.length !== 2) { this.reject('frames', { frames: frames.length }, 'message with an unexpected number of frames rejected'); continue; }
+        const payload = frames[1]!;
+        let decoded;
+        try {
+          decoded = decodeMessage(payload, this.limits, now);
+        } catch (err) {
+          const reason = isBlickError(err, 'MESSAGE_TOO_LARGE') ? 'too_large' : isBlickError(err, 'UNSUPPORTED_VERSION') ? 'version' : isBlickError(err, 'BATCH_TOO_LARGE') ? 'batch_too_large' : 'garbage';
+          this.reject(reason, { bytes: payload.length, error: (err as Error).message }, 'message rejected');
+          continue;
+        }
+        if (decoded.kind !== 'batch') { this.reject('garbage', {}, 'unexpected ack on the ingest socket'); continue; }
+        const { batch, invalid } = decoded;
+        if (invalid > 0) {
+          this.counters.rejectedEvents.inc(invalid);
+          this.warn.warn('invalid-events', { producer: batch.producer, invalid, error: decoded.firstError }, 'invalid events rejected from a batch');
+        }
+        this.counters.received.inc(batch.events.length);
+        let result: BatchResult;
+        try {
+          result = await this.opts.handler(batch);
+        } catch (err) {
+          // not acknowledged: the producer keeps the batch and resends it
+          this.counters.failed.inc();
+          this.warn.warn('store-failed', { err }, 'could not store a batch; it will be resent');
+          continue;
+        }
+        this.counters.duplicates.inc(result.duplicates);
+        if (!this.running) break;
+        try {
+          await sock.send([identity, encodeAck({ batchId: batch.id, accepted: result.accepted, duplicates: result.duplicates, rejected: invalid })]);
+        } catch (err) {
+          this.warn.warn('ack-failed', { err }, 'could not send an ack; the producer will resend and the duplicate is dropped');
+        }
+      }
+    } catch (err) {
+      if (this.running) this.log.error({ err }, 'ingest socket failed');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.socket?.close();
+    if (this.opts.curve) zap.unregister(this.zapDomain);
+    await this.loop;
+  }
+}
