@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { BlickError } from './errors.js';
 import { parseDuration } from './duration.js';
 
-/** A duration string (`500ms`, `10s`, `5m`) or seconds, validated and turned into milliseconds. */
+/** A duration string (`500ms`, `10s`, `5m`) or seconds, validated and turned into milliseconds.
+ * Give defaults with `.prefault("10s")` (parsed) rather than `.default()` (zod 4 skips parsing defaults). */
 export const zDuration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {

@@ -1,0 +1,22 @@
+import type { Logger } from '../../core/log.js';
+import type { Registry } from '../../core/metrics.js';
+import type { Ingest } from '../ingest.js';
+import type { Store } from '../store/store.js';
+
+export type Role = 'read' | 'write' | 'admin';
+export const ROLE_RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
+
+/** What every API route may use. */
+export interface ApiContext {
+  store: Store;
+  ingest: Ingest;
+  metrics: Registry;
+  log: Logger;
+  /** false until the store is open and state is loaded */
+  ready(): boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig { role?: Role }
+  interface FastifyRequest { role?: Role }
+}

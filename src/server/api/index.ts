@@ -1,0 +1,56 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { BlickError, isBlickError } from '../../core/errors.js';
+import { RateLimitedLog } from '../../core/log.js';
+import { installAuth, type TokenConfig } from './auth.js';
+import type { ApiContext } from './context.js';
+import { checksRoutes } from './routes/checks/index.js';
+import { eventsRoutes } from './routes/events/index.js';
+import { hostsRoutes } from './routes/hosts/index.js';
+import { systemRoutes } from './routes/system/index.js';
+
+export interface ApiOptions { tokens: TokenConfig[]; bodyLimit?: number }
+
+/**
+ * The HTTP API (PRODUCT.md, "HTTP API"): one plugin per resource under
+ * /api/v1, errors as `{"error":{"code","message"}}` from the one catalogue.
+ */
+export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, return503OnClosing: true });
+  const warn = new RateLimitedLog(ctx.log);
+  const rejected = ctx.metrics.counter('blick_http_requests_rejected_total', 'API requests rejected (by status)');
+  installAuth(app, opts.tokens);
+  app.setErrorHandler((err, req, reply) => {
+    let status: number, code: string, message: string;
+    if (isBlickError(err)) { status = err.status; code = err.code; message = err.message; }
+    else if ((err as { validation?: unknown }).validation || (err as { statusCode?: number }).statusCode) {
+      status = (err as { statusCode?: number }).statusCode ?? 400;
+      code = status === 413 ? 'BATCH_TOO_LARGE' : 'BAD_REQUEST';
+      message = (err as Error).message;
+    } else {
+      status = 500; code = 'INTERNAL'; message = 'internal error (see the server log)';
+      ctx.log.error({ err, url: req.url }, 'API handler failed');
+    }
+    rejected.inc(1, { status: String(status) });
+    if (status >= 400 && status < 500) warn.warn(`http:${code}`, { url: req.url.slice(0, 200), status, error: message }, 'API request rejected');
+    reply.code(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+  });
+  app.register(systemRoutes(ctx));
+  app.register(eventsRoutes(ctx), { prefix: '/api/v1' });
+  app.register(hostsRoutes(ctx), { prefix: '/api/v1' });
+  app.register(checksRoutes(ctx), { prefix: '/api/v1' });
+  return app;
+}
+
+/** Split `host:port`; `[::1]:8080` works too. */
+export function splitHostPort(hp: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(hp);
+  if (!m) throw new BlickError('CONFIG_INVALID', `${hp} is not host:port`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { BlickError } from '../../../../core/errors.js';
+import { makeEvent, STATES, type BlickEvent } from '../../../../core/event.js';
+import type { ApiContext } from '../../context.js';
+import { linkHeader, parseQuery } from '../../query.js';
+
+const listQuery = z.strictObject({
+  host: z.string().optional(),
+  service: z.string().optional(),
+  state: z.enum(STATES).optional(),
+  since: z.coerce.number().int().nonnegative().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  cursor: z.string().optional(),
+});
+
+/** Largest batch accepted by POST /api/v1/events. */
+export const MAX_POST_EVENTS = 10_000;
+
+/** GET /api/v1/events (history, newest first) and POST /api/v1/events (submit a batch). */
+export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  app.get('/events', async (req, reply) => {
+    const q = parseQuery(listQuery, req.query);
+    const page = await ctx.store.queryEvents(q);
+    if (page.next) reply.header('Link', linkHeader('/api/v1/events', req.query as Record<string, string>, page.next));
+    return page.events;
+  });
+
+  app.post('/events', { config: { role: 'write' } }, async (req, reply) => {
+    const body = req.body as unknown;
+    const list = Array.isArray(body) ? body : (body as { events?: unknown } | null)?.events;
+    if (!Array.isArray(list)) throw new BlickError('BAD_REQUEST', 'the body must be {"events":[…]} or an array of events');
+    if (list.length > MAX_POST_EVENTS) throw new BlickError('BATCH_TOO_LARGE', `at most ${MAX_POST_EVENTS} events per request (got ${list.length})`);
+    const events: BlickEvent[] = [];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        events.push(makeEvent(list[i], { source: 'api' }));
+      } catch (err) {
+        throw new BlickError('EVENT_INVALID', `events[${i}]: ${(err as Error).message}`);
+      }
+    }
+    const r = await ctx.ingest.ingest(events);
+    reply.code(202);
+    return { accepted: r.accepted, duplicates: r.duplicates, ids: events.map((e) => e.id) };
+  });
+};

@@ -1,0 +1,35 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { BlickError } from '../../../../core/errors.js';
+import { compareSeverity } from '../../../state.js';
+import type { ApiContext } from '../../context.js';
+
+/** GET /api/v1/hosts and /api/v1/hosts/:host: worst state, last seen, facts, classification. */
+export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  const summary = (host: string, rec?: { facts: Record<string, string>; facts_time: number | null; classification: unknown }) => {
+    const s = ctx.ingest.state;
+    const checks = s.hostChecks(host);
+    const counts: Record<string, number> = { ok: 0, warning: 0, critical: 0, unknown: 0 };
+    for (const c of checks) if (c.state) counts[c.state]!++;
+    return {
+      host, state: s.worst(host), last_seen: s.lastSeen(host), checks: checks.length, counts,
+      facts: rec?.facts ?? {}, facts_time: rec?.facts_time ?? null, classification: rec?.classification ?? null,
+    };
+  };
+
+  app.get('/hosts', async () => {
+    const records = new Map((await ctx.store.listHosts()).map((r) => [r.host, r]));
+    const names = new Set<string>([...ctx.ingest.state.hosts(), ...records.keys()]);
+    const out = [...names].map((h) => summary(h, records.get(h)));
+    out.sort((a, b) => compareSeverity(b.state, a.state) || a.host.localeCompare(b.host));
+    return out;
+  });
+
+  app.get<{ Params: { host: string } }>('/hosts/:host', async (req) => {
+    const host = req.params.host;
+    const rec = await ctx.store.getHost(host);
+    const checks = ctx.ingest.state.hostChecks(host);
+    if (!rec && checks.length === 0) throw new BlickError('NOT_FOUND', `no host named ${JSON.stringify(host)} has reported`);
+    checks.sort((a, b) => compareSeverity(b.state, a.state) || a.service.localeCompare(b.service));
+    return { ...summary(host, rec), checks_detail: checks };
+  });
+};

@@ -1,0 +1,113 @@
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Component } from '../core/component.js';
+import type { CurveConfig } from '../core/config.js';
+import { BlickError } from '../core/errors.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { Registry } from '../core/metrics.js';
+import { curveServerFromConfig } from '../transport/curve.js';
+import { Receiver } from '../transport/receiver.js';
+import { buildApi, isLoopback, splitHostPort } from './api/index.js';
+import type { ServerConfig } from './config.js';
+import { Ingest } from './ingest.js';
+import { SqliteStore } from './store/sqlite/index.js';
+import type { Store } from './store/store.js';
+
+export { serverConfigSchema, type ServerConfig } from './config.js';
+
+export interface ServerDeps {
+  dataDir: string;
+  curve?: CurveConfig | undefined;
+  log?: Logger;
+  metrics?: Registry;
+  /** a store to use instead of the configured one (tests, other backends) */
+  store?: Store;
+  now?: () => number;
+}
+
+/** Build the configured store: a name → factory map of the built-ins. */
+const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string) => Store> = {
+  sqlite: (c, dataDir) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous }),
+};
+
+/**
+ * The Blick server: store → ingest pipeline → ZeroMQ receiver → HTTP API,
+ * plus the ttl and retention timers. Starts in that order, stops in reverse.
+ */
+export class BlickServer implements Component {
+  readonly name = 'server';
+  readonly store: Store;
+  readonly ingest: Ingest;
+  readonly metrics: Registry;
+  readonly receiver: Receiver;
+  readonly api: FastifyInstance;
+  private readonly log: Logger;
+  private ready = false;
+  private timers: NodeJS.Timeout[] = [];
+  /** the address the API listens on, e.g. http://127.0.0.1:8080 */
+  url = '';
+
+  constructor(readonly config: ServerConfig, deps: ServerDeps) {
+    this.log = deps.log ?? createLogger('server');
+    this.metrics = deps.metrics ?? new Registry();
+    const { host } = splitHostPort(config.http);
+    if (config.tokens.length === 0 && !isLoopback(host)) {
+      throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
+    }
+    this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
+    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
+    this.receiver = new Receiver({
+      bind: config.ingest,
+      handler: (batch) => this.ingest.ingest(batch.events, batch.id),
+      limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
+      curve: curveServerFromConfig(deps.curve, this.log),
+      log: this.log.child({ part: 'ingest' }),
+      metrics: this.metrics,
+    });
+    this.api = buildApi({ store: this.store, ingest: this.ingest, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
+  }
+
+  async start(): Promise<void> {
+    const t0 = Date.now();
+    await this.store.open();
+    try {
+      await this.ingest.init();
+      await this.receiver.start();
+      const { host, port } = splitHostPort(this.config.http);
+      try {
+        await this.api.listen({ host, port });
+      } catch (err) {
+        await this.receiver.stop();
+        throw err;
+      }
+    } catch (err) {
+      await this.store.close();
+      throw err;
+    }
+    const addr = this.api.server.address();
+    if (addr && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    this.timers.push(setInterval(() => {
+      this.ingest.expireDue().catch((err) => this.log.error({ err }, 'ttl expiry failed'));
+    }, 250));
+    const prune = () => {
+      this.store.prune(Date.now() - this.config.retention)
+        .then((n) => { if (n > 0) this.log.info({ deleted: n }, 'pruned history beyond retention'); })
+        .catch((err) => this.log.error({ err }, 'pruning failed'));
+    };
+    this.timers.push(setInterval(prune, 60_000));
+    prune();
+    for (const t of this.timers) t.unref();
+    this.ready = true;
+    this.log.info({ ingest: this.receiver.endpoint, http: this.url, store: this.store.kind, ms: Date.now() - t0 }, 'server started');
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.receiver.stop();
+    await this.api.close();
+    await this.store.close();
+    this.log.info('server stopped');
+  }
+}

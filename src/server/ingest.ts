@@ -1,0 +1,149 @@
+import { makeEvent, type BlickEvent, type State } from '../core/event.js';
+import { formatDuration } from '../core/duration.js';
+import type { Logger } from '../core/log.js';
+import type { Registry } from '../core/metrics.js';
+import { ExpiryTracker, FACTS_SERVICE, RecentIds, StateIndex } from './state.js';
+import type { CheckState, Store } from './store/store.js';
+
+/** One committed ingest, as subscribers (rules, the live stream) see it. */
+export interface Ingested {
+  events: BlickEvent[];
+  /** checks whose state changed */
+  changed: { before: State | null; after: CheckState }[];
+}
+
+export type IngestSubscriber = (ingested: Ingested) => void;
+
+export interface IngestOptions {
+  store: Store;
+  log: Logger;
+  metrics: Registry;
+  /** how many recent event ids are remembered for dedupe [200,000] */
+  dedupeWindow?: number;
+  now?: () => number;
+}
+
+/**
+ * The server's event pipeline: dedupe → state → commit → publish.
+ * Commits are serialised so that state is computed against what is stored.
+ */
+export class Ingest {
+  readonly state = new StateIndex();
+  private readonly recent: RecentIds;
+  private readonly recentBatches = new RecentIds(100_000);
+  readonly expiry = new ExpiryTracker();
+  private readonly subscribers = new Set<IngestSubscriber>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly now: () => number;
+  private readonly m;
+
+  constructor(private readonly opts: IngestOptions) {
+    this.recent = new RecentIds(opts.dedupeWindow ?? 200_000);
+    this.now = opts.now ?? Date.now;
+    const r = opts.metrics;
+    this.m = {
+      stored: r.counter('blick_events_stored_total', 'Events written to the history'),
+      duplicates: r.counter('blick_events_duplicate_total', 'Events dropped because their id (or their batch) was already stored'),
+      expired: r.counter('blick_events_expired_total', 'expired events emitted because a ttl ran out'),
+      commit: r.histogram('blick_store_commit_seconds', 'Time to commit one ingest batch to the store'),
+      failures: r.counter('blick_store_failures_total', 'Store commits that failed'),
+    };
+    r.gauge('blick_checks', 'Host+service pairs the server knows').collectWith(() => this.state.size);
+  }
+
+  /** Rebuild the state index, the dedupe cache and the expiry timers from the store. */
+  async init(): Promise<void> {
+    const checks = await this.opts.store.loadChecks();
+    this.state.load(checks);
+    const now = this.now();
+    for (const c of checks) {
+      // a check that expired while the server was down expires at the first tick
+      if (c.ttl !== null && !(c.attributes.expired === 'true')) this.expiry.track(c.host, c.service, Math.min(now, c.time), c.ttl);
+    }
+    const ids = await this.opts.store.recentEventIds(Math.min(200_000, this.opts.dedupeWindow ?? 200_000));
+    for (let i = ids.length - 1; i >= 0; i--) this.recent.add(ids[i]!);
+  }
+
+  subscribe(fn: IngestSubscriber): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  /** Store a batch; resolves once committed. */
+  ingest(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
+    const run = this.chain.then(() => this.commit(events, batchId));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commit(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
+    const store = this.opts.store;
+    if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
+      this.m.duplicates.inc(events.length);
+      return { accepted: 0, duplicates: events.length };
+    }
+    let fresh = events;
+    let duplicates = 0;
+    const seen = new Set<string>();
+    for (let i = 0; i < events.length; i++) {
+      const id = events[i]!.id;
+      if (this.recent.has(id) || seen.has(id)) {
+        if (fresh === events) fresh = events.slice(0, i);
+        duplicates++;
+      } else {
+        seen.add(id);
+        if (fresh !== events) fresh.push(events[i]!);
+      }
+    }
+    const { rows, changed } = this.state.prepare(fresh);
+    const facts: { host: string; facts: Record<string, string>; time: number }[] = [];
+    for (const e of fresh) if (e.service === FACTS_SERVICE) facts.push({ host: e.host, facts: e.attributes, time: e.time });
+    const t0 = performance.now();
+    try {
+      await store.commit({ batchId, events: fresh, checks: rows, facts });
+    } catch (err) {
+      this.m.failures.inc();
+      throw err;
+    }
+    this.m.commit.observe((performance.now() - t0) / 1000);
+    this.state.apply(rows);
+    for (const id of seen) this.recent.add(id);
+    if (batchId !== undefined) this.recentBatches.add(batchId);
+    const now = this.now();
+    for (const r of rows) {
+      if (r.ttl !== null) this.expiry.track(r.host, r.service, now, r.ttl);
+      else this.expiry.track(r.host, r.service, now, null);
+    }
+    this.m.stored.inc(fresh.length);
+    if (duplicates > 0) this.m.duplicates.inc(duplicates);
+    if (this.subscribers.size > 0 && fresh.length > 0) {
+      const ingested: Ingested = { events: fresh, changed };
+      for (const s of this.subscribers) {
+        try { s(ingested); } catch (err) { this.opts.log.error({ err }, 'an ingest subscriber failed'); }
+      }
+    }
+    return { accepted: fresh.length, duplicates };
+  }
+
+  /** Emit `expired` events for every check whose ttl ran out by now. */
+  async expireDue(): Promise<number> {
+    const due = this.expiry.due(this.now());
+    if (due.length === 0) return 0;
+    const events: BlickEvent[] = [];
+    for (const { host, service } of due) {
+      const c = this.state.get(host, service);
+      if (!c || c.ttl === null) continue;
+      events.push(makeEvent({
+        host, service, state: 'critical',
+        description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
+        attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id },
+        tags: c.tags,
+      }, { source: 'server', now: this.now }));
+    }
+    if (events.length === 0) return 0;
+    await this.ingest(events);
+    this.m.expired.inc(events.length);
+    this.opts.log.warn({ checks: events.map((e) => `${e.host} ${e.service}`).slice(0, 20), count: events.length }, 'ttl expired');
+    return events.length;
+  }
+}

@@ -1,0 +1,78 @@
+import type { BlickEvent, Source, State } from '../../core/event.js';
+
+/** The current state of one host+service (a row of GET /api/v1/checks). */
+export interface CheckState {
+  host: string;
+  service: string;
+  state: State | null;
+  metric: number | null;
+  description: string;
+  /** time of the latest event, unix ms */
+  time: number;
+  /** when the state last changed, unix ms */
+  last_change: number;
+  source: Source;
+  /** seconds, when the latest event had one */
+  ttl: number | null;
+  tags: string[];
+  attributes: Record<string, string>;
+  /** id of the latest event */
+  event_id: string;
+}
+
+/** What the server knows about a host besides its checks. */
+export interface HostRecord {
+  host: string;
+  facts: Record<string, string>;
+  facts_time: number | null;
+  classification: unknown;
+}
+
+export interface EventQuery {
+  host?: string | undefined;
+  service?: string | undefined;
+  state?: State | undefined;
+  /** only events with time >= since (unix ms) */
+  since?: number | undefined;
+  /** paging cursor from the previous page's Link header */
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface EventPage { events: BlickEvent[]; next?: string }
+
+/** Everything one ingest commit writes, atomically. */
+export interface Commit {
+  /** the transport batch id, remembered for dedupe of resent batches */
+  batchId?: string | undefined;
+  /** new events for the history (repeats already removed) */
+  events: BlickEvent[];
+  /** the resulting state of every host+service the events touched */
+  checks: CheckState[];
+  /** facts reported by agents */
+  facts: { host: string; facts: Record<string, string>; time: number }[];
+}
+
+/**
+ * The storage extension point: SQLite (embedded, default) and PostgreSQL
+ * (scale-out) implement it. All methods are async so that a networked store
+ * fits; the SQLite one answers synchronously inside.
+ */
+export interface Store {
+  readonly kind: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Write one ingest commit in a single transaction. Throws if nothing was written. */
+  commit(c: Commit): Promise<void>;
+  /** Was a batch with this id committed (within the retention)? */
+  hasBatch(id: string): Promise<boolean>;
+  /** The ids of the newest events, newest first (to warm the dedupe cache after a restart). */
+  recentEventIds(limit: number): Promise<string[]>;
+  /** Every check, to rebuild the in-memory state index at start. */
+  loadChecks(): Promise<CheckState[]>;
+  queryEvents(q: EventQuery): Promise<EventPage>;
+  listHosts(): Promise<HostRecord[]>;
+  getHost(host: string): Promise<HostRecord | undefined>;
+  /** Delete history (and remembered batch ids) older than `before` (unix ms); returns events deleted. */
+  prune(before: number): Promise<number>;
+}
