@@ -1,0 +1,239 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Component } from '../core/component.js';
+import type { EventInput } from '../core/event.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
+import { AdminServer } from './admin.js';
+import type { BackendFactory, StatsdBackend } from './backend.js';
+import { createGraphiteBackend } from './backends/graphite/index.js';
+import { splitHostPort, statsdConfigSchema, type StatsdConfig, type StatsdConfigInput } from './config.js';
+import { EventsBackend } from './events.js';
+import { parsePacket } from './parser.js';
+import { MetricStore, type FlushData } from './store.js';
+
+export { statsdConfigSchema, readEtsyConfigFile, type StatsdConfig, type StatsdConfigInput } from './config.js';
+export { parseLine, parsePacket, sanitizeKey, type MetricSink } from './parser.js';
+export { MetricStore, type FlushData, type TimerData } from './store.js';
+export type { StatsdBackend, BackendFactory } from './backend.js';
+
+/** The built-in backends, by name (Etsy's `backends` list). */
+export const BACKENDS: Record<string, BackendFactory> = {
+  graphite: createGraphiteBackend,
+};
+
+/** What {@link createStatsd} needs besides the configuration. */
+export interface StatsdDeps {
+  log?: Logger;
+  /** the Blick side channel: receives every flush as metric events */
+  emit?: (events: EventInput[]) => void;
+  /** clock (unix ms); flush timestamps and admin figures use it */
+  now?: () => number;
+}
+
+/** Addresses actually bound (ports resolved when 0 was asked for). */
+export interface StatsdAddresses { udp?: number; tcp?: number; admin?: number }
+
+/**
+ * Blick's statsd daemon: Etsy statsd's protocol, flush semantics, Graphite
+ * naming and admin interface, plus DogStatsD tags, `h`/`d` types and the
+ * metric-event side channel.
+ *
+ * @example
+ * const statsd = createStatsd(statsdConfigSchema.parse({ udp: '127.0.0.1:8125' }), { emit: (evs) => producer.send(evs) });
+ * await statsd.start();
+ */
+export class StatsdServer implements Component {
+  readonly name = 'statsd';
+  readonly store: MetricStore;
+  readonly backends: StatsdBackend[] = [];
+  health: 'up' | 'down';
+  private readonly log: Logger;
+  private readonly badLog: RateLimitedLog;
+  private readonly now: () => number;
+  private udp: UdpSocket | undefined;
+  private tcp: Server | undefined;
+  private readonly tcpClients = new Set<Socket>();
+  private admin: AdminServer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private startupSeconds = 0;
+  private running = false;
+  readonly addresses: StatsdAddresses = {};
+
+  constructor(readonly config: StatsdConfig, deps: StatsdDeps = {}) {
+    this.log = deps.log ?? createLogger('statsd');
+    this.now = deps.now ?? Date.now;
+    this.badLog = new RateLimitedLog(this.log, 10_000, this.now);
+    this.health = config.healthStatus;
+    this.store = new MetricStore(config);
+    this.store.onBad = (line, reason) => {
+      this.badLog.warn('bad-line', { line: line.length > 200 ? line.slice(0, 200) + '…' : line, reason }, 'bad statsd line');
+    };
+    const backendDeps = { log: this.log, now: this.now };
+    this.backends.push(BACKENDS.graphite!(config, backendDeps));
+    if (deps.emit) this.backends.push(new EventsBackend(config, deps.emit, backendDeps));
+  }
+
+  /** Feed one packet, as if it had arrived on a socket. */
+  handlePacket(text: string): void {
+    this.store.packet();
+    if (this.config.dumpMessages) this.log.info({ packet: text }, 'received');
+    parsePacket(text, this.store, this.config.keyNameSanitize);
+    this.store.lastMessageSeen = this.now();
+  }
+
+  async start(): Promise<void> {
+    this.startupSeconds = Math.round(this.now() / 1000);
+    for (const b of this.backends) await b.start();
+    try {
+      if (this.config.udp) this.addresses.udp = await this.listenUdp(this.config.udp);
+      if (this.config.tcp) this.addresses.tcp = await this.listenTcp(this.config.tcp);
+      if (this.config.admin) {
+        const [h, p] = splitHostPort(this.config.admin);
+        this.admin = new AdminServer(this.adminTarget(), this.log, this.now);
+        this.addresses.admin = await this.admin.listen(h, p);
+      }
+    } catch (err) {
+      await this.closeListeners();
+      throw err;
+    }
+    this.running = true;
+    this.schedule();
+    this.log.info({ ...this.addresses, flush_interval_ms: this.config.flushInterval }, 'statsd listening');
+  }
+
+  /** Etsy's schedule: flushes at startup + k × flushInterval, re-aimed after each flush. */
+  private schedule(): void {
+    const interval = this.config.flushInterval;
+    const now = this.now();
+    const attempt = Math.round((now - this.startupSeconds * 1000) / interval) + 1;
+    const delay = Math.max(0, this.startupSeconds * 1000 + attempt * interval - now);
+    this.timer = setTimeout(() => {
+      this.flush();
+      if (this.running) this.schedule();
+    }, delay);
+  }
+
+  /** Flush now to every backend (also what the timer does). */
+  flush(): void {
+    this.store.flush(this.now(), (data: FlushData) => {
+      for (const b of this.backends) {
+        try { b.flush(data); } catch (err) { this.log.error({ part: b.name, err }, 'backend failed to flush'); }
+      }
+    });
+  }
+
+  private listenUdp(address: string): Promise<number> {
+    const [host, port] = splitHostPort(address);
+    const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
+    this.udp = sock;
+    sock.on('message', (msg) => this.handlePacket(msg.toString('utf8')));
+    return new Promise((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(port, host, () => {
+        sock.off('error', reject);
+        sock.on('error', (err) => this.log.error({ part: 'udp', err }, 'udp socket error'));
+        try { sock.setRecvBufferSize(8 * 1024 * 1024); } catch { /* capped by net.core.rmem_max */ }
+        resolve(sock.address().port);
+      });
+    });
+  }
+
+  private listenTcp(address: string): Promise<number> {
+    const [host, port] = splitHostPort(address);
+    const max = this.config.maxLineBytes;
+    const server = createServer((s) => {
+      this.tcpClients.add(s);
+      s.setEncoding('utf8');
+      let buf = '';
+      s.on('data', (chunk: string) => {
+        buf += chunk;
+        // Etsy: each chunk up to its last newline is one packet
+        const last = buf.lastIndexOf('\n');
+        if (last !== -1) {
+          const packet = buf.slice(0, last + 1);
+          buf = buf.slice(last + 1);
+          this.handlePacket(packet);
+        }
+        if (buf.length > max) {
+          this.store.bad(buf.slice(0, 200), `line longer than ${max} bytes`);
+          buf = '';
+        }
+      });
+      s.on('error', (err) => this.log.debug({ part: 'tcp', err: err.message }, 'statsd tcp client error'));
+      s.on('close', () => this.tcpClients.delete(s));
+    });
+    this.tcp = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  private adminTarget() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get counters() { return self.store.counters; },
+      get timers() { return self.store.timers; },
+      get gauges() { return self.store.gauges; },
+      get health() { return self.health; },
+      set health(v: 'up' | 'down') { self.health = v; },
+      uptimeSeconds: () => Math.round(this.now() / 1000) - this.startupSeconds,
+      stats: (write: (group: string, metric: string, value: number) => void) => {
+        write('messages', 'last_msg_seen', Math.round((this.store.lastMessageSeen || this.startupSeconds * 1000) / 1000));
+        write('messages', 'bad_lines_seen', this.store.badLinesTotal);
+        for (const b of this.backends) b.status(write);
+      },
+      config: () => flatConfig(this.config),
+    };
+  }
+
+  private async closeListeners(): Promise<void> {
+    const udp = this.udp;
+    this.udp = undefined;
+    if (udp) await new Promise<void>((r) => { try { udp.close(() => r()); } catch { r(); } });
+    for (const s of this.tcpClients) s.destroy();
+    const tcp = this.tcp;
+    this.tcp = undefined;
+    if (tcp) await new Promise<void>((r) => tcp.close(() => r()));
+    await this.admin?.close();
+    this.admin = undefined;
+  }
+
+  /** Stop listening, flush once more (Etsy flushes on exit), then close the backends. */
+  async stop(): Promise<void> {
+    const wasRunning = this.running;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.closeListeners();
+    if (wasRunning) this.flush();
+    for (const b of this.backends) {
+      try { await b.stop(); } catch (err) { this.log.warn({ part: b.name, err }, 'backend did not stop cleanly'); }
+    }
+  }
+}
+
+function flatConfig(c: StatsdConfig): Record<string, unknown> {
+  const { graphite, ...rest } = c;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) out[k] = Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : x)).join(',') : v;
+  out.graphite = graphite;
+  return out;
+}
+
+/**
+ * Build the statsd daemon from the `statsd:` section (raw YAML/Etsy keys, or
+ * an already resolved {@link StatsdConfig}).
+ */
+export function createStatsd(config: StatsdConfig | StatsdConfigInput, deps: StatsdDeps = {}): StatsdServer {
+  const resolved = isResolved(config) ? config : statsdConfigSchema.parse(config);
+  return new StatsdServer(resolved, deps);
+}
+
+function isResolved(c: unknown): c is StatsdConfig {
+  const g = (c as { graphite?: { bufferBytes?: unknown } } | null)?.graphite;
+  return typeof (c as { flushInterval?: unknown }).flushInterval === 'number' && typeof g?.bufferBytes === 'number';
+}
