@@ -163,3 +163,6 @@ export function worseState(a: State | undefined, b: State | undefined): State | 
   if (b === undefined) return a;
   return SEVERITY[b] > SEVERITY[a] ? b : a;
 }
+
+/** The service under which agents report their host's facts (attributes = the facts). */
+export const FACTS_SERVICE = 'facts';

@@ -1,8 +1,8 @@
-import { makeEvent, type BlickEvent, type State } from '../core/event.js';
+import { FACTS_SERVICE, makeEvent, type BlickEvent, type State } from '../core/event.js';
 import { formatDuration } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
-import { ExpiryTracker, FACTS_SERVICE, RecentIds, StateIndex } from './state.js';
+import { ExpiryTracker, RecentIds, StateIndex } from './state.js';
 import type { CheckState, Store } from './store/store.js';
 
 /** One committed ingest, as subscribers (rules, the live stream) see it. */

@@ -1,9 +1,7 @@
 import type { BlickEvent } from '../core/event.js';
-import { SEVERITY, worseState, type State } from '../core/event.js';
+import { FACTS_SERVICE, SEVERITY, worseState, type State } from '../core/event.js';
 import type { CheckState } from './store/store.js';
 
-/** The service name under which agents report their facts (attributes = facts). */
-export const FACTS_SERVICE = 'facts';
 
 function key(host: string, service: string): string { return host + '\u0000' + service; }
 

@@ -1,0 +1,31 @@
+import os from 'node:os';
+import { z } from 'zod';
+import { zDuration, zEndpoint } from '../core/config.js';
+import { checkConfigSchema } from './checks/index.js';
+import { BUILTIN_MONITORS } from './registry.js';
+
+const monitorSections: Record<string, z.ZodType> = {};
+for (const m of BUILTIN_MONITORS) monitorSections[m.key] = m.schema.optional();
+
+/** The `agent:` section (PRODUCT.md, Configuration) plus one key per built-in monitor. */
+export const agentConfigSchema = z.strictObject({
+  /** the host name events carry; default: the machine's hostname */
+  host: z.string().min(1).max(255).default(os.hostname()),
+  upstreams: z.array(zEndpoint).min(1).default(['tcp://127.0.0.1:5556']),
+  /** heartbeat interval (ttl is 3×); 0 disables */
+  heartbeat: zDuration.prefault('10s'),
+  /** how often facts are compared and re-sent when changed */
+  facts_interval: zDuration.prefault('60s'),
+  checks: z.array(checkConfigSchema).default([]),
+  spool: z.strictObject({
+    max_bytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
+    fsync: z.boolean().default(false),
+  }).default({ max_bytes: 256 * 1024 * 1024, fsync: false }),
+  batch: z.strictObject({
+    max_events: z.number().int().min(1).max(10_000).default(1000),
+    delay: zDuration.prefault('5ms'),
+  }).prefault({}),
+  ...monitorSections,
+});
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,0 +1,40 @@
+import { BlickError } from '../core/errors.js';
+
+export const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks']);
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
+  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n') + '\n';
+}
+
+function when(ms: unknown): string {
+  return typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+}
+
+/** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
+export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
+  const base = String(flags.url ?? process.env.BLICK_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const token = flags.token ?? process.env.BLICK_TOKEN;
+  const params = new URLSearchParams();
+  for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
+  const url = `${base}/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: typeof token === 'string' ? { authorization: `Bearer ${token}` } : {} });
+  } catch (err) {
+    throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
+  }
+  const body = await res.json().catch(() => null) as any;
+  if (!res.ok) {
+    const msg = body?.error?.message ?? `HTTP ${res.status}`;
+    throw new BlickError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_FORBIDDEN' : 'BAD_REQUEST', `${url}: ${msg}`);
+  }
+  if (flags.json) { process.stdout.write(JSON.stringify(body, null, 2) + '\n'); return; }
+  const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
+  const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']
+    : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']
+    : ['time', 'host', 'service', 'state', 'metric', 'description'];
+  process.stdout.write(table(rows, columns));
+}

@@ -1,0 +1,141 @@
+import { resolve } from 'node:path';
+import { BlickAgent } from '../agent/index.js';
+import type { Component } from '../core/component.js';
+import { Supervisor } from '../core/component.js';
+import { BlickError, isBlickError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { Registry } from '../core/metrics.js';
+import { blickVersion } from '../core/version.js';
+import { BlickServer } from '../server/index.js';
+import { writeKeyPair } from '../transport/curve.js';
+import { clientCommand, CLIENT_COMMANDS } from './client.js';
+import { loadBlickConfig, type BlickConfig } from './config.js';
+
+const USAGE = `blick ${blickVersion()} — event-driven monitoring
+
+usage:
+  blick up [--config FILE]          server + local agent in one process, SQLite under ./.blick,
+                                    API and dashboard at http://127.0.0.1:8080
+  blick server   --config FILE      the server (ingest, store, API)
+  blick agent    --config FILE      the agent (monitors → server)
+  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
+  blick check-config FILE           validate a configuration file (exit 2 on error)
+  blick events [--host H] [--service S] [--state S] [--limit N] [--json]
+  blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN)
+
+Every daemon reads its section of the YAML file; BLICK_<SECTION>_<KEY> overrides a key.`;
+
+/** Minimal flag parsing: --name value, --flag, positionals. */
+export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) { flags[a.slice(2, eq)] = a.slice(eq + 1); continue; }
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('--')) { flags[a.slice(2)] = next; i++; } else flags[a.slice(2)] = true;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function configFlag(flags: Record<string, string | true>, required: boolean, cmd: string): string | undefined {
+  const f = flags.config ?? process.env.BLICK_CONFIG;
+  if (f === true) throw new BlickError('CONFIG_UNREADABLE', '--config needs a file name');
+  if (!f && required) throw new BlickError('CONFIG_UNREADABLE', `blick ${cmd} needs --config FILE (see docs/configuration.md)`);
+  return f;
+}
+
+/** Run components until SIGTERM/SIGINT, then stop them in reverse order. */
+async function runDaemons(components: Component[], banner?: () => string): Promise<void> {
+  const log = createLogger('blick');
+  const sup = new Supervisor(components, log);
+  await sup.start();
+  if (banner) process.stderr.write(banner());
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) { log.warn({ signal }, 'second signal: exiting now'); process.exit(130); }
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    sup.stop().then(() => process.exit(0), (err) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function upDefaults(c: BlickConfig, flags: Record<string, string | true>): void {
+  // `blick up` is the laptop mode: everything on loopback unless the file says otherwise
+  if (!flags.config) {
+    c.server.ingest = process.env.BLICK_SERVER_INGEST ?? 'tcp://127.0.0.1:5556';
+  }
+  const ingestPort = /:(\d+)$/.exec(c.server.ingest)?.[1] ?? '5556';
+  if (!flags.config && !process.env.BLICK_AGENT_UPSTREAMS) c.agent.upstreams = [`tcp://127.0.0.1:${ingestPort}`];
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { positional, flags } = parseArgs(argv);
+  const cmd = positional[0];
+  try {
+    switch (cmd) {
+      case 'up': {
+        const c = loadBlickConfig(configFlag(flags, false, cmd));
+        upDefaults(c, flags);
+        const dataDir = resolve(c.data_dir);
+        const metrics = new Registry();
+        const server = new BlickServer(c.server, { dataDir, curve: c.curve, metrics, log: createLogger('server') });
+        const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, log: createLogger('agent') });
+        await runDaemons([server, agent], () => [
+          '',
+          `  Blick ${blickVersion()} is up`,
+          `    HTTP API         ${server.url}   (try: curl ${server.url}/api/v1/checks)`,
+          `    event ingest     ${server.receiver.endpoint}`,
+          `    data             ${dataDir} (SQLite)`,
+          `    local agent      host ${c.agent.host} → ${c.agent.upstreams.join(', ')}`,
+          '  Ctrl-C stops it.',
+          '', '',
+        ].join('\n'));
+        return;
+      }
+      case 'server': {
+        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        await runDaemons([new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        return;
+      }
+      case 'agent': {
+        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        await runDaemons([new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        return;
+      }
+      case 'keygen': {
+        const out = flags.out;
+        if (typeof out !== 'string') throw new BlickError('BAD_REQUEST', 'blick keygen needs --out DIR');
+        const k = writeKeyPair(out);
+        process.stdout.write(`secret key: ${k.secretFile} (keep it private)\npublic key: ${k.publicFile}\n${k.publicKey}\n`);
+        return;
+      }
+      case 'check-config': {
+        const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
+        if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
+        loadBlickConfig(file);
+        process.stdout.write(`${file}: ok\n`);
+        return;
+      }
+      case undefined: case 'help': case '--help':
+        process.stdout.write(USAGE + '\n');
+        if (cmd === undefined && !flags.help) process.exitCode = 1;
+        return;
+      default:
+        if (CLIENT_COMMANDS.has(cmd)) { await clientCommand(cmd, positional.slice(1), flags); return; }
+        process.stderr.write(`blick: unknown command "${cmd}"\n\n${USAGE}\n`);
+        process.exitCode = 1;
+    }
+  } catch (err) {
+    if (isBlickError(err)) {
+      process.stderr.write(`blick ${cmd ?? ''}: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    throw err;
+  }
+}
