@@ -1,0 +1,129 @@
+// Shared fixtures of the statsd integration tests and benchmark: Etsy's statsd
+// as a child process, a loopback "carbon" that records lines, free ports.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+/** Path of Etsy statsd's entry point (the `statsd` devDependency). */
+export const ETSY_STATSD = require.resolve('statsd/stats.js');
+
+export interface Line { path: string; value: string; ts: number; at: number; conn: number }
+
+/** A TCP listener that records Graphite plaintext lines, as carbon would receive them. */
+export async function lineListener(): Promise<{ port: number; lines: Line[]; close(): Promise<void> }> {
+  const lines: Line[] = [];
+  const sockets = new Set<Socket>();
+  let conns = 0;
+  const server: Server = createServer((s) => {
+    const conn = ++conns;
+    sockets.add(s);
+    s.setEncoding('utf8');
+    let buf = '';
+    s.on('data', (d: string) => {
+      buf += d;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const l = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        const [path, value, ts] = l.split(' ');
+        lines.push({ path: path!, value: value!, ts: Number(ts), at: Date.now(), conn });
+      }
+    });
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    lines,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+  };
+}
+
+/** A free UDP port on 127.0.0.1 (bound then released; for programs that cannot bind 0). */
+export async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+export async function freeTcpPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const p = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+export interface EtsyProcess { udpPort: number; mgmtPort: number; child: ChildProcess; output: () => string; stop(): Promise<void> }
+
+/**
+ * Start Etsy's statsd with `config` (plus its ports) and wait for "server is up".
+ */
+export async function startEtsy(config: Record<string, unknown>): Promise<EtsyProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-etsy-'));
+  const udpPort = await freeUdpPort();
+  const mgmtPort = await freeTcpPort();
+  const file = join(dir, 'config.js');
+  writeFileSync(file, JSON.stringify({ address: '127.0.0.1', port: udpPort, mgmt_address: '127.0.0.1', mgmt_port: mgmtPort, automaticConfigReload: false, ...config }, null, 2));
+  const child = spawn(process.execPath, [ETSY_STATSD, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.length > 1e6) out = out.slice(-5e5); });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`Etsy statsd did not start within 10 s; output:\n${out}`)), 10_000);
+    const check = () => { if (out.includes('server is up')) { clearTimeout(t); resolve(); } };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => { clearTimeout(t); reject(new Error(`Etsy statsd exited with ${code}:\n${out}`)); });
+  });
+  child.removeAllListeners('exit');
+  return {
+    udpPort, mgmtPort, child, output: () => out,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Send packets one after another over UDP to 127.0.0.1:port. */
+export async function sendUdp(port: number, packets: string[]): Promise<void> {
+  const s = createSocket('udp4');
+  for (const p of packets) await new Promise<void>((r, j) => s.send(p, port, '127.0.0.1', (e) => (e ? j(e) : r())));
+  await new Promise<void>((r) => s.close(() => r()));
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Wait until `cond()` holds, polling; throws with `what` after `ms`. */
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/**
+ * A program the test needs: with CI=true a missing one fails the test with a
+ * clear message; elsewhere the test is skipped with the reason.
+ */
+export function requireProgram(t: { skip(msg: string): void }, have: boolean, what: string): boolean {
+  if (have) return true;
+  const msg = `${what} is not installed`;
+  if (process.env.CI === 'true') throw new Error(`${msg} (CI=true, so this is a failure, not a skip)`);
+  t.skip(msg);
+  return false;
+}
