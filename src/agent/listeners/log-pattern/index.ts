@@ -1,0 +1,90 @@
+import { RateLimitedLog } from '../../../core/log.js';
+import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
+import { FileTail } from '../tail.js';
+import { logPatternSchema, type LogPatternEntry } from './schema.js';
+
+export { logPatternSchema, type LogPatternEntry } from './schema.js';
+
+/** Longest line text put into an event (the rest is cut, the event says so). */
+const MAX_LINE = 4096;
+
+/** Options of {@link LogPatternListener} beyond the configuration entry. */
+export interface LogPatternOptions {
+  /** stat interval of the tail's safety net (default 1000 ms) */
+  pollMs?: number;
+}
+
+/**
+ * Follows one log file and emits an event for every line that matches a
+ * regular expression (service `log <path>` unless configured; state warning
+ * unless configured; named groups as attributes).
+ *
+ * @example new LogPatternListener({ path: '/var/log/syslog', pattern: 'Out of memory', flags: 'i', state: 'critical', from_beginning: false, tags: [] })
+ */
+export class LogPatternListener implements Listener {
+  readonly kind = 'listener' as const;
+  readonly name: string;
+  private tail: FileTail | undefined;
+  private readonly re: RegExp;
+
+  constructor(private readonly entry: LogPatternEntry, private readonly options: LogPatternOptions = {}) {
+    this.name = `log_pattern ${entry.path}`;
+    this.re = new RegExp(entry.pattern, entry.flags.replace(/[gy]/g, ''));
+  }
+
+  async start(ctx: MonitorContext): Promise<void> {
+    const service = this.entry.service ?? `log ${this.entry.path}`;
+    const warn = new RateLimitedLog(ctx.log);
+    this.tail = new FileTail({
+      path: this.entry.path,
+      fromBeginning: this.entry.from_beginning,
+      ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
+      log: ctx.log,
+      onLines: (lines) => {
+        for (const line of lines) {
+          const m = this.re.exec(line);
+          if (!m) continue;
+          const attributes: Record<string, string> = { path: this.entry.path, pattern: this.entry.pattern };
+          let metric: number | undefined;
+          if (m.groups) {
+            for (const [k, v] of Object.entries(m.groups)) {
+              if (v === undefined) continue;
+              if (k === 'metric') { const n = Number(v); if (Number.isFinite(n)) metric = n; }
+              attributes[k] = v.slice(0, MAX_LINE);
+            }
+          }
+          if (line.length > MAX_LINE) attributes.truncated = 'true';
+          try {
+            ctx.emit({
+              service,
+              state: this.entry.state,
+              description: line.slice(0, MAX_LINE),
+              attributes,
+              tags: this.entry.tags,
+              ...(metric !== undefined ? { metric } : {}),
+              time: ctx.now(),
+            });
+          } catch (err) {
+            warn.warn('emit', { err, path: this.entry.path }, 'a matching line could not become an event');
+          }
+        }
+      },
+    });
+    await this.tail.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.tail?.stop();
+    this.tail = undefined;
+  }
+}
+
+/** `agent.log_patterns: [{ path, pattern, service, state }]`: one listener per entry. */
+export const logPatternMonitor = defineMonitor({
+  key: 'log_patterns',
+  schema: logPatternSchema,
+  create(config) {
+    return (config ?? []).map((e) => new LogPatternListener(e));
+  },
+});
+

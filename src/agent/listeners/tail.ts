@@ -1,0 +1,193 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type { Logger } from '../../core/log.js';
+
+/** Options of {@link FileTail}. */
+export interface FileTailOptions {
+  /** the file to follow (it may not exist yet) */
+  path: string;
+  /** complete lines, in order, as they are read (without the newline) */
+  onLines(lines: string[]): void;
+  /** called when the followed file was rotated (a new file at the path) or truncated */
+  onReset?(why: 'rotated' | 'truncated'): void;
+  /** read the file from its beginning instead of its end when starting (default false, like `tail -F`) */
+  fromBeginning?: boolean;
+  /**
+   * Safety net beside inotify: how often to stat the file anyway (default 1000 ms).
+   * inotify events on the directory make reading immediate; this catches what a
+   * watch can miss (the directory replaced, NFS, watch limits).
+   */
+  pollMs?: number;
+  /** a line longer than this is cut and delivered in pieces (default 1 MiB) */
+  maxLineBytes?: number;
+  log?: Logger;
+}
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Follows one file the way `tail -F` does: rotation aware (the path now names
+ * another inode: the old file is read to its end, then the new one from its
+ * start), truncation aware (the size fell below the read position: start over),
+ * and a line is only delivered once its newline has been written, so a torn
+ * write at the end of the file waits for the rest.
+ *
+ * Shared by the log-pattern and MySQL slow-log listeners.
+ */
+export class FileTail {
+  private fh: FileHandle | undefined;
+  private ino = -1;
+  private pos = 0;
+  private partial = '';
+  private decoder = new StringDecoder('utf8');
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly pollMs: number;
+  private readonly maxLine: number;
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+
+  constructor(private readonly opts: FileTailOptions) {
+    this.pollMs = opts.pollMs ?? 1000;
+    this.maxLine = opts.maxLineBytes ?? 1024 * 1024;
+  }
+
+  /** Opens the file (when it exists) and starts following it. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.openCurrent(this.opts.fromBeginning ? 'start' : 'end');
+    this.watchDir();
+    this.timer = setInterval(() => this.poke(), this.pollMs);
+    this.timer.unref();
+  }
+
+  /** Stops following and closes the file. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+    await this.running?.catch(() => {});
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+  }
+
+  /** Read what is new now (also called by the watcher and the poll timer). Resolves when read. */
+  poke(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) { this.again = true; return this.running; }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.check();
+        } while (this.again && !this.stopped);
+      } catch (err) {
+        this.opts.log?.warn({ err, path: this.opts.path }, 'reading the followed file failed; retrying');
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  private watchDir(): void {
+    const name = basename(this.opts.path);
+    try {
+      this.watcher = watch(dirname(this.opts.path), { persistent: false }, (_ev, file) => {
+        if (file === null || file === name) void this.poke();
+      });
+      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+    } catch {
+      // the directory does not exist (yet): the poll timer covers it, and retries the watch
+      this.watcher = undefined;
+    }
+  }
+
+  private async openCurrent(at: 'start' | 'end'): Promise<boolean> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.opts.path, 'r');
+    } catch {
+      return false;
+    }
+    const st = await fh.stat();
+    this.fh = fh;
+    this.ino = st.ino;
+    this.pos = at === 'end' ? st.size : 0;
+    this.partial = '';
+    this.decoder = new StringDecoder('utf8');
+    return true;
+  }
+
+  private async check(): Promise<void> {
+    if (!this.watcher && !this.stopped) this.watchDir();
+    if (!this.fh) {
+      // the file did not exist: it appears → read it from the start
+      if (await this.openCurrent('start')) await this.drain();
+      return;
+    }
+    const st = await this.fh.stat();
+    if (st.size < this.pos) {
+      // truncated in place (copytruncate, `> file`): start over
+      this.pos = 0;
+      this.flushPartial();
+      this.opts.onReset?.('truncated');
+    }
+    await this.drain();
+    let current;
+    try { current = await stat(this.opts.path); } catch { current = undefined; }
+    if (current && current.ino !== this.ino) {
+      // rotated: the old inode has been read to its end above; switch to the new file
+      this.flushPartial();
+      await this.fh.close().catch(() => {});
+      this.fh = undefined;
+      this.opts.onReset?.('rotated');
+      if (await this.openCurrent('start')) await this.drain();
+    }
+  }
+
+  private async drain(): Promise<void> {
+    const fh = this.fh;
+    if (!fh) return;
+    for (;;) {
+      const { bytesRead } = await fh.read(this.buf, 0, CHUNK, this.pos);
+      if (bytesRead === 0) break;
+      this.pos += bytesRead;
+      this.split(this.decoder.write(this.buf.subarray(0, bytesRead)));
+      if (this.stopped) break;
+    }
+  }
+
+  private split(text: string): void {
+    let start = 0;
+    const lines: string[] = [];
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      let line = text.slice(start, nl);
+      if (this.partial) { line = this.partial + line; this.partial = ''; }
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      lines.push(line);
+      start = nl + 1;
+    }
+    if (start < text.length) {
+      this.partial += text.slice(start);
+      if (this.partial.length > this.maxLine) { lines.push(this.partial); this.partial = ''; }
+    }
+    if (lines.length > 0) this.opts.onLines(lines);
+  }
+
+  /** The old file ended without a newline: deliver what it had. */
+  private flushPartial(): void {
+    const rest = this.partial + this.decoder.end();
+    this.partial = '';
+    this.decoder = new StringDecoder('utf8');
+    if (rest.length > 0) this.opts.onLines([rest]);
+  }
+}
