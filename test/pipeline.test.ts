@@ -3,18 +3,19 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MonitorContext, Observer } from '../src/agent/monitor.js';
-import { api, metric, ROOT, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, ROOT, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
 
 test('an agent with a failing Nagios plugin makes the check critical in /api/v1/checks, with the plugin output and perfdata', async (t) => {
+  const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
-  t.after(cleanup);
+  defer(cleanup);
   const server = await startServer({ dataDir: join(dir, 'server') });
-  t.after(() => server.stop());
+  defer(() => server.stop());
   const agent = await startAgent({
     dataDir: join(dir, 'agent'), upstreams: [server.receiver.endpoint],
     config: { host: 'db-07', checks: [{ name: 'disk data', command: ['/bin/sh', join(ROOT, 'test/fixtures/plugins/check_disk_critical.sh')], interval: '1h' }] },
   });
-  t.after(() => agent.stop());
+  defer(() => agent.stop());
 
   const checks = await until(async () => {
     const r = await api<any[]>(server.url, '/api/v1/checks?host=db-07');
@@ -56,8 +57,9 @@ class NumberedEvents implements Observer {
 }
 
 test('the server is stopped while the agent keeps producing, then started again: every event arrives, none twice', async (t) => {
+  const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
-  t.after(cleanup);
+  defer(cleanup);
   const serverDir = join(dir, 'server');
   let server = await startServer({ dataDir: serverDir });
   const ingest = server.receiver.endpoint;
@@ -65,7 +67,7 @@ test('the server is stopped while the agent keeps producing, then started again:
   const total = 6000;
   const source = new NumberedEvents(total);
   const agent = await startAgent({ dataDir: join(dir, 'agent'), upstreams: [ingest], monitors: [source], config: { batch: { max_events: 50 } } });
-  t.after(() => agent.stop());
+  defer(() => agent.stop());
 
   await until(() => source.n > 1000, 'the agent to produce');
   await server.stop();
@@ -73,12 +75,12 @@ test('the server is stopped while the agent keeps producing, then started again:
   await until(() => source.n > producedWhileDown + 1500, 'the agent to keep producing while the server is down');
   assert.ok(agent.producer.unacknowledged.events > 0, 'events wait in the spool while the server is down');
   server = await startServer({ dataDir: serverDir, config: { ingest, http } });
-  t.after(() => server.stop());
+  defer(() => server.stop());
   await until(() => source.n >= total, 'all events produced', 30_000);
   await agent.producer.drained();
 
   const db = new Database(join(serverDir, 'blick.db'), { readonly: true });
-  t.after(() => db.close());
+  defer(() => db.close());
   const row = db.prepare("SELECT count(*) AS n, count(DISTINCT id) AS d, min(metric) AS lo, max(metric) AS hi FROM events WHERE service LIKE 'seq %'").get() as any;
   assert.equal(row.d, total, 'every event arrived');
   assert.equal(row.n, total, 'no event was stored twice');
@@ -90,10 +92,11 @@ test('the server is stopped while the agent keeps producing, then started again:
 });
 
 test('a check whose ttl runs out turns critical with an expired event from the server', async (t) => {
+  const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
-  t.after(cleanup);
+  defer(cleanup);
   const server = await startServer({ dataDir: dir });
-  t.after(() => server.stop());
+  defer(() => server.stop());
   const post = await api(server.url, '/api/v1/events', {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ events: [{ host: 'web-01', service: 'heartbeat', state: 'ok', ttl: 1 }] }),

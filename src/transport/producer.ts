@@ -2,7 +2,7 @@ import * as zmq from 'zeromq';
 import type { Component } from '../core/component.js';
 import type { BlickEvent } from '../core/event.js';
 import { UlidFactory } from '../core/ids.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
 import type { CurveClientOptions } from './curve.js';
 import { Spool, type SpooledBatch } from './spool.js';
@@ -33,6 +33,9 @@ export interface ProducerOptions {
   metrics?: Registry;
 }
 
+/** events held in memory while the spool cannot be written */
+const MAX_PENDING_EVENTS = 100_000;
+
 interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
 
 /**
@@ -57,6 +60,9 @@ export class Producer implements Component {
   private loops: Promise<void>[] = [];
   private drainWaiters: (() => void)[] = [];
   private connected = 0;
+  private readonly warn: RateLimitedLog;
+  /** events dropped because the spool could not be written and memory was full */
+  spoolFailureDrops = 0;
   /** figures for /metrics and tests */
   readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0 };
 
@@ -66,6 +72,7 @@ export class Producer implements Component {
       ...options,
     };
     this.log = options.log ?? createLogger('producer');
+    this.warn = new RateLimitedLog(this.log);
     const m = options.metrics;
     const dropped = m?.counter('blick_spool_dropped_events_total', 'Events dropped because the spool was full');
     this.spool = new Spool({
@@ -132,7 +139,18 @@ export class Producer implements Component {
       const events = this.pending.length <= this.opts.batchEvents ? this.pending : this.pending.slice(0, this.opts.batchEvents);
       this.pending = events === this.pending ? [] : this.pending.slice(events.length);
       const id = this.ids.next();
-      this.spool.append(id, events.length, encodeBatch({ id, events, producer: this.opts.producer }));
+      try {
+        this.spool.append(id, events.length, encodeBatch({ id, events, producer: this.opts.producer }));
+      } catch (err) {
+        // the spool cannot write (disk full, directory gone): keep the events in memory,
+        // bounded, and try again shortly; never crash the daemon over it
+        this.pending = events.concat(this.pending);
+        const over = this.pending.length - MAX_PENDING_EVENTS;
+        if (over > 0) { this.pending.splice(0, over); this.spoolFailureDrops += over; }
+        this.warn.warn('spool-write', { err: (err as Error).message, pending: this.pending.length, dropped: this.spoolFailureDrops }, 'cannot write to the spool; events held in memory');
+        if (!this.batchTimer && this.running) this.batchTimer = setTimeout(() => this.flush(), 1000);
+        break;
+      }
     }
     this.kick();
   }
