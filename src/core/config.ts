@@ -130,7 +130,7 @@ export function loadConfig<S extends z.ZodType>(file: string | undefined, schema
     }
     doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length > 0) {
-      const msgs = doc.errors.map((e) => `${label}:${e.linePos?.[0]?.line ?? '?'}: YAML syntax error: ${e.message.split('\n')[0]}`);
+      const msgs = doc.errors.map((e) => `${label}:${lc.linePos(e.pos[0]).line}: YAML syntax error: ${e.message.split("\n")[0]}`);
       throw new BlickError('CONFIG_INVALID', msgs.join('\n'));
     }
     raw = doc.toJS() ?? {};
