@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeEvent } from '../core/event.js';
+import { ExpiryTracker, RecentIds, StateIndex } from './state.js';
+
+test('expiry: due once at time + ttl; a newer event re-arms; ttl null disarms', () => {
+  const x = new ExpiryTracker();
+  x.track('h', 'a', 1000, 1);
+  x.track('h', 'b', 1000, 2);
+  x.track('h', 'c', 1000, 1);
+  assert.deepEqual(x.due(1999), []);
+  x.track('h', 'a', 1500, 1); // newer event for a
+  x.track('h', 'c', 1500, null); // c no longer has a ttl
+  assert.deepEqual(x.due(2000), []);
+  assert.deepEqual(x.due(2500), [{ host: 'h', service: 'a' }]);
+  assert.deepEqual(x.due(3000), [{ host: 'h', service: 'b' }]);
+  assert.deepEqual(x.due(10_000), []);
+});
+
+test('expiry heap stays ordered with many checks', () => {
+  const x = new ExpiryTracker();
+  const ttls = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 500) + 1);
+  ttls.forEach((t, i) => x.track('h', `s${i}`, 0, t));
+  let last = 0;
+  for (let now = 0; now <= 501_000; now += 1000) {
+    for (const d of x.due(now)) { const i = Number(d.service.slice(1)); assert.ok(ttls[i]! * 1000 <= now && ttls[i]! * 1000 >= last); }
+    last = now;
+  }
+  assert.equal(x.due(1e12).length, 0);
+});
+
+test('state: last_change moves only when the state changes; changed lists transitions', () => {
+  const s = new StateIndex();
+  const ev = (state: any, time: number) => makeEvent({ host: 'h', service: 's', state, time });
+  let p = s.prepare([ev('ok', 1), ev('ok', 2), ev('critical', 3)]);
+  assert.equal(p.rows.length, 1);
+  assert.deepEqual([p.rows[0]!.state, p.rows[0]!.last_change], ['critical', 3]);
+  assert.deepEqual(p.changed.map((c) => [c.before, c.after.state]), [[null, 'ok'], ['ok', 'critical']]);
+  s.apply(p.rows);
+  p = s.prepare([ev('critical', 4)]);
+  assert.equal(p.rows[0]!.last_change, 3);
+  assert.equal(p.changed.length, 0);
+});
+
+test('recent ids: bounded, forgets the oldest first', () => {
+  const r = new RecentIds(1000);
+  for (let i = 0; i < 5000; i++) r.add(`id${i}`);
+  assert.ok(r.size <= 1000);
+  assert.ok(r.has('id4999'));
+  assert.ok(!r.has('id0'));
+});
