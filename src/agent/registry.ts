@@ -1,6 +1,7 @@
 import type { MonitorFactory } from './monitor.js';
 import { filesMonitor } from './listeners/files/index.js';
 import { logPatternMonitor } from './listeners/log-pattern/index.js';
+import { mysqlSlowLogMonitor } from './listeners/mysql-slow-log/index.js';
 import { cpuMonitor } from './observers/cpu/index.js';
 import { diskMonitor } from './observers/disk/index.js';
 import { loadMonitor } from './observers/load/index.js';
@@ -26,4 +27,5 @@ export const BUILTIN_MONITORS: MonitorFactory[] = [
   processMonitor,
   filesMonitor,
   logPatternMonitor,
+  mysqlSlowLogMonitor,
 ] as MonitorFactory[];

@@ -5,7 +5,7 @@ import type { MonitorContext, MonitorEvent } from '../monitor.js';
 export interface RecordingContext extends MonitorContext {
   readonly events: MonitorEvent[];
   clock: number;
-  /** resolves with the first event (after those already seen) for which `pred` is true */
+  /** resolves with the first event (already recorded or still to come) for which `pred` is true */
   waitFor(pred: (e: MonitorEvent) => boolean, timeoutMs?: number): Promise<MonitorEvent>;
 }
 
@@ -24,6 +24,8 @@ export function recordingContext(opts: { host?: string; realClock?: boolean } = 
       }
     },
     waitFor(pred, timeoutMs = 5000) {
+      const seen = ctx.events.find(pred);
+      if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; got: ${JSON.stringify(ctx.events.slice(-10))}`)), timeoutMs);
         waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });

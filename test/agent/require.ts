@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { TestContext } from 'node:test';
+
+export const run = promisify(execFile);
+
+/**
+ * A test that needs a program or service that is missing: in CI (CI=true) that
+ * is a failure with a clear message, elsewhere the test is skipped with the reason.
+ * Returns true when the test must stop here.
+ */
+export function missing(t: TestContext, what: string, hint: string): void {
+  const msg = `${what} is not available (${hint})`;
+  if (process.env.CI === 'true') throw new Error(`${msg}; CI must provide it`);
+  t.skip(msg);
+
+}
+
+/** True when `program` can be executed (found on PATH). */
+export async function hasProgram(program: string): Promise<boolean> {
+  try { await run('sh', ['-c', 'command -v "$1"', 'sh', program]); return true; } catch { return false; }
+}
