@@ -2,6 +2,7 @@ import type { MonitorFactory } from './monitor.js';
 import { filesMonitor } from './listeners/files/index.js';
 import { logPatternMonitor } from './listeners/log-pattern/index.js';
 import { mysqlSlowLogMonitor } from './listeners/mysql-slow-log/index.js';
+import { systemdMonitor } from './listeners/systemd/index.js';
 import { cpuMonitor } from './observers/cpu/index.js';
 import { diskMonitor } from './observers/disk/index.js';
 import { loadMonitor } from './observers/load/index.js';
@@ -25,6 +26,7 @@ export const BUILTIN_MONITORS: MonitorFactory[] = [
   diskMonitor,
   networkMonitor,
   processMonitor,
+  systemdMonitor,
   filesMonitor,
   logPatternMonitor,
   mysqlSlowLogMonitor,

@@ -7,13 +7,11 @@ export const run = promisify(execFile);
 /**
  * A test that needs a program or service that is missing: in CI (CI=true) that
  * is a failure with a clear message, elsewhere the test is skipped with the reason.
- * Returns true when the test must stop here.
  */
 export function missing(t: TestContext, what: string, hint: string): void {
   const msg = `${what} is not available (${hint})`;
   if (process.env.CI === 'true') throw new Error(`${msg}; CI must provide it`);
   t.skip(msg);
-
 }
 
 /** True when `program` can be executed (found on PATH). */
