@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import dbus from 'dbus-next';
+import type dbus from 'dbus-next';
 import { defineMonitor, type Listener, type MonitorContext, type MonitorEvent } from '../../monitor.js';
 import { GlobSet, isGlob } from '../glob.js';
 import { systemdSchema, type SystemdConfig } from './schema.js';
@@ -53,6 +53,7 @@ export function unitCheckState(u: Pick<UnitState, 'activeState' | 'subState' | '
 }
 
 type Bus = dbus.MessageBus;
+let dbusModule: typeof dbus | undefined;
 
 /** Options of {@link SystemdListener} beyond the configuration. */
 export interface SystemdOptions {
@@ -158,7 +159,10 @@ export class SystemdListener implements Listener {
     const gen = ++this.generation;
     let bus: Bus;
     try {
-      bus = dbus.sessionBus({ busAddress: this.address });
+      // loaded on first use: hosts without systemd do not pay for the D-Bus library (about 12 MB)
+      dbusModule ??= (await import('dbus-next')).default;
+      if (gen !== this.generation || this.stopped) return;
+      bus = dbusModule.sessionBus({ busAddress: this.address });
     } catch (err) { this.scheduleReconnect(err); return; }
     this.bus = bus;
     bus.on('error', (err) => { if (gen === this.generation) this.scheduleReconnect(err); });
@@ -185,7 +189,7 @@ export class SystemdListener implements Listener {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`D-Bus call ${member} timed out`)), CALL_TIMEOUT_MS);
       t.unref();
-      bus.call(new dbus.Message({ destination, path, interface: iface, member, signature, body }))
+      bus.call(new dbusModule!.Message({ destination, path, interface: iface, member, signature, body }))
         .then((reply) => { clearTimeout(t); reply ? resolve(reply) : reject(new Error(`no reply to ${member}`)); }, (err) => { clearTimeout(t); reject(err); });
     });
   }

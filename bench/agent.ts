@@ -1,0 +1,296 @@
+/**
+ * Agent benchmark (issue #3).
+ *
+ * 1. Footprint with the default monitors (cpu, memory, load, disk, network at
+ *    10 s; systemd where booted with systemd): RSS and CPU% of one core over
+ *    BENCH_AGENT_SECONDS (default 60), for the real `blick agent` (sending to a
+ *    `blick server` in another process), for the monitors alone (a harness that
+ *    runs src/agent/registry.ts into a no-op), and for collectd 5 with Debian's
+ *    default plugins (csv instead of rrdtool as the writer). All three run at the
+ *    same time, each in its own process, measured from /proc/<pid>.
+ * 2. systemd failure → event latency: real systemd in a namespace, a unit's main
+ *    process SIGKILLed BENCH_AGENT_KILLS times (default 50), time from kill() to
+ *    the listener's critical event.
+ *
+ * collectd: `collectd` on PATH, or BENCH_COLLECTD=/path/to/sbin/collectd (for an
+ * unpacked Debian package: `apt-get download collectd-core && dpkg -x …`).
+ * Standalone: `node dist/bench/agent.js`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import type { Listener, MonitorContext, MonitorEvent, Observer } from '../src/agent/monitor.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SECONDS = Number(process.env.BENCH_AGENT_SECONDS ?? 60);
+const KILLS = Number(process.env.BENCH_AGENT_KILLS ?? 50);
+const WARMUP_MS = 3000;
+const CLK_TCK = 100; // Linux USER_HZ
+
+/* ------------------------------------------------------------ harness mode */
+
+/** The default monitors of src/agent/registry.ts, emitting into a no-op. Runs until SIGTERM. */
+async function harness(): Promise<void> {
+  const { BUILTIN_MONITORS } = await import('../src/agent/registry.js');
+  let emitted = 0;
+  const ctx: MonitorContext = {
+    host: 'bench', log: pino({ level: 'warn' }), now: Date.now,
+    emit: (_e: MonitorEvent) => { emitted++; },
+  };
+  const monitors = BUILTIN_MONITORS.flatMap((f) => f.create(undefined, { host: 'bench', dataDir: tmpdir() }));
+  const timers: NodeJS.Timeout[] = [];
+  for (const m of monitors) {
+    if (m.kind === 'listener') await (m as Listener).start(ctx);
+    else {
+      const o = m as Observer;
+      void o.observe(ctx);
+      timers.push(setInterval(() => { void Promise.resolve(o.observe(ctx)).catch(() => {}); }, o.intervalMs));
+    }
+  }
+  process.on('SIGTERM', () => {
+    for (const t of timers) clearInterval(t);
+    process.stdout.write(JSON.stringify({ monitors: monitors.map((m) => m.name), emitted }) + '\n');
+    process.exit(0);
+  });
+}
+
+/* ------------------------------------------------------------ measuring */
+
+interface Usage { rssMeanMb: number; rssMaxMb: number; cpuPercent: number }
+
+function ticks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** Samples a process for `seconds` after a warm-up: CPU% of one core and RSS. */
+async function measure(pid: number, seconds: number): Promise<Usage> {
+  await sleep(WARMUP_MS);
+  const t0 = performance.now();
+  const c0 = ticks(pid);
+  const rss: number[] = [];
+  const until = t0 + seconds * 1000;
+  while (performance.now() < until) {
+    rss.push(rssKb(pid));
+    await sleep(Math.min(1000, until - performance.now()));
+  }
+  const c1 = ticks(pid);
+  const elapsed = (performance.now() - t0) / 1000;
+  return {
+    rssMeanMb: rss.reduce((a, b) => a + b, 0) / rss.length / 1024,
+    rssMaxMb: Math.max(...rss) / 1024,
+    cpuPercent: ((c1 - c0) / CLK_TCK / elapsed) * 100,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+function stopChild(c: ChildProcess | undefined): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { c.kill('SIGKILL'); }, 5000);
+    c.once('exit', () => { clearTimeout(t); resolve(); });
+    c.kill('SIGTERM');
+  });
+}
+
+/** `blick <args>` from this build (dist/ or dist-agent/), without going through bin/. */
+function blick(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const main = pathToFileURL(join(here, '..', 'src', 'cli', 'main.js')).href;
+  return spawn(process.execPath, ['--input-type=module', '-e', 'const m = await import(process.argv[1]); await m.main(process.argv.slice(2));', main, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BLICK_LOG_LEVEL: 'warn', ...env },
+  });
+}
+
+function collectdBinary(): string | undefined {
+  if (process.env.BENCH_COLLECTD) return existsSync(process.env.BENCH_COLLECTD) ? process.env.BENCH_COLLECTD : undefined;
+  for (const p of ['/usr/sbin/collectd', '/usr/local/sbin/collectd']) if (existsSync(p)) return p;
+  return undefined;
+}
+
+/** collectd with Debian's default LoadPlugin list (collectd.conf of the `collectd` package), csv as writer. */
+function collectdConfig(dir: string, pluginDir: string): string {
+  const plugins = ['syslog', 'battery', 'cpu', 'df', 'disk', 'entropy', 'interface', 'irq', 'load', 'memory', 'processes', 'swap', 'users', 'csv'];
+  return [
+    `BaseDir "${dir}"`, `PIDFile "${dir}/collectd.pid"`, `PluginDir "${pluginDir}"`, `TypesDB "${dirname(pluginDir)}/../share/collectd/types.db"`,
+    'Interval 10', 'Hostname "bench"', 'FQDNLookup false',
+    ...plugins.map((p) => `LoadPlugin ${p}`),
+    '<Plugin syslog>\n  LogLevel warning\n</Plugin>',
+    `<Plugin csv>\n  DataDir "${dir}/csv"\n  StoreRates true\n</Plugin>`,
+  ].join('\n') + '\n';
+}
+
+/* ------------------------------------------------------------ footprint */
+
+interface Footprint { agent?: Usage; harness?: Usage; harnessMonitors?: string[]; collectd?: Usage; collectdNote?: string; agentNote?: string }
+
+async function footprint(seconds: number): Promise<Footprint> {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-bench-agent-'));
+  const children: ChildProcess[] = [];
+  const out: Footprint = {};
+  try {
+    const jobs: Promise<void>[] = [];
+    // the real agent, sending to a real server (separate processes)
+    if (existsSync(join(here, '..', 'src', 'cli', 'main.js'))) {
+      const [ingest, http] = [await freePort(), await freePort()];
+      const cfg = join(dir, 'blick.yaml');
+      writeFileSync(cfg, [
+        `data_dir: ${join(dir, 'data')}`,
+        'server:', `  ingest: tcp://127.0.0.1:${ingest}`, `  http: 127.0.0.1:${http}`,
+        'agent:', '  host: bench-agent', `  upstreams: [tcp://127.0.0.1:${ingest}]`,
+      ].join('\n') + '\n');
+      const server = blick(['server', '--config', cfg]);
+      children.push(server);
+      await sleep(1500);
+      const agent = blick(['agent', '--config', cfg]);
+      children.push(agent);
+      let err = '';
+      agent.stderr!.on('data', (b) => { err += b; });
+      jobs.push(measure(agent.pid!, seconds).then((u) => { out.agent = u; }, (e) => { out.agentNote = `agent stopped: ${(e as Error).message} ${err.slice(0, 300)}`; }));
+    } else out.agentNote = 'src/cli/main.js not built';
+    // the monitors alone
+    const h = spawn(process.execPath, [fileURLToPath(import.meta.url), '--harness'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(h);
+    let hOut = '';
+    h.stdout!.on('data', (b) => { hOut += b; });
+    jobs.push(measure(h.pid!, seconds).then((u) => { out.harness = u; }));
+    // collectd
+    const bin = collectdBinary();
+    if (bin) {
+      const pluginDir = process.env.BENCH_COLLECTD_PLUGINS ?? join(dirname(bin), '..', 'lib', 'collectd');
+      const conf = join(dir, 'collectd.conf');
+      writeFileSync(conf, collectdConfig(dir, pluginDir));
+      const c = spawn(bin, ['-f', '-C', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(c);
+      jobs.push(measure(c.pid!, seconds).then((u) => { out.collectd = u; }, () => { out.collectdNote = 'collectd exited early'; }));
+    } else out.collectdNote = 'collectd not found (apt-get install collectd-core, or BENCH_COLLECTD=/path/to/collectd)';
+    await Promise.all(jobs);
+    await stopChild(h);
+    try { out.harnessMonitors = JSON.parse(hOut.trim().split('\n').pop() ?? '{}').monitors; } catch { /* none */ }
+  } finally {
+    for (const c of children.reverse()) await stopChild(c);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------ systemd latency */
+
+/** The outside pid of a process that is `nsPid` inside the namespace whose PID 1 is `root`. */
+async function outsidePid(root: number, nsPid: number): Promise<number | undefined> {
+  const queue = [root];
+  while (queue.length > 0) {
+    const p = queue.shift()!;
+    try {
+      const status = await readFile(`/proc/${p}/status`, 'utf8');
+      const ns = /NSpid:\s+([\d\s]+)/.exec(status)?.[1]?.trim().split(/\s+/);
+      if (ns && Number(ns[ns.length - 1]) === nsPid) return p;
+      for (const t of await readdir(`/proc/${p}/task`)) {
+        const kids = (await readFile(`/proc/${p}/task/${t}/children`, 'utf8')).trim();
+        if (kids) queue.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch { /* exited */ }
+  }
+  return undefined;
+}
+
+interface Latency { p50: number; p99: number; max: number; n: number; note?: string }
+
+async function systemdLatency(kills: number): Promise<Latency> {
+  const { systemdNamespaceMissing, bootSystemd } = await import('../test/agent/systemd-namespace.js');
+  const why = await systemdNamespaceMissing();
+  if (why) return { p50: NaN, p99: NaN, max: NaN, n: 0, note: `skipped: ${why}` };
+  const { SystemdListener, systemdSchema } = await import('../src/agent/listeners/systemd/index.js');
+  const ns = await bootSystemd();
+  const waiters: ((e: MonitorEvent) => void)[] = [];
+  const ctx: MonitorContext = { host: 'bench', log: pino({ level: 'warn' }), now: Date.now, emit: (e) => { for (const w of waiters.splice(0)) w(e); } };
+  const next = (pred: (e: MonitorEvent) => boolean, timeoutMs = 10_000) => new Promise<MonitorEvent>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no event in time')), timeoutMs);
+    const w = (e: MonitorEvent) => { if (pred(e)) { clearTimeout(t); resolve(e); } else waiters.push(w); };
+    waiters.push(w);
+  });
+  const listener = new SystemdListener(systemdSchema.parse({ units: ['blick-bench.service'], bus: ns.busAddress }));
+  const samples: number[] = [];
+  try {
+    await ns.addUnit('blick-bench.service', '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep infinity\n');
+    await ns.systemctl('start', 'blick-bench.service');
+    const up = next((e) => e.state === 'ok' && e.attributes?.sub_state === 'running');
+    await listener.start(ctx);
+    let ev = await up;
+    for (let i = 0; i < kills; i++) {
+      const pid = await outsidePid(ns.pid, Number(ev.attributes?.main_pid));
+      if (!pid) throw new Error(`cannot find main pid ${ev.attributes?.main_pid} of the unit`);
+      const failed = next((e) => e.state === 'critical');
+      const t0 = performance.now();
+      process.kill(pid, 'SIGKILL');
+      await failed;
+      samples.push(performance.now() - t0);
+      const running = next((e) => e.state === 'ok' && e.attributes?.sub_state === 'running');
+      await ns.systemctl('start', 'blick-bench.service');
+      ev = await running;
+    }
+  } finally {
+    await listener.stop();
+    await ns.stop();
+  }
+  samples.sort((a, b) => a - b);
+  const q = (p: number) => samples[Math.min(samples.length - 1, Math.ceil(p * samples.length) - 1)]!;
+  return { p50: q(0.5), p99: q(0.99), max: samples[samples.length - 1]!, n: samples.length };
+}
+
+/* ------------------------------------------------------------ report */
+
+const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+const f2 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(2));
+
+/** Runs the agent benchmark and returns a Markdown section. */
+export async function run(): Promise<string> {
+  const fp = await footprint(SECONDS);
+  let lat: Latency;
+  try { lat = await systemdLatency(KILLS); } catch (err) { lat = { p50: NaN, p99: NaN, max: NaN, n: 0, note: `failed: ${(err as Error).message}` }; }
+  const ratio = (a?: Usage, b?: Usage, k: keyof Usage = 'rssMeanMb') => (a && b && b[k] > 0 ? `${(a[k] / b[k]).toFixed(2)}×` : 'n/a');
+  const row = (name: string, u?: Usage) => `| ${name} | ${f1(u?.rssMeanMb)} | ${f1(u?.rssMaxMb)} | ${f2(u?.cpuPercent)} |`;
+  const lines = [
+    '## Agent (issue #3)',
+    '',
+    `Footprint with the default monitors over ${SECONDS} s (after ${WARMUP_MS / 1000} s warm-up), measured from /proc; all three ran at the same time on a ${process.env.BENCH_MACHINE ?? '2-core'} machine. Targets: RSS ≤ 60 MB, CPU ≤ 0.5 % of one core.`,
+    '',
+    '| process | RSS mean MB | RSS max MB | CPU % of one core |',
+    '|---|---|---|---|',
+    row('`blick agent` (default monitors, heartbeat, facts, ZeroMQ to a `blick server`)', fp.agent),
+    row(`monitors alone (${fp.harnessMonitors?.join(', ') ?? 'registry defaults'} → no-op)`, fp.harness),
+    row('collectd 5.12 (Debian default plugins, csv writer)', fp.collectd),
+    '',
+    `Ratio blick agent / collectd: RSS ${ratio(fp.agent, fp.collectd)}, CPU ${ratio(fp.agent, fp.collectd, 'cpuPercent')}.` +
+      (fp.agentNote ? ` Agent: ${fp.agentNote}.` : '') + (fp.collectdNote ? ` collectd: ${fp.collectdNote}.` : ''),
+    '',
+    `systemd failure → event latency (real systemd in a namespace; SIGKILL of the unit's main process → critical event from the listener), ${lat.n} kills: ` +
+      `p50 ${f1(lat.p50)} ms, p99 ${f1(lat.p99)} ms, max ${f1(lat.max)} ms (target p99 < 50 ms).${lat.note ? ' ' + lat.note : ''}`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--harness')) await harness();
+  else process.stdout.write(await run());
+}
