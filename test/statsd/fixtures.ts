@@ -16,7 +16,7 @@ export const ETSY_STATSD = require.resolve('statsd/stats.js');
 export interface Line { path: string; value: string; ts: number; at: number; conn: number }
 
 /** A TCP listener that records Graphite plaintext lines, as carbon would receive them. */
-export async function lineListener(): Promise<{ port: number; lines: Line[]; close(): Promise<void> }> {
+export async function lineListener(port = 0): Promise<{ port: number; lines: Line[]; close(): Promise<void> }> {
   const lines: Line[] = [];
   const sockets = new Set<Socket>();
   let conns = 0;
@@ -38,7 +38,7 @@ export async function lineListener(): Promise<{ port: number; lines: Line[]; clo
     s.on('error', () => {});
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
     lines,
