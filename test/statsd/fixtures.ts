@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,6 +85,13 @@ export async function startEtsy(config: Record<string, unknown>): Promise<EtsyPr
     child.on('exit', (code) => { clearTimeout(t); reject(new Error(`Etsy statsd exited with ${code}:\n${out}`)); });
   });
   child.removeAllListeners('exit');
+  // "server is up" is logged before the management port has finished binding
+  for (let i = 0; ; i++) {
+    const ok = await new Promise<boolean>((r) => { const c = connect(mgmtPort, '127.0.0.1', () => { c.end(); r(true); }); c.on('error', () => r(false)); });
+    if (ok) break;
+    if (i > 100) throw new Error(`Etsy statsd's management port ${mgmtPort} never opened`);
+    await sleep(20);
+  }
   return {
     udpPort, mgmtPort, child, output: () => out,
     stop: async () => {
