@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import type { EventInput } from '../../src/core/event.js';
 import { makeEvent } from '../../src/core/event.js';
 import { createStatsd, type StatsdServer } from '../../src/statsd/index.js';
+import * as fixtures from './fixtures.js';
 import { freeTcpPort, lineListener, sendUdp, sleep, waitFor } from './fixtures.js';
 
 const silent = pino({ level: 'silent' });
@@ -177,5 +178,21 @@ test('graphite: one persistent connection; reconnects after carbon closes it', a
     }
   } finally {
     await d.stop();
+  }
+});
+
+test('a missing program fails the test under CI=true and skips it, with the reason, elsewhere', () => {
+  const { requireProgram } = fixtures;
+  const saved = process.env.CI;
+  try {
+    process.env.CI = 'true';
+    assert.throws(() => requireProgram({ skip() { assert.fail('must not skip under CI'); } }, false, 'frobnicator'), /frobnicator is not installed \(CI=true/);
+    delete process.env.CI;
+    let reason = '';
+    assert.equal(requireProgram({ skip(m: string) { reason = m; } }, false, 'frobnicator'), false);
+    assert.equal(reason, 'frobnicator is not installed');
+    assert.equal(requireProgram({ skip() { assert.fail('must not skip'); } }, true, 'frobnicator'), true);
+  } finally {
+    if (saved === undefined) delete process.env.CI; else process.env.CI = saved;
   }
 });
