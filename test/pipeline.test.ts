@@ -81,7 +81,7 @@ test('the server is stopped while the agent keeps producing, then started again:
 
   const db = new Database(join(serverDir, 'blick.db'), { readonly: true });
   defer(() => db.close());
-  const row = db.prepare("SELECT count(*) AS n, count(DISTINCT id) AS d, min(metric) AS lo, max(metric) AS hi FROM events WHERE service LIKE 'seq %'").get() as any;
+  const row = db.prepare("SELECT count(*) AS n, count(DISTINCT id) AS d, min(metric) AS lo, max(metric) AS hi FROM events JOIN series USING (sid) WHERE service LIKE 'seq %'").get() as any;
   assert.equal(row.d, total, 'every event arrived');
   assert.equal(row.n, total, 'no event was stored twice');
   assert.equal(row.lo, 0);

@@ -53,10 +53,17 @@ export class Ingest {
 
   /** Rebuild the state index, the dedupe cache and the expiry timers from the store. */
   async init(): Promise<void> {
-    const checks = await this.opts.store.loadChecks();
+    const { checks, replay } = await this.opts.store.loadState();
     this.state.load(checks);
+    // events committed after the checks were last saved: replay them in order
+    for (let i = 0; i < replay.length; i += 1000) {
+      const { rows } = this.state.prepare(replay.slice(i, i + 1000));
+      this.state.apply(rows);
+      await this.opts.store.commit({ events: [], checks: rows, facts: [] });
+    }
+    if (replay.length > 0) this.opts.log.info({ events: replay.length }, 'rebuilt current state from history');
     const now = this.now();
-    for (const c of checks) {
+    for (const c of this.state.all()) {
       // a check that expired while the server was down expires at the first tick
       if (c.ttl !== null && !(c.attributes.expired === 'true')) this.expiry.track(c.host, c.service, Math.min(now, c.time), c.ttl);
     }

@@ -17,7 +17,7 @@ test('expiry: due once at time + ttl; a newer event re-arms; ttl null disarms', 
   assert.deepEqual(x.due(10_000), []);
 });
 
-test('expiry heap stays ordered with many checks', () => {
+test('expiry reports many checks in deadline order', () => {
   const x = new ExpiryTracker();
   const ttls = Array.from({ length: 500 }, (_, i) => ((i * 7919) % 500) + 1);
   ttls.forEach((t, i) => x.track('h', `s${i}`, 0, t));
@@ -27,6 +27,15 @@ test('expiry heap stays ordered with many checks', () => {
     last = now;
   }
   assert.equal(x.due(1e12).length, 0);
+});
+
+test('expiry memory stays proportional to checks when a check is re-armed many times', () => {
+  const x = new ExpiryTracker();
+  for (let i = 0; i < 100_000; i++) x.track('h', `s${i % 10}`, i, 60);
+  assert.equal(x.size, 10);
+  assert.equal(x.due(100_000 + 59_000).length, 0);
+  assert.equal(x.due(100_000 + 61_000).length, 10);
+  assert.equal(x.size, 0);
 });
 
 test('state: last_change moves only when the state changes; changed lists transitions', () => {

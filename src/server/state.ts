@@ -96,58 +96,57 @@ export class RecentIds {
 
 /**
  * TTL expiry: remembers when each host+service expires and reports the ones
- * overdue. A min-heap with lazy deletion: a newer event for the same check
- * bumps its generation and the stale heap entry is skipped.
+ * overdue, each once. A timing wheel of 100 ms buckets keyed by deadline:
+ * memory stays proportional to the number of checks (re-arming moves a check
+ * between buckets), and a check expires at most 100 ms after its deadline.
  */
 export class ExpiryTracker {
-  private heap: { at: number; k: string; gen: number }[] = [];
-  private readonly gens = new Map<string, number>();
+  private static readonly TICK = 100;
+  private readonly deadline = new Map<string, number>();
+  private readonly buckets = new Map<number, Set<string>>();
+  private cursor = -1;
 
   /** Track (or re-arm) expiry for a check; ttl null clears it. */
   track(host: string, service: string, time: number, ttl: number | null): void {
     const k = key(host, service);
-    const gen = (this.gens.get(k) ?? 0) + 1;
-    if (ttl === null) { if (this.gens.has(k)) this.gens.set(k, gen); return; }
-    this.gens.set(k, gen);
-    this.push({ at: time + ttl * 1000, k, gen });
+    const old = this.deadline.get(k);
+    if (old !== undefined) this.buckets.get(Math.floor(old / ExpiryTracker.TICK))?.delete(k);
+    if (ttl === null) { this.deadline.delete(k); return; }
+    const at = time + ttl * 1000;
+    this.deadline.set(k, at);
+    const b = Math.floor(at / ExpiryTracker.TICK);
+    let set = this.buckets.get(b);
+    if (!set) { set = new Set(); this.buckets.set(b, set); }
+    set.add(k);
+    if (this.cursor < 0 || b < this.cursor) this.cursor = b;
   }
 
   /** Checks whose ttl ran out by `now`, each reported once. */
   due(now: number): { host: string; service: string }[] {
     const out: { host: string; service: string }[] = [];
-    while (this.heap.length > 0 && this.heap[0]!.at <= now) {
-      const top = this.pop()!;
-      if (this.gens.get(top.k) !== top.gen) continue;
-      this.gens.delete(top.k);
-      const i = top.k.indexOf('\u0000');
-      out.push({ host: top.k.slice(0, i), service: top.k.slice(i + 1) });
-    }
+    if (this.cursor < 0) return out;
+    const last = Math.floor(now / ExpiryTracker.TICK);
+    // walk bucket numbers when few, else the (sparse) bucket keys
+    const walk = last - this.cursor <= this.buckets.size ? null : [...this.buckets.keys()].filter((b) => b <= last).sort((a, b) => a - b);
+    const visit = (b: number) => {
+      const set = this.buckets.get(b);
+      if (!set) return;
+      for (const k of set) {
+        const at = this.deadline.get(k)!;
+        if (at > now) continue; // later in this bucket: next call
+        set.delete(k);
+        this.deadline.delete(k);
+        const i = k.indexOf('\u0000');
+        out.push({ host: k.slice(0, i), service: k.slice(i + 1) });
+      }
+      if (set.size === 0) this.buckets.delete(b);
+    };
+    if (walk) for (const b of walk) visit(b);
+    else for (let b = this.cursor; b <= last; b++) visit(b);
+    this.cursor = this.buckets.has(last) ? last : last + 1;
+    if (this.buckets.size === 0) this.cursor = -1;
     return out;
   }
 
-  get size(): number { return this.heap.length; }
-
-  private push(x: { at: number; k: string; gen: number }): void {
-    const h = this.heap; h.push(x);
-    let i = h.length - 1;
-    while (i > 0) { const p = (i - 1) >> 1; if (h[p]!.at <= h[i]!.at) break; [h[p], h[i]] = [h[i]!, h[p]!]; i = p; }
-  }
-
-  private pop(): { at: number; k: string; gen: number } | undefined {
-    const h = this.heap;
-    if (h.length === 0) return undefined;
-    const top = h[0]!; const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1; let m = i;
-        if (l < h.length && h[l]!.at < h[m]!.at) m = l;
-        if (r < h.length && h[r]!.at < h[m]!.at) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i]!, h[m]!]; i = m;
-      }
-    }
-    return top;
-  }
+  get size(): number { return this.deadline.size; }
 }

@@ -47,7 +47,10 @@ export interface Commit {
   batchId?: string | undefined;
   /** new events for the history (repeats already removed) */
   events: BlickEvent[];
-  /** the resulting state of every host+service the events touched */
+  /**
+   * the resulting state of every host+service the events touched; a store may
+   * save these behind the history (they can be rebuilt from it, see loadState)
+   */
   checks: CheckState[];
   /** facts reported by agents */
   facts: { host: string; facts: Record<string, string>; time: number }[];
@@ -68,8 +71,12 @@ export interface Store {
   hasBatch(id: string): Promise<boolean>;
   /** The ids of the newest events, newest first (to warm the dedupe cache after a restart). */
   recentEventIds(limit: number): Promise<string[]>;
-  /** Every check, to rebuild the in-memory state index at start. */
-  loadChecks(): Promise<CheckState[]>;
+  /**
+   * What the in-memory state index is rebuilt from at start: the saved checks,
+   * and the events committed after they were last saved (a store may save
+   * checks behind the history, e.g. once a second), to be replayed in order.
+   */
+  loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   listHosts(): Promise<HostRecord[]>;
   getHost(host: string): Promise<HostRecord | undefined>;

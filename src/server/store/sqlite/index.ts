@@ -10,17 +10,29 @@ export interface SqliteStoreOptions {
   path: string;
   /** PRAGMA synchronous: 'normal' (default; WAL, survives process crashes) or 'full' (survives power loss) */
   synchronous?: 'normal' | 'full';
+  /** how often changed checks are saved, ms [1000]; history is always written first, so nothing is lost */
+  checksFlushMs?: number;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
+// History rows refer to their host+service by an integer series id: an integer
+// index is several times cheaper to maintain than one on two text columns, and
+// the rows are smaller. Current state (checks) is saved behind the history;
+// `meta.checks_seq` says up to which event it is complete, so a crash between
+// saves is repaired at start by replaying the later events.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS series (
+  sid INTEGER PRIMARY KEY,
   host TEXT NOT NULL,
   service TEXT NOT NULL,
+  UNIQUE (host, service)
+);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY,
+  sid INTEGER NOT NULL,
+  id TEXT NOT NULL,
   state TEXT,
   metric REAL,
   description TEXT NOT NULL,
@@ -28,10 +40,9 @@ CREATE TABLE IF NOT EXISTS events (
   attributes TEXT,
   time INTEGER NOT NULL,
   ttl REAL,
-  source TEXT NOT NULL,
-  received INTEGER NOT NULL
+  source TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_host_service ON events (host, service, seq);
+CREATE INDEX IF NOT EXISTS events_sid ON events (sid, seq);
 CREATE TABLE IF NOT EXISTS event_marks (minute INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, received INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checks (
@@ -80,16 +91,23 @@ function rowToEvent(r: EventRow): BlickEvent {
   return e;
 }
 
+const key = (host: string, service: string) => host + '\u0000' + service;
+
 /**
  * The embedded store: one SQLite file in WAL mode, one transaction per ingest
- * commit, prepared statements throughout.
+ * commit, prepared statements throughout, checks saved behind the history.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private db!: Database.Database;
   private stmts!: ReturnType<SqliteStore['prepare']>;
   private commitTx!: (c: Commit, received: number) => void;
+  private flushTx!: () => void;
   private lastMarkMinute = -1;
+  private readonly sids = new Map<string, number>();
+  private readonly dirty = new Map<string, CheckState>();
+  private lastSeq = 0;
+  private flushTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: SqliteStoreOptions) {}
 
@@ -102,43 +120,64 @@ export class SqliteStore implements Store {
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('cache_size = -65536');
       this.db.pragma('temp_store = MEMORY');
+      const v = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()
+        ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined)
+        : undefined;
+      if (v && Number(v.value) !== SCHEMA_VERSION) {
+        throw new Error(`the database has schema ${v.value}, this Blick expects ${SCHEMA_VERSION}; ${Number(v.value) > SCHEMA_VERSION ? 'upgrade Blick' : 'move the old file away (pre-release schema, no migration)'}`);
+      }
       this.db.exec(SCHEMA);
+      if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
     } catch (err) {
       throw new BlickError('STORE_FAILED', `cannot open the SQLite database ${this.opts.path}: ${(err as Error).message}`, { cause: err });
     }
-    const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-    if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-    else if (Number(v.value) > SCHEMA_VERSION) {
-      throw new BlickError('STORE_FAILED', `${this.opts.path} was written by a newer Blick (schema ${v.value} > ${SCHEMA_VERSION}); upgrade Blick`);
-    }
     this.stmts = this.prepare();
     const s = this.stmts;
+    for (const r of s.allSeries.all() as { sid: number; host: string; service: string }[]) this.sids.set(key(r.host, r.service), r.sid);
+    this.lastSeq = (s.maxSeq.get() as number | null) ?? 0;
     this.commitTx = this.db.transaction((c: Commit, received: number) => {
       if (c.batchId) s.insertBatch.run(c.batchId, received);
       let first = true;
       for (const e of c.events) {
-        const info = s.insertEvent.run(e.id, e.host, e.service, e.state ?? null, e.metric ?? null, e.description,
-          tagsJson(e.tags), attrsJson(e.attributes), e.time, e.ttl ?? null, e.source, received);
+        const k = key(e.host, e.service);
+        let sid = this.sids.get(k);
+        if (sid === undefined) {
+          sid = Number(s.insertSeries.run(e.host, e.service).lastInsertRowid);
+          this.sids.set(k, sid);
+        }
+        const seq = Number(s.insertEvent.run(sid, e.id, e.state ?? null, e.metric ?? null, e.description,
+          tagsJson(e.tags), attrsJson(e.attributes), e.time, e.ttl ?? null, e.source).lastInsertRowid);
         if (first) {
           first = false;
           const minute = Math.floor(received / 60_000);
-          if (minute !== this.lastMarkMinute) { s.insertMark.run(minute, info.lastInsertRowid); this.lastMarkMinute = minute; }
+          if (minute !== this.lastMarkMinute) { s.insertMark.run(minute, seq); this.lastMarkMinute = minute; }
         }
-      }
-      for (const k of c.checks) {
-        s.upsertCheck.run(k.host, k.service, k.state, k.metric, k.description, k.time, k.last_change, k.source, k.ttl,
-          tagsJson(k.tags), attrsJson(k.attributes), k.event_id);
+        this.lastSeq = seq;
       }
       for (const f of c.facts) s.upsertFacts.run(f.host, JSON.stringify(f.facts), f.time);
     });
+    this.flushTx = this.db.transaction(() => {
+      for (const k of this.dirty.values()) {
+        s.upsertCheck.run(k.host, k.service, k.state, k.metric, k.description, k.time, k.last_change, k.source, k.ttl,
+          tagsJson(k.tags), attrsJson(k.attributes), k.event_id);
+      }
+      s.setMeta.run('checks_seq', String(this.lastSeq));
+    });
+    this.flushTimer = setInterval(() => this.flushChecks(), this.opts.checksFlushMs ?? 1000);
+    this.flushTimer.unref();
   }
 
   private prepare() {
     const db = this.db;
     return {
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+      allSeries: db.prepare('SELECT sid, host, service FROM series'),
+      insertSeries: db.prepare('INSERT INTO series (host, service) VALUES (?, ?)'),
+      maxSeq: db.prepare('SELECT max(seq) FROM events').pluck(),
       insertBatch: db.prepare('INSERT OR IGNORE INTO batches (id, received) VALUES (?, ?)'),
       hasBatch: db.prepare('SELECT 1 FROM batches WHERE id = ?').pluck(),
-      insertEvent: db.prepare('INSERT INTO events (id, host, service, state, metric, description, tags, attributes, time, ttl, source, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO events (sid, id, state, metric, description, tags, attributes, time, ttl, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertMark: db.prepare('INSERT OR IGNORE INTO event_marks (minute, seq) VALUES (?, ?)'),
       upsertCheck: db.prepare(`INSERT INTO checks (host, service, state, metric, description, time, last_change, source, ttl, tags, attributes, event_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -149,17 +188,28 @@ export class SqliteStore implements Store {
         ON CONFLICT (host) DO UPDATE SET facts = excluded.facts, facts_time = excluded.facts_time`),
       recentIds: db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT ?').pluck(),
       allChecks: db.prepare('SELECT * FROM checks'),
+      eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host'),
       oneHost: db.prepare('SELECT * FROM hosts WHERE host = ?'),
-      markBefore: db.prepare('SELECT max(seq) FROM event_marks WHERE minute <= ?').pluck(),
+      firstMarkFrom: db.prepare('SELECT min(seq) FROM event_marks WHERE minute >= ?').pluck(),
+      deleteAllEvents: db.prepare('DELETE FROM events'),
       deleteEventsBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
       deleteMarksBefore: db.prepare('DELETE FROM event_marks WHERE minute < ?'),
       deleteBatchesBefore: db.prepare('DELETE FROM batches WHERE received < ?'),
     };
   }
 
+  /** Save the checks changed since the last save (also on a timer and at close). */
+  flushChecks(): void {
+    if (this.dirty.size === 0 || !this.db?.open) return;
+    this.flushTx();
+    this.dirty.clear();
+  }
+
   async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.db?.open) {
+      this.flushChecks();
       try { this.db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* best effort */ }
       this.db.close();
     }
@@ -171,33 +221,42 @@ export class SqliteStore implements Store {
     } catch (err) {
       throw new BlickError('STORE_FAILED', `SQLite commit failed: ${(err as Error).message}`, { cause: err });
     }
+    for (const k of c.checks) this.dirty.set(key(k.host, k.service), k);
+    if (this.dirty.size > 50_000) this.flushChecks();
   }
 
   async hasBatch(id: string): Promise<boolean> { return this.stmts.hasBatch.get(id) !== undefined; }
 
   async recentEventIds(limit: number): Promise<string[]> { return this.stmts.recentIds.all(limit) as string[]; }
 
-  async loadChecks(): Promise<CheckState[]> {
-    return (this.stmts.allChecks.all() as any[]).map((r) => ({
+  async loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }> {
+    const checks = (this.stmts.allChecks.all() as any[]).map((r) => ({
       host: r.host, service: r.service, state: r.state, metric: r.metric, description: r.description, time: r.time,
       last_change: r.last_change, source: r.source, ttl: r.ttl, tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY),
       attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT), event_id: r.event_id,
     }));
+    const saved = Number((this.stmts.getMeta.get('checks_seq') as string | undefined) ?? 0);
+    const replay = (this.stmts.eventsAfter.all(saved) as EventRow[]).map(rowToEvent);
+    return { checks, replay };
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.host !== undefined) { where.push('host = ?'); args.push(q.host); }
-    if (q.service !== undefined) { where.push('service = ?'); args.push(q.service); }
-    if (q.state !== undefined) { where.push('state = ?'); args.push(q.state); }
-    if (q.since !== undefined) { where.push('time >= ?'); args.push(q.since); }
+    if (q.host !== undefined && q.service !== undefined) {
+      const sid = this.sids.get(key(q.host, q.service));
+      if (sid === undefined) return { events: [] };
+      where.push('e.sid = ?'); args.push(sid);
+    } else if (q.host !== undefined) { where.push('e.sid IN (SELECT sid FROM series WHERE host = ?)'); args.push(q.host); }
+    else if (q.service !== undefined) { where.push('e.sid IN (SELECT sid FROM series WHERE service = ?)'); args.push(q.service); }
+    if (q.state !== undefined) { where.push('e.state = ?'); args.push(q.state); }
+    if (q.since !== undefined) { where.push('e.time >= ?'); args.push(q.since); }
     if (q.cursor !== undefined) {
       const c = Number(q.cursor);
       if (!Number.isSafeInteger(c) || c < 0) throw new BlickError('BAD_REQUEST', `cursor ${JSON.stringify(q.cursor)} is not valid; use the Link header of the previous page`);
-      where.push('seq < ?'); args.push(c);
+      where.push('e.seq < ?'); args.push(c);
     }
-    const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq DESC LIMIT ?`;
+    const sql = `SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT ?`;
     args.push(q.limit + 1);
     const rows = this.db.prepare(sql).all(...args) as EventRow[];
     const page: EventPage = { events: rows.slice(0, q.limit).map(rowToEvent) };
@@ -218,10 +277,11 @@ export class SqliteStore implements Store {
 
   async prune(before: number): Promise<number> {
     const minute = Math.floor(before / 60_000);
-    const seq = this.stmts.markBefore.get(minute) as number | null;
+    // the first event received in or after the cutoff minute; everything before it goes
+    const seq = this.stmts.firstMarkFrom.get(minute) as number | null;
     let deleted = 0;
     this.db.transaction(() => {
-      if (seq !== null && seq !== undefined) deleted = this.stmts.deleteEventsBefore.run(seq).changes;
+      deleted = (seq !== null && seq !== undefined ? this.stmts.deleteEventsBefore.run(seq) : this.stmts.deleteAllEvents.run()).changes;
       this.stmts.deleteMarksBefore.run(minute);
       this.stmts.deleteBatchesBefore.run(before);
     })();
