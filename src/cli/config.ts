@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/index.js';
 import { serverConfigSchema } from '../server/index.js';
+import { statsdConfigSchema } from '../statsd/index.js';
 
 /**
  * The whole configuration file: one section per daemon, each read by its own
@@ -12,6 +13,7 @@ export const blickConfigSchema = z.strictObject({
   data_dir: z.string().default('./.blick'),
   server: serverConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),
+  statsd: statsdConfigSchema.prefault({}),
   curve: curveSchema.optional(),
 });
 

@@ -7,6 +7,7 @@ import { createLogger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { BlickServer } from '../server/index.js';
+import { StatsdDaemon } from '../statsd/daemon.js';
 import { writeKeyPair } from '../transport/curve.js';
 import { clientCommand, CLIENT_COMMANDS } from './client.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
@@ -14,10 +15,11 @@ import { loadBlickConfig, type BlickConfig } from './config.js';
 const USAGE = `blick ${blickVersion()} — event-driven monitoring
 
 usage:
-  blick up [--config FILE]          server + local agent in one process, SQLite under ./.blick,
+  blick up [--config FILE]          server + local agent + statsd in one process, SQLite under ./.blick,
                                     API and dashboard at http://127.0.0.1:8080
   blick server   --config FILE      the server (ingest, store, API)
   blick agent    --config FILE      the agent (monitors → server)
+  blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
   blick check-config FILE           validate a configuration file (exit 2 on error)
   blick events [--host H] [--service S] [--state S] [--limit N] [--json]
@@ -72,6 +74,13 @@ function upDefaults(c: BlickConfig, flags: Record<string, string | true>): void 
   }
   const ingestPort = /:(\d+)$/.exec(c.server.ingest)?.[1] ?? '5556';
   if (!flags.config && !process.env.BLICK_AGENT_UPSTREAMS) c.agent.upstreams = [`tcp://127.0.0.1:${ingestPort}`];
+  if (!flags.config && !process.env.BLICK_STATSD_UPSTREAMS) c.statsd.upstreams = [`tcp://127.0.0.1:${ingestPort}`];
+  if (!flags.config) {
+    // laptop mode: statsd on loopback, and no Graphite unless one is configured
+    if (!process.env.BLICK_STATSD_UDP && c.statsd.udp) c.statsd.udp = '127.0.0.1:8125';
+    if (!process.env.BLICK_STATSD_TCP && c.statsd.tcp) c.statsd.tcp = '127.0.0.1:8125';
+    if (!process.env.BLICK_STATSD_GRAPHITE) c.statsd.graphite.host = '';
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -86,13 +95,16 @@ export async function main(argv: string[]): Promise<void> {
         const metrics = new Registry();
         const server = new BlickServer(c.server, { dataDir, curve: c.curve, metrics, log: createLogger('server') });
         const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, log: createLogger('agent') });
-        await runDaemons([server, agent], () => [
+        const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, log: createLogger('statsd') });
+        const g = c.statsd.graphite;
+        await runDaemons([server, agent, statsd], () => [
           '',
           `  Blick ${blickVersion()} is up`,
           `    HTTP API         ${server.url}   (try: curl ${server.url}/api/v1/checks)`,
           `    event ingest     ${server.receiver.endpoint}`,
           `    data             ${dataDir} (SQLite)`,
           `    local agent      host ${c.agent.host} → ${c.agent.upstreams.join(', ')}`,
+          `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
           '  Ctrl-C stops it.',
           '', '',
         ].join('\n'));
@@ -101,6 +113,11 @@ export async function main(argv: string[]): Promise<void> {
       case 'server': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         await runDaemons([new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        return;
+      }
+      case 'statsd': {
+        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        await runDaemons([new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'agent': {

@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import type { Component } from '../core/component.js';
+import type { CurveConfig } from '../core/config.js';
+import { makeEvent } from '../core/event.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
+import { Registry } from '../core/metrics.js';
+import { curveClientFromConfig } from '../transport/curve.js';
+import { Producer } from '../transport/producer.js';
+import type { StatsdConfig } from './config.js';
+import { createStatsd, type StatsdServer } from './index.js';
+
+/**
+ * `blick statsd`: the statsd server plus the side channel to the Blick server
+ * (every flushed metric becomes an event, sent over the normal transport with
+ * its spool). Without upstreams there is no side channel.
+ */
+export class StatsdDaemon implements Component {
+  readonly name = 'statsd';
+  readonly statsd: StatsdServer;
+  readonly producer?: Producer;
+  private readonly log: Logger;
+
+  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
+    this.log = deps.log ?? createLogger('statsd');
+    const warn = new RateLimitedLog(this.log);
+    if (config.upstreams.length > 0) {
+      this.producer = new Producer({
+        upstreams: config.upstreams,
+        spoolDir: join(deps.dataDir, 'spool', 'statsd'),
+        producer: config.host,
+        curve: curveClientFromConfig(deps.curve),
+        log: this.log.child({ part: 'producer' }),
+        metrics: deps.metrics ?? new Registry(),
+      });
+    }
+    const producer = this.producer;
+    this.statsd = createStatsd(config, {
+      log: this.log,
+      ...(producer ? {
+        emit: (events) => {
+          for (const e of events) {
+            try { producer.send(makeEvent(e, { source: 'statsd' })); } catch (err) {
+              warn.warn('side-channel', { service: e.service, error: (err as Error).message }, 'a flushed metric could not become an event');
+            }
+          }
+        },
+      } : {}),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.producer?.start();
+    try { await this.statsd.start(); } catch (err) { await this.producer?.stop(); throw err; }
+  }
+
+  async stop(): Promise<void> {
+    await this.statsd.stop();
+    if (this.producer) {
+      await Promise.race([this.producer.drained(), new Promise((r) => setTimeout(r, 1000))]);
+      await this.producer.stop();
+    }
+  }
+}
