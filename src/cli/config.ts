@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
-import { agentConfigSchema } from '../agent/index.js';
-import { serverConfigSchema } from '../server/index.js';
-import { statsdConfigSchema } from '../statsd/index.js';
+import { agentConfigSchema } from '../agent/config.js';
+import { serverConfigSchema } from '../server/config.js';
+import { statsdConfigSchema } from '../statsd/config.js';
 
 /**
  * The whole configuration file: one section per daemon, each read by its own
  * daemon (PRODUCT.md, Configuration). Assembled here, the composition root,
- * because core must not import daemon code.
+ * because core must not import daemon code. Only the schemas are imported, so
+ * that `blick agent` does not load the server's HTTP and SQLite code.
  */
 export const blickConfigSchema = z.strictObject({
   data_dir: z.string().default('./.blick'),

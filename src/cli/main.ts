@@ -1,14 +1,10 @@
 import { resolve } from 'node:path';
-import { BlickAgent } from '../agent/index.js';
 import type { Component } from '../core/component.js';
 import { Supervisor } from '../core/component.js';
 import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { BlickServer } from '../server/index.js';
-import { StatsdDaemon } from '../statsd/daemon.js';
-import { writeKeyPair } from '../transport/curve.js';
 import { clientCommand, CLIENT_COMMANDS } from './client.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
 
@@ -90,6 +86,7 @@ export async function main(argv: string[]): Promise<void> {
     switch (cmd) {
       case 'up': {
         const c = loadBlickConfig(configFlag(flags, false, cmd));
+        const [{ BlickServer }, { BlickAgent }, { StatsdDaemon }] = await Promise.all([import('../server/index.js'), import('../agent/index.js'), import('../statsd/daemon.js')]);
         upDefaults(c, flags);
         const dataDir = resolve(c.data_dir);
         const metrics = new Registry();
@@ -112,22 +109,27 @@ export async function main(argv: string[]): Promise<void> {
       }
       case 'server': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
+        const { BlickServer } = await import('../server/index.js');
         await runDaemons([new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'statsd': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
+        const { StatsdDaemon } = await import('../statsd/daemon.js');
         await runDaemons([new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'agent': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
+        // only what the agent needs is loaded (its footprint counts on every host)
+        const { BlickAgent } = await import('../agent/index.js');
         await runDaemons([new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'keygen': {
         const out = flags.out;
         if (typeof out !== 'string') throw new BlickError('BAD_REQUEST', 'blick keygen needs --out DIR');
+        const { writeKeyPair } = await import('../transport/curve.js');
         const k = writeKeyPair(out);
         process.stdout.write(`secret key: ${k.secretFile} (keep it private)\npublic key: ${k.publicFile}\n${k.publicKey}\n`);
         return;
