@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
+import { alertingConfigKeys } from './alerts/index.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -25,6 +26,8 @@ export const serverConfigSchema = z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
   }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+  /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
+  ...alertingConfigKeys,
 });
 
 export type ServerConfig = z.output<typeof serverConfigSchema>;

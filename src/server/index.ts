@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Alerting } from './alerts/index.js';
 import type { Component } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
@@ -41,6 +42,7 @@ export class BlickServer implements Component {
   readonly metrics: Registry;
   readonly receiver: Receiver;
   readonly api: FastifyInstance;
+  readonly alerting: Alerting;
   private readonly log: Logger;
   private ready = false;
   private timers: NodeJS.Timeout[] = [];
@@ -64,7 +66,8 @@ export class BlickServer implements Component {
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
+    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention });
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
   }
 
   async start(): Promise<void> {
@@ -72,6 +75,7 @@ export class BlickServer implements Component {
     await this.store.open();
     try {
       await this.ingest.init();
+      await this.alerting.start();
       await this.receiver.start();
       const { host, port } = splitHostPort(this.config.http);
       try {
@@ -81,6 +85,7 @@ export class BlickServer implements Component {
         throw err;
       }
     } catch (err) {
+      await this.alerting.stop().catch(() => undefined);
       await this.store.close();
       throw err;
     }
@@ -107,6 +112,7 @@ export class BlickServer implements Component {
     this.timers = [];
     await this.receiver.stop();
     await this.api.close();
+    await this.alerting.stop();
     await this.store.close();
     this.log.info('server stopped');
   }

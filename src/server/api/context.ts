@@ -1,5 +1,6 @@
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
+import type { Alerting } from '../alerts/index.js';
 import type { Ingest } from '../ingest.js';
 import type { Store } from '../store/store.js';
 
@@ -10,6 +11,8 @@ export const ROLE_RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
 export interface ApiContext {
   store: Store;
   ingest: Ingest;
+  /** alerts and silences (absent: those routes answer 404) */
+  alerting?: Alerting;
   metrics: Registry;
   log: Logger;
   /** false until the store is open and state is loaded */

@@ -3,9 +3,11 @@ import { BlickError, isBlickError } from '../../core/errors.js';
 import { RateLimitedLog } from '../../core/log.js';
 import { installAuth, type TokenConfig } from './auth.js';
 import type { ApiContext } from './context.js';
+import { alertsRoutes } from './routes/alerts/index.js';
 import { checksRoutes } from './routes/checks/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
+import { silencesRoutes } from './routes/silences/index.js';
 import { systemRoutes } from './routes/system/index.js';
 
 export interface ApiOptions { tokens: TokenConfig[]; bodyLimit?: number }
@@ -41,6 +43,8 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(eventsRoutes(ctx), { prefix: '/api/v1' });
   app.register(hostsRoutes(ctx), { prefix: '/api/v1' });
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
+  app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
+  app.register(silencesRoutes(ctx), { prefix: '/api/v1' });
   return app;
 }
 

@@ -179,7 +179,7 @@ export function parse(src: string): Node {
   }
   function unary(): Node {
     if (isOp('-')) { p++; enter(); const x = unary(); depth--; return { t: 'neg', x }; }
-    if (isOp('!') || isKw('not')) return not();
+    if (isOp('!') || (isKw('not') && !(toks[p + 1]?.kind === 'ident' && toks[p + 1]!.value === 'in'))) return not();
     return primary();
   }
   function primary(): Node {
@@ -261,6 +261,9 @@ function truthy(v: Value): boolean {
   if (Array.isArray(v)) return v.length > 0;
   return v !== null && v !== false && v !== 0 && v !== '';
 }
+
+/** Compile a tree without the safety net of {@link compileExpr} (the property tests check this one never throws). */
+export function compileTree(n: Node): (s: ExprScope) => Value { return compile(n); }
 
 function compile(n: Node): Fn {
   switch (n.t) {

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { zDuration } from '../../core/config.js';
+import { zGlobs } from '../rules/config.js';
+
+/** The labels of an alert that routes, inhibitions and silences match. */
+export const LABELS = ['rule', 'host', 'service', 'severity', 'state', 'tags'] as const;
+export type Label = (typeof LABELS)[number];
+
+/** Globs per label; `tags` matches when any tag matches. */
+export const zLabelMatch = z.strictObject({
+  rule: zGlobs.optional(),
+  host: zGlobs.optional(),
+  service: zGlobs.optional(),
+  severity: zGlobs.optional(),
+  state: zGlobs.optional(),
+  tags: zGlobs.optional(),
+});
+export type LabelMatch = z.output<typeof zLabelMatch>;
+
+/**
+ * A route (`server.routes[]`), Alertmanager's semantics: the first matching
+ * route takes the alert unless it says `continue: true`. Alerts with equal
+ * `group_by` labels form a group: its first notification waits `group_wait`,
+ * later ones at least `group_interval`; a firing alert is repeated every
+ * `repeat_interval`. Defaults are event-driven (group_wait 0s, group_interval 5s).
+ */
+export const routeSchema = z.strictObject({
+  match: zLabelMatch.prefault({}),
+  notify: z.array(z.string().min(1)).min(1),
+  group_by: z.array(z.enum(['rule', 'host', 'service', 'severity', 'state'])).default(['rule', 'host', 'service']),
+  group_wait: zDuration.prefault('0s'),
+  group_interval: zDuration.prefault('5s'),
+  repeat_interval: zDuration.prefault('4h'),
+  continue: z.boolean().default(false),
+});
+export type RouteConfig = z.output<typeof routeSchema>;
+
+/** An inhibition (`server.inhibit[]`): a firing source alert mutes target alerts with equal labels. */
+export const inhibitSchema = z.strictObject({
+  source_match: zLabelMatch,
+  target_match: zLabelMatch.prefault({}),
+  equal: z.array(z.enum(['rule', 'host', 'service', 'severity', 'state'])).default(['host']),
+});
+export type InhibitConfig = z.output<typeof inhibitSchema>;

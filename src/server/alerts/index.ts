@@ -1,0 +1,149 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Component } from '../../core/component.js';
+import { BlickError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { Registry } from '../../core/metrics.js';
+import type { Ingest, Ingested } from '../ingest.js';
+import { createNotifier, notifiersSchema, type Notifier, type RetryPolicy } from '../notifiers/index.js';
+import { RuleEngine, rulesSchema } from '../rules/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { inhibitSchema, routeSchema } from './config.js';
+import { AlertBook } from './lifecycle.js';
+import { Outbox } from './outbox.js';
+import { Router } from './router.js';
+import { Silences } from './silences.js';
+import { SqliteAlertStore, type AlertStore } from './store.js';
+import type { Alert, AlertStatus } from './types.js';
+
+export type { Alert, AlertStatus, Silence, NotificationPayload } from './types.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
+
+/** The alerting keys of `server:` (schemas live beside their code). */
+export const alertingConfigKeys = {
+  rules: rulesSchema,
+  routes: z.array(routeSchema).default([]),
+  inhibit: z.array(inhibitSchema).default([]),
+  notifiers: notifiersSchema,
+};
+const alertingConfigSchema = z.object(alertingConfigKeys);
+export type AlertingConfig = z.output<typeof alertingConfigSchema>;
+
+export interface AlertingDeps {
+  dataDir: string;
+  ingest: Ingest;
+  metrics: Registry;
+  log: Logger;
+  clock?: Clock;
+  /** a store instead of `<dataDir>/alerts.db` */
+  store?: AlertStore;
+  /** notifiers instead of the configured ones (tests) */
+  notifiers?: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
+  /** how long resolved alerts are kept [7d] */
+  retention?: number;
+}
+
+/**
+ * Alerting: rules evaluated on every committed event (ingest subscriber),
+ * the alert lifecycle, routing with silences and inhibition, and the outbox
+ * that delivers to notifiers. A component: started after the store, stopped
+ * before it.
+ */
+export class Alerting implements Component {
+  readonly name = 'alerting';
+  readonly store: AlertStore;
+  readonly rules: RuleEngine;
+  readonly book: AlertBook;
+  readonly router: Router;
+  readonly silences: Silences;
+  readonly outbox: Outbox;
+  private readonly notifiers: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
+  private readonly clock: Clock;
+  private unsubscribe?: () => void;
+  private pruneTimer?: NodeJS.Timeout;
+  private readonly m;
+
+  constructor(readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
+    const log = deps.log.child({ part: 'alerting' });
+    this.clock = deps.clock ?? systemClock;
+    this.store = deps.store ?? new SqliteAlertStore(join(deps.dataDir, 'alerts.db'));
+    this.rules = new RuleEngine(config.rules);
+    this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c)]));
+    config.routes.forEach((r, i) => {
+      for (const n of r.notify) if (!this.notifiers.has(n)) throw new BlickError('CONFIG_INVALID', `server.routes[${i}].notify names "${n}", which is not in server.notifiers (${[...this.notifiers.keys()].join(', ') || 'none configured'})`);
+    });
+    this.outbox = new Outbox({ store: this.store, notifiers: this.notifiers, clock: this.clock, metrics: deps.metrics, log });
+    this.silences = new Silences(this.store, this.clock, () => this.router.recheck());
+    const flappingRules = new Set(this.rules.rules.filter((r) => r.kind === 'flapping').map((r) => r.name));
+    this.router = new Router({
+      routes: config.routes, inhibit: config.inhibit, notifiers: [...this.notifiers.keys()], clock: this.clock, log,
+      active: () => this.book.list(),
+      isFlappingRule: (r) => flappingRules.has(r),
+      silenced: (a) => this.silences.muting(a)?.id,
+      deliver: (items, entries) => this.outbox.enqueue(items, entries),
+    });
+    this.book = new AlertBook({ rules: this.rules, store: this.store, clock: this.clock, log, onChange: (c) => this.router.onChange(c) });
+    const r = deps.metrics;
+    this.m = {
+      evalSeconds: r.histogram('blick_rule_evaluation_seconds', 'Rule evaluation time per ingest batch', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025]),
+    };
+    r.gauge('blick_alerts_firing', 'Alerts firing now').collectWith(() => this.book.list().filter((a) => a.status === 'firing').length);
+    r.gauge('blick_alerts_pending', 'Alerts pending (waiting for `for`)').collectWith(() => this.book.list().filter((a) => a.status === 'pending').length);
+    r.gauge('blick_notifications_muted', 'Notifications held back by silences, inhibition or flapping since start').collectWith(() => this.router.mutedCount);
+  }
+
+  async start(): Promise<void> {
+    await this.store.open();
+    try {
+      await this.book.load();
+      await this.silences.load();
+      const active = this.book.list();
+      const log = await this.store.notificationLog();
+      // resolved alerts whose firing was notified but whose resolution was not (stopped in between)
+      const activeIds = new Set(active.map((a) => a.id));
+      const wanted = new Set(log.filter((l) => l.status === 'firing' && !activeIds.has(l.alertId)).map((l) => l.alertId));
+      const resolved = wanted.size > 0 ? (await this.store.listAlerts({ status: 'resolved', limit: 10_000 })).filter((a) => wanted.has(a.id)) : [];
+      this.router.load(active.filter((a) => a.status === 'firing'), log, resolved);
+      await this.outbox.load();
+    } catch (err) {
+      await this.store.close();
+      throw err;
+    }
+    this.unsubscribe = this.deps.ingest.subscribe((i) => this.onIngest(i));
+    const retention = this.deps.retention ?? 7 * 86_400_000;
+    this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
+    this.pruneTimer.unref();
+  }
+
+  /** The ingest hook: synchronous, fast, never throws. */
+  private onIngest(i: Ingested): void {
+    if (this.rules.rules.length === 0) return;
+    const t0 = performance.now();
+    const signals = this.rules.evaluate(i.events);
+    this.book.apply(signals);
+    this.m.evalSeconds.observe((performance.now() - t0) / 1000);
+  }
+
+  /** GET /api/v1/alerts: pending and firing from memory, resolved from the store. */
+  async list(q: { status?: AlertStatus | undefined; limit?: number | undefined }): Promise<Alert[]> {
+    const limit = q.limit ?? 1000;
+    if (q.status === 'pending' || q.status === 'firing') return this.book.list().filter((a) => a.status === q.status).sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit);
+    if (q.status === 'resolved') return this.store.listAlerts({ status: 'resolved', limit });
+    const active = this.book.list().sort((a, b) => b.updatedAt - a.updatedAt);
+    return [...active, ...(await this.store.listAlerts({ status: 'resolved', limit }))].slice(0, limit);
+  }
+
+  /** Why an alert's notifications are muted now (silence, inhibition, flapping), or undefined. */
+  mutedBy(a: Alert): string | undefined { return this.router.mutedBy(a); }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.silences.stop();
+    this.router.stop();
+    await this.book.stop();
+    await this.outbox.stop();
+    for (const { notifier } of this.notifiers.values()) await notifier.close?.().catch(() => undefined);
+    await this.store.close();
+  }
+}

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { BlickError } from '../../../../core/errors.js';
+import { ALERT_STATUSES, type Alert } from '../../../alerts/types.js';
+import type { ApiContext } from '../../context.js';
+import { parseQuery } from '../../query.js';
+
+const query = z.strictObject({
+  status: z.enum(ALERT_STATUSES).optional(),
+  host: z.string().optional(),
+  rule: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+});
+
+/** The JSON of one alert: times as unix ms, plus why its notifications are muted. */
+function view(a: Alert, muted: string | undefined): Record<string, unknown> {
+  const { key: _key, ...rest } = a;
+  return { ...rest, muted: muted ?? null };
+}
+
+/** GET /api/v1/alerts?status=pending|firing|resolved: alerts, newest change first. */
+export const alertsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  app.get('/alerts', async (req) => {
+    const q = parseQuery(query, req.query);
+    const alerting = ctx.alerting;
+    if (!alerting) throw new BlickError('NOT_FOUND', 'alerting is not enabled on this server');
+    const list = await alerting.list({ status: q.status, limit: q.host || q.rule ? 10_000 : q.limit });
+    return list
+      .filter((a) => (q.host === undefined || a.host === q.host) && (q.rule === undefined || a.rule === q.rule))
+      .slice(0, q.limit)
+      .map((a) => view(a, a.status === 'resolved' ? undefined : alerting.mutedBy(a)));
+  });
+};

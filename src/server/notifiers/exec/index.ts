@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { z } from 'zod';
+import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+
+/** `{ type: exec, command: [argv…], env? }` (see README.md). */
+export const execSchema = z.strictObject({
+  type: z.literal('exec'),
+  /** program and arguments, run directly (no shell); the notification JSON arrives on stdin */
+  command: z.array(z.string().min(1)).min(1),
+  env: z.record(z.string(), z.string()).default({}),
+  ...commonNotifierKeys,
+});
+export type ExecConfig = z.output<typeof execSchema>;
+
+/**
+ * Runs a program per notification with the webhook JSON on stdin. argv comes
+ * from the configuration only and is never interpolated into a shell; alert
+ * fields reach the program as stdin and BLICK_* environment variables. A
+ * non-zero exit or the timeout (SIGKILL) is a failure, retried by the outbox.
+ */
+export class ExecNotifier implements Notifier {
+  readonly type = 'exec';
+  constructor(readonly name: string, private readonly config: ExecConfig) {}
+
+  send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const [cmd, ...args] = this.config.command;
+      const child = spawn(cmd!, args, {
+        stdio: ['pipe', 'ignore', 'pipe'],
+        shell: false,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.config.env,
+          BLICK_STATUS: p.status, BLICK_RULE: p.rule, BLICK_SEVERITY: p.severity, BLICK_HOST: p.host, BLICK_SERVICE: p.service,
+        },
+      });
+      let stderr = '';
+      let done = false;
+      const finish = (err?: Error) => { if (done) return; done = true; signal.removeEventListener('abort', onAbort); err ? reject(err) : resolve(); };
+      const onAbort = () => { child.kill('SIGKILL'); finish(new Error(`${cmd} killed: ${(signal.reason as Error)?.message ?? 'aborted'}`)); };
+      if (signal.aborted) { onAbort(); return; }
+      signal.addEventListener('abort', onAbort);
+      child.stderr!.on('data', (b: Buffer) => { if (stderr.length < 2000) stderr += b.toString(); });
+      child.on('error', (err) => finish(new Error(`cannot run ${cmd}: ${err.message}`)));
+      child.on('close', (code, sig) => {
+        if (code === 0) finish();
+        else finish(new Error(`${cmd} exited ${code ?? sig}${stderr ? ': ' + stderr.trim().slice(0, 300) : ''}`));
+      });
+      child.stdin!.on('error', () => { /* the program need not read stdin */ });
+      child.stdin!.end(JSON.stringify(p) + '\n');
+    });
+  }
+}

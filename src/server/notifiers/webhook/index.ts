@@ -1,0 +1,51 @@
+import { createHmac } from 'node:crypto';
+import { z } from 'zod';
+import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+
+/** `{ type: webhook, url, secret?, headers? }` (see README.md). */
+export const webhookSchema = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.url({ protocol: /^https?$/ }),
+  /** when set, every POST carries `X-Blick-Signature: sha256=<hex HMAC-SHA256 of the body>` */
+  secret: z.string().min(1).optional(),
+  /** extra request headers, e.g. an Authorization for the receiver */
+  headers: z.record(z.string(), z.string()).default({}),
+  ...commonNotifierKeys,
+});
+export type WebhookConfig = z.output<typeof webhookSchema>;
+
+/** `sha256=<hex>` of a body under a secret, as sent in X-Blick-Signature. */
+export function signature(secret: string, body: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** POSTs the webhook JSON of PRODUCT.md; any non-2xx answer is a failure (retried). */
+export class WebhookNotifier implements Notifier {
+  readonly type = 'webhook';
+  constructor(readonly name: string, private readonly config: WebhookConfig) {}
+
+  async send(payload: NotificationPayload, signal: AbortSignal): Promise<void> {
+    const body = JSON.stringify(payload);
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'blick-webhook', ...this.config.headers };
+    if (this.config.secret) headers['x-blick-signature'] = signature(this.config.secret, body);
+    await postJson(this.config.url, body, headers, signal);
+  }
+}
+
+/** POST a body; throw with the status and the start of the answer on a non-2xx. */
+export async function postJson(url: string, body: string, headers: Record<string, string>, signal: AbortSignal): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', body, headers, signal });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`POST ${redact(url)} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+  const text = await res.text().catch(() => '');
+  if (!res.ok) throw new Error(`POST ${redact(url)} answered ${res.status}: ${text.slice(0, 200)}`);
+}
+
+/** Slack webhook URLs carry their secret in the path: log only the origin. */
+function redact(url: string): string {
+  try { return new URL(url).origin + '/…'; } catch { return 'the URL'; }
+}

@@ -1,0 +1,147 @@
+import type { BlickEvent } from '../../core/event.js';
+import type { RuleConfig, Severity } from './config.js';
+import { compileExpr, type Expr, type ExprScope } from './expr.js';
+import { FlapDetector } from './flap.js';
+import { anyGlob, glob, type Matcher } from './glob.js';
+
+export { ruleSchema, rulesSchema, type RuleConfig, type Severity, SEVERITIES } from './config.js';
+export { compileExpr, ExprError } from './expr.js';
+
+/** What a rule says about one host+service after an event. */
+export interface Signal {
+  rule: Rule;
+  host: string;
+  service: string;
+  /** whether the rule's condition holds now */
+  active: boolean;
+  event: BlickEvent;
+  severity: Severity;
+  /** a state_change rule saw a new non-ok state: notify again although already firing */
+  renotify: boolean;
+}
+
+/** A rule compiled for matching: globs and expression built once. */
+export class Rule {
+  readonly name: string;
+  readonly forMs: number;
+  readonly kind: 'when' | 'expired' | 'state_change' | 'flapping';
+  private readonly host?: Matcher;
+  private readonly service?: Matcher;
+  private readonly tags?: Matcher[];
+  readonly when?: Expr;
+  private readonly windowMs?: number;
+  private readonly flapLow: number;
+  private readonly flapHigh: number;
+  /** per host\0service: rate samples, flap histories, last states */
+  private readonly samples = new Map<string, { t: number[]; v: number[] }>();
+  private readonly flaps = new Map<string, FlapDetector>();
+  private readonly last = new Map<string, string>();
+
+  constructor(readonly config: RuleConfig) {
+    this.name = config.name;
+    this.forMs = config.for;
+    this.kind = config.flapping ? 'flapping' : config.expired ? 'expired' : config.state_change ? 'state_change' : 'when';
+    if (config.match.host !== undefined) this.host = anyGlob(config.match.host);
+    if (config.match.service !== undefined) this.service = anyGlob(config.match.service);
+    if (config.match.tags !== undefined) this.tags = (typeof config.match.tags === 'string' ? [config.match.tags] : config.match.tags).map(glob);
+    if (config.when !== undefined) this.when = compileExpr(config.when);
+    if (config.window !== undefined) this.windowMs = config.window;
+    const f = typeof config.flapping === 'object' ? config.flapping : { low: 20, high: 30 };
+    this.flapLow = f.low; this.flapHigh = f.high;
+  }
+
+  matches(e: BlickEvent): boolean {
+    if (this.host && !this.host(e.host)) return false;
+    if (this.service && !this.service(e.service)) return false;
+    if (this.tags) for (const m of this.tags) if (!e.tags.some(m)) return false;
+    return true;
+  }
+
+  /** Evaluate the rule for an event it matches. Never throws. */
+  evaluate(e: BlickEvent): Signal | undefined {
+    const key = e.host + '\0' + e.service;
+    const expired = e.attributes.expired === 'true' && e.source === 'server';
+    let active: boolean;
+    let renotify = false;
+    switch (this.kind) {
+      case 'expired':
+        active = expired && (this.when ? this.when.test(this.scope(e, key)) : true);
+        break;
+      case 'flapping': {
+        if (e.state === undefined) return undefined;
+        let d = this.flaps.get(key);
+        if (!d) { d = new FlapDetector(this.flapLow, this.flapHigh); this.flaps.set(key, d); }
+        active = d.record(e.state);
+        break;
+      }
+      case 'state_change': {
+        if (e.state === undefined) return undefined;
+        const prev = this.last.get(key);
+        this.last.set(key, e.state);
+        active = e.state !== 'ok' && (this.when ? this.when.test(this.scope(e, key, prev)) : true);
+        renotify = active && prev !== undefined && prev !== e.state && prev !== 'ok';
+        break;
+      }
+      default:
+        active = this.when!.test(this.scope(e, key));
+    }
+    const severity: Severity = this.config.severity
+      ?? (this.kind === 'flapping' ? 'warning' : e.state === 'warning' ? 'warning' : 'critical');
+    return { rule: this, host: e.host, service: e.service, active, event: e, severity, renotify };
+  }
+
+  /** Flap percentage of a check (for descriptions), or undefined. */
+  flapPercent(host: string, service: string): number | undefined {
+    return this.flaps.get(host + '\0' + service)?.percent;
+  }
+
+  private scope(e: BlickEvent, key: string, previous?: string): ExprScope {
+    const s: ExprScope = { host: e.host, service: e.service, state: e.state ?? null, metric: e.metric ?? null, description: e.description, tags: e.tags, attributes: e.attributes, source: e.source };
+    if (previous !== undefined) s.previous_state = previous;
+    if (this.windowMs !== undefined && e.metric !== undefined) {
+      let w = this.samples.get(key);
+      if (!w) { w = { t: [], v: [] }; this.samples.set(key, w); }
+      w.t.push(e.time); w.v.push(e.metric);
+      let drop = 0;
+      while (drop < w.t.length - 1 && w.t[drop]! < e.time - this.windowMs) drop++;
+      if (drop > 0) { w.t.splice(0, drop); w.v.splice(0, drop); }
+      const n = w.t.length;
+      const dt = (w.t[n - 1]! - w.t[0]!) / 1000;
+      if (n >= 2 && dt > 0) {
+        let increase = 0;
+        for (let i = 1; i < n; i++) { const d = w.v[i]! - w.v[i - 1]!; increase += d >= 0 ? d : w.v[i]!; }
+        s.rate = increase / dt;
+        s.derivative = (w.v[n - 1]! - w.v[0]!) / dt;
+      }
+    }
+    return s;
+  }
+}
+
+/**
+ * Evaluates every rule against every incoming event, synchronously in the
+ * ingest subscriber: there is no evaluation loop, so an alert is known the
+ * moment its event is committed.
+ */
+export class RuleEngine {
+  readonly rules: Rule[];
+  constructor(configs: readonly RuleConfig[]) {
+    this.rules = configs.map((c) => new Rule(c));
+  }
+
+  get(name: string): Rule | undefined { return this.rules.find((r) => r.name === name); }
+
+  /** The signals of a batch of events, in event order. */
+  evaluate(events: readonly BlickEvent[]): Signal[] {
+    const out: Signal[] = [];
+    if (this.rules.length === 0) return out;
+    for (const e of events) {
+      for (const r of this.rules) {
+        if (!r.matches(e)) continue;
+        const s = r.evaluate(e);
+        if (s) out.push(s);
+      }
+    }
+    return out;
+  }
+}
