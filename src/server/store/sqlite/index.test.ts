@@ -53,3 +53,28 @@ test('retention: prune deletes history older than the cutoff (minute granularity
   assert.equal(await s.hasBatch('old'), false);
   assert.equal(await s.hasBatch('new'), true);
 });
+
+test('history of a host merges its services newest first, pages without gaps or repeats, and honours state and since', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new SqliteStore({ path: join(dir, 'blick.db') });
+  await s.open();
+  t.after(() => s.close());
+  const now = Date.now();
+  const events = Array.from({ length: 30 }, (_, i) => makeEvent({ host: i % 5 === 4 ? 'other' : 'web', service: `svc${i % 3}`, metric: i, state: i % 7 === 0 ? 'critical' : 'ok', time: now - (30 - i) * 1000 }));
+  for (let i = 0; i < events.length; i += 4) await s.commit({ events: events.slice(i, i + 4), checks: [], facts: [] });
+  const expected = events.filter((e) => e.host === 'web').map((e) => e.metric).reverse();
+  const got: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await s.queryEvents({ host: 'web', limit: 4, cursor });
+    got.push(...page.events.map((e) => e.metric!));
+    cursor = page.next;
+  } while (cursor);
+  assert.deepEqual(got, expected);
+  assert.deepEqual((await s.queryEvents({ host: 'web', state: 'critical', limit: 100 })).events.map((e) => e.metric), [28, 21, 7, 0]);
+  assert.deepEqual((await s.queryEvents({ host: 'web', service: 'svc1', limit: 3 })).events.map((e) => e.metric), [28, 25, 22]);
+  assert.deepEqual((await s.queryEvents({ service: 'svc2', since: now - 6000, limit: 100 })).events.map((e) => `${e.host}${e.metric}`), ['other29', 'web26']);
+  assert.deepEqual((await s.queryEvents({ since: now - 3500, limit: 100 })).events.map((e) => e.metric), [29, 28, 27]);
+  assert.equal((await s.queryEvents({ host: 'nobody', limit: 10 })).events.length, 0);
+});

@@ -14,24 +14,32 @@ export interface SqliteStoreOptions {
   checksFlushMs?: number;
 }
 
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
-// History rows refer to their host+service by an integer series id: an integer
-// index is several times cheaper to maintain than one on two text columns, and
-// the rows are smaller. Current state (checks) is saved behind the history;
-// `meta.checks_seq` says up to which event it is complete, so a crash between
-// saves is repaired at start by replaying the later events.
+/** how far a producer's clock may run ahead for `since` queries to still find its events */
+const SINCE_SLACK_MS = 10 * 60_000;
+
+// History is append-only in arrival order (seq). Rather than a secondary index
+// on (host, service) — whose random inserts touch a different page per event
+// and multiply the WAL writes — each row links to the previous event of its
+// series (`prev`), and the series remembers its newest event (`last_seq`).
+// Reading a series newest-first is a walk of primary-key lookups; a host is a
+// merge of its series' walks. Current state (checks) and `series.last_seq` are
+// saved behind the history; `meta.checks_seq` says up to which event they are
+// complete, so a crash between saves is repaired at start from the later events.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
   sid INTEGER PRIMARY KEY,
   host TEXT NOT NULL,
   service TEXT NOT NULL,
+  last_seq INTEGER,
   UNIQUE (host, service)
 );
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
   sid INTEGER NOT NULL,
+  prev INTEGER,
   id TEXT NOT NULL,
   state TEXT,
   metric REAL,
@@ -42,7 +50,6 @@ CREATE TABLE IF NOT EXISTS events (
   ttl REAL,
   source TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_sid ON events (sid, seq);
 CREATE TABLE IF NOT EXISTS event_marks (minute INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, received INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checks (
@@ -77,11 +84,11 @@ function attrsJson(a: Record<string, string>): string | null {
   return null;
 }
 
-interface EventRow { seq: number; id: string; host: string; service: string; state: string | null; metric: number | null; description: string; tags: string | null; attributes: string | null; time: number; ttl: number | null; source: string }
+interface EventRow { seq: number; sid: number; prev: number | null; id: string; host?: string; service?: string; state: string | null; metric: number | null; description: string; tags: string | null; attributes: string | null; time: number; ttl: number | null; source: string }
 
 function rowToEvent(r: EventRow): BlickEvent {
   const e: BlickEvent = {
-    id: r.id, host: r.host, service: r.service, description: r.description,
+    id: r.id, host: r.host!, service: r.service!, description: r.description,
     tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY), attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT),
     time: r.time, source: r.source as Source,
   };
@@ -92,6 +99,9 @@ function rowToEvent(r: EventRow): BlickEvent {
 }
 
 const key = (host: string, service: string) => host + '\u0000' + service;
+
+/** One host+service's history chain. */
+interface Series { sid: number; host: string; service: string; last: number | null }
 
 /**
  * The embedded store: one SQLite file in WAL mode, one transaction per ingest
@@ -104,7 +114,12 @@ export class SqliteStore implements Store {
   private commitTx!: (c: Commit, received: number) => void;
   private flushTx!: () => void;
   private lastMarkMinute = -1;
-  private readonly sids = new Map<string, number>();
+  /** series by host+service key, and by sid */
+  private readonly sids = new Map<string, Series>();
+  private readonly bySid = new Map<number, Series>();
+  private readonly hostSeries = new Map<string, Series[]>();
+  private readonly serviceSeries = new Map<string, Series[]>();
+  private readonly dirtySeries = new Set<Series>();
   private readonly dirty = new Map<string, CheckState>();
   private lastSeq = 0;
   private flushTimer?: NodeJS.Timeout;
@@ -133,20 +148,33 @@ export class SqliteStore implements Store {
     }
     this.stmts = this.prepare();
     const s = this.stmts;
-    for (const r of s.allSeries.all() as { sid: number; host: string; service: string }[]) this.sids.set(key(r.host, r.service), r.sid);
+    for (const r of s.allSeries.all() as { sid: number; host: string; service: string; last_seq: number | null }[]) this.addSeries({ sid: r.sid, host: r.host, service: r.service, last: r.last_seq });
     this.lastSeq = (s.maxSeq.get() as number | null) ?? 0;
-    this.commitTx = this.db.transaction((c: Commit, received: number) => {
+    // series heads saved behind the history: bring them up to date
+    const saved = Number((s.getMeta.get('checks_seq') as string | undefined) ?? 0);
+    for (const r of s.sidsAfter.iterate(saved) as IterableIterator<{ seq: number; sid: number }>) {
+      const ser = this.bySid.get(r.sid);
+      if (ser && (ser.last === null || r.seq > ser.last)) { ser.last = r.seq; this.dirtySeries.add(ser); }
+    }
+    // in-memory series heads move inside the transaction; undone if it fails
+    let touched: (Series | number | null)[] = [];
+    let created: Series[] = [];
+    const commitTx = this.db.transaction((c: Commit, received: number) => {
       if (c.batchId) s.insertBatch.run(c.batchId, received);
       let first = true;
       for (const e of c.events) {
         const k = key(e.host, e.service);
-        let sid = this.sids.get(k);
-        if (sid === undefined) {
-          sid = Number(s.insertSeries.run(e.host, e.service).lastInsertRowid);
-          this.sids.set(k, sid);
+        let ser = this.sids.get(k);
+        if (ser === undefined) {
+          ser = { sid: Number(s.insertSeries.run(e.host, e.service).lastInsertRowid), host: e.host, service: e.service, last: null };
+          created.push(ser);
+          this.addSeries(ser);
         }
-        const seq = Number(s.insertEvent.run(sid, e.id, e.state ?? null, e.metric ?? null, e.description,
+        const seq = Number(s.insertEvent.run(ser.sid, ser.last, e.id, e.state ?? null, e.metric ?? null, e.description,
           tagsJson(e.tags), attrsJson(e.attributes), e.time, e.ttl ?? null, e.source).lastInsertRowid);
+        touched.push(ser, ser.last);
+        ser.last = seq;
+        this.dirtySeries.add(ser);
         if (first) {
           first = false;
           const minute = Math.floor(received / 60_000);
@@ -156,11 +184,24 @@ export class SqliteStore implements Store {
       }
       for (const f of c.facts) s.upsertFacts.run(f.host, JSON.stringify(f.facts), f.time);
     });
+    this.commitTx = (c, received) => {
+      touched = []; created = [];
+      const lastSeq = this.lastSeq;
+      try {
+        commitTx(c, received);
+      } catch (err) {
+        for (let i = touched.length - 2; i >= 0; i -= 2) (touched[i] as Series).last = touched[i + 1] as number | null;
+        for (const ser of created) this.removeSeries(ser);
+        this.lastSeq = lastSeq;
+        throw err;
+      }
+    };
     this.flushTx = this.db.transaction(() => {
       for (const k of this.dirty.values()) {
         s.upsertCheck.run(k.host, k.service, k.state, k.metric, k.description, k.time, k.last_change, k.source, k.ttl,
           tagsJson(k.tags), attrsJson(k.attributes), k.event_id);
       }
+      for (const ser of this.dirtySeries) s.setSeriesLast.run(ser.last, ser.sid);
       s.setMeta.run('checks_seq', String(this.lastSeq));
     });
     this.flushTimer = setInterval(() => this.flushChecks(), this.opts.checksFlushMs ?? 1000);
@@ -172,12 +213,15 @@ export class SqliteStore implements Store {
     return {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
-      allSeries: db.prepare('SELECT sid, host, service FROM series'),
+      allSeries: db.prepare('SELECT sid, host, service, last_seq FROM series'),
       insertSeries: db.prepare('INSERT INTO series (host, service) VALUES (?, ?)'),
+      setSeriesLast: db.prepare('UPDATE series SET last_seq = ? WHERE sid = ?'),
+      sidsAfter: db.prepare('SELECT seq, sid FROM events WHERE seq > ? ORDER BY seq'),
+      eventBySeq: db.prepare('SELECT * FROM events WHERE seq = ?'),
       maxSeq: db.prepare('SELECT max(seq) FROM events').pluck(),
       insertBatch: db.prepare('INSERT OR IGNORE INTO batches (id, received) VALUES (?, ?)'),
       hasBatch: db.prepare('SELECT 1 FROM batches WHERE id = ?').pluck(),
-      insertEvent: db.prepare('INSERT INTO events (sid, id, state, metric, description, tags, attributes, time, ttl, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertEvent: db.prepare('INSERT INTO events (sid, prev, id, state, metric, description, tags, attributes, time, ttl, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertMark: db.prepare('INSERT OR IGNORE INTO event_marks (minute, seq) VALUES (?, ?)'),
       upsertCheck: db.prepare(`INSERT INTO checks (host, service, state, metric, description, time, last_change, source, ttl, tags, attributes, event_id)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -189,6 +233,7 @@ export class SqliteStore implements Store {
       recentIds: db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT ?').pluck(),
       allChecks: db.prepare('SELECT * FROM checks'),
       eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq'),
+      scanEvents: db.prepare('SELECT * FROM events WHERE seq < ? ORDER BY seq DESC'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host'),
       oneHost: db.prepare('SELECT * FROM hosts WHERE host = ?'),
       firstMarkFrom: db.prepare('SELECT min(seq) FROM event_marks WHERE minute >= ?').pluck(),
@@ -199,11 +244,30 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** Save the checks changed since the last save (also on a timer and at close). */
+  private addSeries(ser: Series): void {
+    this.sids.set(key(ser.host, ser.service), ser);
+    this.bySid.set(ser.sid, ser);
+    const h = this.hostSeries.get(ser.host);
+    if (h) h.push(ser); else this.hostSeries.set(ser.host, [ser]);
+    const v = this.serviceSeries.get(ser.service);
+    if (v) v.push(ser); else this.serviceSeries.set(ser.service, [ser]);
+  }
+
+  private removeSeries(ser: Series): void {
+    this.sids.delete(key(ser.host, ser.service));
+    this.bySid.delete(ser.sid);
+    const drop = (m: Map<string, Series[]>, k: string) => { const l = m.get(k); if (l) { const i = l.indexOf(ser); if (i >= 0) l.splice(i, 1); } };
+    drop(this.hostSeries, ser.host);
+    drop(this.serviceSeries, ser.service);
+    this.dirtySeries.delete(ser);
+  }
+
+  /** Save the checks and series heads changed since the last save (also on a timer and at close). */
   flushChecks(): void {
-    if (this.dirty.size === 0 || !this.db?.open) return;
+    if ((this.dirty.size === 0 && this.dirtySeries.size === 0) || !this.db?.open) return;
     this.flushTx();
     this.dirty.clear();
+    this.dirtySeries.clear();
   }
 
   async close(): Promise<void> {
@@ -241,26 +305,74 @@ export class SqliteStore implements Store {
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (q.host !== undefined && q.service !== undefined) {
-      const sid = this.sids.get(key(q.host, q.service));
-      if (sid === undefined) return { events: [] };
-      where.push('e.sid = ?'); args.push(sid);
-    } else if (q.host !== undefined) { where.push('e.sid IN (SELECT sid FROM series WHERE host = ?)'); args.push(q.host); }
-    else if (q.service !== undefined) { where.push('e.sid IN (SELECT sid FROM series WHERE service = ?)'); args.push(q.service); }
-    if (q.state !== undefined) { where.push('e.state = ?'); args.push(q.state); }
-    if (q.since !== undefined) { where.push('e.time >= ?'); args.push(q.since); }
+    let cursor = Number.MAX_SAFE_INTEGER;
     if (q.cursor !== undefined) {
-      const c = Number(q.cursor);
-      if (!Number.isSafeInteger(c) || c < 0) throw new BlickError('BAD_REQUEST', `cursor ${JSON.stringify(q.cursor)} is not valid; use the Link header of the previous page`);
-      where.push('e.seq < ?'); args.push(c);
+      cursor = Number(q.cursor);
+      if (!Number.isSafeInteger(cursor) || cursor < 0) throw new BlickError('BAD_REQUEST', `cursor ${JSON.stringify(q.cursor)} is not valid; use the Link header of the previous page`);
     }
-    const sql = `SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY e.seq DESC LIMIT ?`;
-    args.push(q.limit + 1);
-    const rows = this.db.prepare(sql).all(...args) as EventRow[];
-    const page: EventPage = { events: rows.slice(0, q.limit).map(rowToEvent) };
-    if (rows.length > q.limit) page.next = String(rows[q.limit - 1]!.seq);
+    const keep = (r: EventRow) => (q.state === undefined || r.state === q.state) && (q.since === undefined || r.time >= q.since);
+    // `since` is about event time; history is in arrival order. Events received more
+    // than SINCE_SLACK before `since` cannot match (unless a producer's clock runs that
+    // far ahead), so walks stop there instead of reading all history.
+    let floor = 0;
+    if (q.since !== undefined) {
+      const f = this.stmts.firstMarkFrom.get(Math.floor((q.since - SINCE_SLACK_MS) / 60_000)) as number | null;
+      if (f === null || f === undefined) return { events: [] };
+      floor = f;
+    }
+    const out: EventRow[] = [];
+    const want = q.limit + 1;
+    if (q.host === undefined && q.service === undefined) {
+      // everything: newest first along the primary key
+      for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
+        if (r.seq < floor) break;
+        if (keep(r)) { out.push(r); if (out.length === want) break; }
+      }
+    } else {
+      let series: Series[];
+      if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
+      else if (q.host !== undefined) series = this.hostSeries.get(q.host) ?? [];
+      else series = this.serviceSeries.get(q.service!) ?? [];
+      // merge the series' chains newest first (a max-heap on seq)
+      const heap: EventRow[] = [];
+      const push = (r: EventRow) => {
+        heap.push(r);
+        for (let i = heap.length - 1; i > 0;) { const p = (i - 1) >> 1; if (heap[p]!.seq >= heap[i]!.seq) break; [heap[p], heap[i]] = [heap[i]!, heap[p]!]; i = p; }
+      };
+      const pop = (): EventRow => {
+        const top = heap[0]!; const last = heap.pop()!;
+        if (heap.length > 0) {
+          heap[0] = last;
+          for (let i = 0; ;) {
+            const l = 2 * i + 1, r = l + 1; let m = i;
+            if (l < heap.length && heap[l]!.seq > heap[m]!.seq) m = l;
+            if (r < heap.length && heap[r]!.seq > heap[m]!.seq) m = r;
+            if (m === i) break;
+            [heap[m], heap[i]] = [heap[i]!, heap[m]!]; i = m;
+          }
+        }
+        return top;
+      };
+      const get = (seq: number | null) => (seq === null ? undefined : this.stmts.eventBySeq.get(seq) as EventRow | undefined);
+      for (const ser of series) {
+        let r = get(ser.last);
+        while (r && r.seq >= cursor) r = get(r.prev); // paging: skip what earlier pages returned
+        if (r) push(r);
+      }
+      while (heap.length > 0 && out.length < want) {
+        const r = pop();
+        if (r.seq < floor) continue; // this series has nothing newer than `since` left
+        if (keep(r)) out.push(r);
+        const prev = get(r.prev);
+        if (prev) push(prev);
+      }
+    }
+    const events = out.slice(0, q.limit).map((r) => {
+      const ser = this.bySid.get(r.sid)!;
+      return rowToEvent({ ...r, host: ser.host, service: ser.service });
+    });
+    const page: EventPage = { events };
+    if (out.length > q.limit) page.next = String(out[q.limit - 1]!.seq);
     return page;
   }
 
