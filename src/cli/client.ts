@@ -1,20 +1,22 @@
 import { BlickError } from '../core/errors.js';
+import { alertingCommand } from './alerts.js';
 
-export const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks']);
+export const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
 
-function table(rows: Record<string, unknown>[], columns: string[]): string {
+export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
   const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n') + '\n';
 }
 
-function when(ms: unknown): string {
+export function when(ms: unknown): string {
   return typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
 }
 
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
+  if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
   const base = String(flags.url ?? process.env.BLICK_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
   const token = flags.token ?? process.env.BLICK_TOKEN;
   const params = new URLSearchParams();

@@ -20,6 +20,9 @@ usage:
   blick check-config FILE           validate a configuration file (exit 2 on error)
   blick events [--host H] [--service S] [--state S] [--limit N] [--json]
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN)
+  blick alerts [--status firing|pending|resolved] [--json]
+  blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
+  blick silence list [--json] | blick silence rm ID
 
 Every daemon reads its section of the YAML file; BLICK_<SECTION>_<KEY> overrides a key.`;
 

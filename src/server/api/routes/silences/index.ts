@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { parseDuration } from '../../../../core/duration.js';
 import { BlickError } from '../../../../core/errors.js';
+import { statusOf } from '../../../alerts/silences.js';
 import type { ApiContext } from '../../context.js';
 
 const time = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
@@ -47,7 +48,7 @@ export const silencesRoutes = (ctx: ApiContext): FastifyPluginAsync => async (ap
     if (endsAt === undefined) throw new BlickError('BAD_REQUEST', 'give endsAt or duration');
     const s = await alerting().silences.add({ matchers: b.matchers, startsAt, endsAt, author: b.author ?? (req.role ? `token:${req.role}` : 'anonymous'), reason: b.reason });
     reply.code(201);
-    return { ...s, status: 'active' };
+    return { ...s, status: statusOf(s, Date.now()) };
   });
 
   app.delete<{ Params: { id: string } }>('/silences/:id', { config: { role: 'write' } }, async (req) => {

@@ -1,0 +1,72 @@
+import { userInfo } from 'node:os';
+import { parseDuration } from '../core/duration.js';
+import { BlickError } from '../core/errors.js';
+import { table, when } from './client.js';
+
+type Flags = Record<string, string | true>;
+
+async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
+  const base = String(flags.url ?? process.env.BLICK_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const token = flags.token ?? process.env.BLICK_TOKEN;
+  const headers: Record<string, string> = typeof token === 'string' ? { authorization: `Bearer ${token}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  } catch (err) {
+    throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
+  }
+  const out = await res.json().catch(() => null) as any;
+  if (!res.ok) {
+    const msg = out?.error?.message ?? `HTTP ${res.status}`;
+    throw new BlickError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_FORBIDDEN' : res.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', `${method} ${path}: ${msg}`);
+  }
+  return out;
+}
+
+const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
+
+/** `blick alerts` and `blick silence add|list|rm` against the server's API. */
+export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[], flags: Flags): Promise<void> {
+  const print = (rows: any[], columns: string[]) => {
+    if (flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
+  };
+  if (cmd === 'alerts') {
+    const status = str(flags.status);
+    const rows = await call(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    print(rows, ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'description']);
+    return;
+  }
+  const sub = args[0];
+  switch (sub) {
+    case 'add': {
+      const matchers: Record<string, string> = {};
+      for (const k of ['host', 'service', 'rule', 'severity']) { const v = str(flags[k]); if (v) matchers[k] = v; }
+      if (Object.keys(matchers).length === 0) throw new BlickError('BAD_REQUEST', 'blick silence add needs --host (and/or --service, --rule, --severity)');
+      const dur = str(flags.for);
+      if (!dur || !parseDuration(dur)) throw new BlickError('BAD_REQUEST', 'blick silence add needs --for DURATION (e.g. 2h)');
+      const reason = str(flags.reason);
+      if (!reason) throw new BlickError('BAD_REQUEST', 'blick silence add needs --reason TEXT');
+      let author = str(flags.author);
+      if (!author) { try { author = userInfo().username; } catch { author = 'cli'; } }
+      const s = await call(flags, 'POST', '/api/v1/silences', { matchers, duration: dur, reason, author });
+      if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      else process.stdout.write(`${s.id}\n`);
+      return;
+    }
+    case 'list': case undefined:
+      print(await call(flags, 'GET', '/api/v1/silences'), ['id', 'status', 'matchers', 'startsAt', 'endsAt', 'author', 'reason']);
+      return;
+    case 'rm': {
+      const id = args[1];
+      if (!id) throw new BlickError('BAD_REQUEST', 'usage: blick silence rm ID');
+      const s = await call(flags, 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
+      if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+      else process.stdout.write(`expired ${s.id}\n`);
+      return;
+    }
+    default:
+      throw new BlickError('BAD_REQUEST', `unknown subcommand "blick silence ${sub}" (add, list, rm)`);
+  }
+}
