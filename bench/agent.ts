@@ -16,8 +16,8 @@
  * unpacked Debian package: `apt-get download collectd-core && dpkg -x …`).
  * Standalone: `node dist/bench/agent.js`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -124,7 +124,17 @@ function blick(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
 function collectdBinary(): string | undefined {
   if (process.env.BENCH_COLLECTD) return existsSync(process.env.BENCH_COLLECTD) ? process.env.BENCH_COLLECTD : undefined;
   for (const p of ['/usr/sbin/collectd', '/usr/local/sbin/collectd']) if (existsSync(p)) return p;
-  return undefined;
+  // Debian's collectd-core, unpacked (not installed: its maintainer scripts would start a system collectd)
+  const cache = join(here, '..', '..', 'node_modules', '.cache', 'blick-bench', 'collectd');
+  const bin = join(cache, 'usr', 'sbin', 'collectd');
+  if (existsSync(bin)) return bin;
+  try {
+    mkdirSync(cache, { recursive: true });
+    execFileSync('apt-get', ['download', 'collectd-core'], { cwd: cache, stdio: 'ignore' });
+    const deb = readdirSync(cache).find((f) => f.startsWith('collectd-core') && f.endsWith('.deb'));
+    if (deb) execFileSync('dpkg', ['-x', join(cache, deb), cache], { stdio: 'ignore' });
+  } catch { /* no apt here: reported as not found */ }
+  return existsSync(bin) ? bin : undefined;
 }
 
 /** collectd with Debian's default LoadPlugin list (collectd.conf of the `collectd` package), csv as writer. */
