@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, deferrals, exited, spawnBlick, startServer, tempDir, until } from '../fixtures/blick.js';
+import { HookReceiver } from './hook.js';
+
+test('an agent killed with SIGKILL: the expired heartbeat alert fires within ttl + 1 s', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const hook = await new HookReceiver().start();
+  defer(() => hook.stop());
+  const server = await startServer({
+    dataDir: join(dir, 'server'),
+    config: {
+      rules: [{ name: 'host-gone', match: { service: 'heartbeat' }, expired: true, severity: 'critical' }],
+      notifiers: { ops: { type: 'webhook', url: hook.url } },
+      routes: [{ match: { severity: 'critical' }, notify: ['ops'] }],
+    },
+  });
+  defer(() => server.stop());
+  const file = join(dir, 'agent.yaml');
+  writeFileSync(file, [
+    `data_dir: ${JSON.stringify(join(dir, 'agent'))}`,
+    'agent:',
+    '  host: doomed-01',
+    `  upstreams: [${JSON.stringify(server.receiver.endpoint)}]`,
+    '  heartbeat: 1s',
+    '  facts_interval: 1h',
+  ].join('\n') + '\n');
+  const agent = spawnBlick(['agent', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
+  defer(async () => { if (agent.exitCode === null && agent.signalCode === null) { agent.kill('SIGKILL'); await exited(agent); } });
+  const hb = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=doomed-01&service=heartbeat')).body[0], `the agent's heartbeat (output: ${agent.output()})`, 15_000);
+  assert.equal(hb.ttl, 3, 'heartbeat 1s → ttl 3s');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(hook.hits.length, 0, 'no alert while the agent lives');
+
+  agent.kill('SIGKILL');
+  const killedAt = Date.now();
+  await exited(agent);
+  const hit = await until(() => hook.of('host-gone', 'firing', 'doomed-01')[0], 'the host-gone alert', 10_000);
+  const after = hit.at - killedAt;
+  assert.ok(after <= 4000, `fired ${after} ms after SIGKILL (ttl 3 s + 1 s)`);
+  assert.equal(hit.body.service, 'heartbeat');
+  assert.equal(hit.body.state, 'critical');
+  assert.equal(hit.body.event.attributes.expired, 'true');
+  assert.equal(hit.body.event.source, 'server');
+  assert.match(hit.body.description, /expired/);
+});
