@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { samplePayload } from '../testdata/payload.js';
+import { ExecNotifier, execSchema } from './index.js';
+
+test('exec passes the JSON on stdin and argv verbatim (no shell), fails on a non-zero exit and is killed on timeout', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-exec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'out.json');
+  const script = `let s='';process.stdin.on('data',b=>s+=b).on('end',()=>{require('fs').writeFileSync(process.argv[1],JSON.stringify({stdin:JSON.parse(s),argv:process.argv.slice(2),env:process.env.BLICK_RULE}))})`;
+  const n = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: [process.execPath, '-e', script, out, '$(touch pwned)', '; rm -rf /'] }));
+  await n.send({ ...samplePayload, host: 'x; rm -rf / $(id)' }, AbortSignal.timeout(5000));
+  const got = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(got.stdin.host, 'x; rm -rf / $(id)');
+  assert.deepEqual(got.argv, ['$(touch pwned)', '; rm -rf /'], 'arguments reach the program untouched');
+  assert.equal(got.env, 'disk-full');
+
+  const fail = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: [process.execPath, '-e', 'console.error("no pager");process.exit(3)'] }));
+  await assert.rejects(fail.send(samplePayload, AbortSignal.timeout(5000)), /exited 3: no pager/);
+  const slow = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: [process.execPath, '-e', 'setTimeout(()=>{},60000)'] }));
+  const t0 = Date.now();
+  await assert.rejects(slow.send(samplePayload, AbortSignal.timeout(300)), /killed/);
+  assert.ok(Date.now() - t0 < 3000);
+  const missing = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: ['/nonexistent/pager'] }));
+  await assert.rejects(missing.send(samplePayload, AbortSignal.timeout(5000)), /cannot run \/nonexistent\/pager/);
+});
