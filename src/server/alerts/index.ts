@@ -9,7 +9,7 @@ import { createNotifier, notifiersSchema, type Notifier, type RetryPolicy } from
 import { RuleEngine, rulesSchema } from '../rules/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { inhibitSchema, routeSchema } from './config.js';
-import { AlertBook } from './lifecycle.js';
+import { AlertBook, type AlertChange } from './lifecycle.js';
 import { Outbox } from './outbox.js';
 import { Router } from './router.js';
 import { Silences } from './silences.js';
@@ -17,6 +17,7 @@ import { SqliteAlertStore, type AlertStore } from './store.js';
 import type { Alert, AlertStatus } from './types.js';
 
 export type { Alert, AlertStatus, Silence, NotificationPayload } from './types.js';
+export type { AlertChange } from './lifecycle.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 
 /** The alerting keys of `server:` (schemas live beside their code). */
@@ -60,6 +61,7 @@ export class Alerting implements Component {
   private readonly notifiers: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
   private readonly clock: Clock;
   private unsubscribe?: () => void;
+  private readonly alertListeners = new Set<(changes: AlertChange[]) => void>();
   private pruneTimer?: NodeJS.Timeout;
   private readonly m;
 
@@ -82,7 +84,7 @@ export class Alerting implements Component {
       silenced: (a) => this.silences.muting(a)?.id,
       deliver: (items, entries) => this.outbox.enqueue(items, entries),
     });
-    this.book = new AlertBook({ rules: this.rules, store: this.store, clock: this.clock, log, onChange: (c) => this.router.onChange(c) });
+    this.book = new AlertBook({ rules: this.rules, store: this.store, clock: this.clock, log, onChange: (c) => { this.router.onChange(c); this.publish(c); } });
     const r = deps.metrics;
     this.m = {
       evalSeconds: r.histogram('blick_rule_evaluation_seconds', 'Rule evaluation time per ingest batch', [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025]),
@@ -131,6 +133,22 @@ export class Alerting implements Component {
     if (q.status === 'resolved') return this.store.listAlerts({ status: 'resolved', limit });
     const active = this.book.list().sort((a, b) => b.updatedAt - a.updatedAt);
     return [...active, ...(await this.store.listAlerts({ status: 'resolved', limit }))].slice(0, limit);
+  }
+
+  /**
+   * Hear about alert changes (firing, renotified, resolved) after they are
+   * routed; the live stream uses this. Listeners must be fast and not throw.
+   * Returns the unsubscribe function.
+   */
+  onAlertChange(fn: (changes: AlertChange[]) => void): () => void {
+    this.alertListeners.add(fn);
+    return () => this.alertListeners.delete(fn);
+  }
+
+  private publish(changes: AlertChange[]): void {
+    for (const fn of this.alertListeners) {
+      try { fn(changes); } catch (err) { this.deps.log.error({ err }, 'an alert-change listener failed'); }
+    }
   }
 
   /** Why an alert's notifications are muted now (silence, inhibition, flapping), or undefined. */

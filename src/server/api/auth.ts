@@ -10,14 +10,15 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 /**
  * Bearer tokens with roles. Without configured tokens every request has the
  * admin role (the server refuses to listen beyond loopback in that case).
- * /healthz and /readyz are open. Routes name the role they need in
+ * /healthz, /readyz and routes with `config.public` (the dashboard's static files) are open. Routes name the role they need in
  * `config.role` (default read).
  */
 export function installAuth(app: FastifyInstance, tokens: TokenConfig[]): void {
   const known = tokens.map((t) => ({ hash: digest(t.token), role: t.role }));
   app.addHook('onRequest', async (req) => {
     const url = req.url;
-    if (url === '/healthz' || url === '/readyz') return;
+    // the dashboard's page and assets are public: its login page must load without a token
+    if (url === '/healthz' || url === '/readyz' || req.routeOptions.config?.public === true) return;
     let role: Role | undefined;
     if (known.length === 0) role = 'admin';
     else {

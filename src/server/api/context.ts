@@ -20,6 +20,6 @@ export interface ApiContext {
 }
 
 declare module 'fastify' {
-  interface FastifyContextConfig { role?: Role }
+  interface FastifyContextConfig { role?: Role; /** served without a token (dashboard assets) */ public?: boolean }
   interface FastifyRequest { role?: Role }
 }

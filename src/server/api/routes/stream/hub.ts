@@ -1,0 +1,117 @@
+import type { BlickEvent } from '../../../../core/event.js';
+import type { AlertChange } from '../../../alerts/index.js';
+import type { Ingested } from '../../../ingest.js';
+
+/** What one stream item is about: an event, a check whose state changed, an alert change. */
+export type StreamKind = 'event' | 'check' | 'alert';
+
+/** One item of the live stream: its SSE id, kind, what filters look at, and its JSON (serialised once). */
+export interface StreamItem {
+  id: number;
+  kind: StreamKind;
+  host: string;
+  service: string;
+  state: string | null;
+  json: string;
+}
+
+export interface StreamFilter { host?: string | undefined; service?: string | undefined; state?: string | undefined }
+
+export type StreamListener = (items: StreamItem[]) => void;
+
+export interface StreamHubOptions {
+  /** how many recent items are kept for `Last-Event-ID` resume [10,000] */
+  capacity?: number;
+  /** the first id; default `Date.now() * 1000`, so ids keep increasing across restarts */
+  firstId?: number;
+}
+
+/**
+ * The live stream's source: turns committed ingests and alert changes into
+ * items with increasing ids, keeps the latest `capacity` in a ring buffer
+ * (resume after a reconnect) and fans them out to listeners (the SSE clients).
+ */
+export class StreamHub {
+  private readonly ring: (StreamItem | undefined)[];
+  private start = 0;
+  private size = 0;
+  private nextId: number;
+  private readonly listeners = new Set<StreamListener>();
+
+  constructor(opts: StreamHubOptions = {}) {
+    this.ring = new Array(Math.max(1, opts.capacity ?? 10_000));
+    this.nextId = opts.firstId ?? Date.now() * 1000;
+  }
+
+  /** The id the next item will get. */
+  get next(): number { return this.nextId; }
+
+  /** The oldest id still held, or undefined while empty. */
+  get oldest(): number | undefined { return this.size === 0 ? undefined : this.ring[this.start]!.id; }
+
+  subscribe(fn: StreamListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  get clients(): number { return this.listeners.size; }
+
+  /** The ingest subscriber: one `event` item per event, one `check` item per state change. */
+  onIngest(i: Ingested): void {
+    const items: StreamItem[] = [];
+    for (const e of i.events) items.push(this.make('event', e.host, e.service, e.state ?? null, e));
+    for (const c of i.changed) items.push(this.make('check', c.after.host, c.after.service, c.after.state ?? null, { before: c.before, ...c.after }));
+    this.push(items);
+  }
+
+  /** The alerting listener: one `alert` item per change (the alert as GET /api/v1/alerts shows it). */
+  onAlerts(changes: AlertChange[], mutedBy?: (a: AlertChange['alert']) => string | undefined): void {
+    const items: StreamItem[] = [];
+    for (const c of changes) {
+      const { key: _key, ...alert } = c.alert;
+      const muted = c.to === 'resolved' ? null : mutedBy?.(c.alert) ?? null;
+      items.push(this.make('alert', alert.host, alert.service, alert.state, { ...alert, from: c.from, to: c.to, renotify: c.renotify, muted }));
+    }
+    this.push(items);
+  }
+
+  private make(kind: StreamKind, host: string, service: string, state: string | null, data: BlickEvent | Record<string, unknown>): StreamItem {
+    const id = this.nextId++;
+    return { id, kind, host, service, state, json: JSON.stringify(data) };
+  }
+
+  push(items: StreamItem[]): void {
+    if (items.length === 0) return;
+    const cap = this.ring.length;
+    for (const it of items) {
+      if (this.size < cap) { this.ring[(this.start + this.size) % cap] = it; this.size++; }
+      else { this.ring[this.start] = it; this.start = (this.start + 1) % cap; }
+    }
+    for (const l of this.listeners) l(items);
+  }
+
+  /**
+   * Items after `lastId` for a client that reconnects. `complete` is false
+   * when items it missed have already left the buffer (or the id is from the
+   * future, i.e. another server run): it must then reload the state.
+   */
+  since(lastId: number): { items: StreamItem[]; complete: boolean } {
+    const out: StreamItem[] = [];
+    const cap = this.ring.length;
+    for (let i = 0; i < this.size; i++) {
+      const it = this.ring[(this.start + i) % cap]!;
+      if (it.id > lastId) out.push(it);
+    }
+    const oldest = this.oldest;
+    const complete = lastId < this.nextId && (oldest === undefined ? lastId >= this.nextId - 1 : lastId >= oldest - 1);
+    return { items: out, complete };
+  }
+}
+
+/** Whether a stream item passes a client's filters (exact host and service, state). */
+export function matches(it: StreamItem, f: StreamFilter): boolean {
+  if (f.host !== undefined && it.host !== f.host) return false;
+  if (f.service !== undefined && it.service !== f.service) return false;
+  if (f.state !== undefined && it.state !== f.state) return false;
+  return true;
+}
