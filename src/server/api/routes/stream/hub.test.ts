@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StreamHub, matches } from './hub.js';
+
+const item = (hub: StreamHub, host: string) => ({ id: 0, kind: 'event' as const, host, service: 's', state: 'ok', json: '{}' });
+
+function push(hub: StreamHub, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const it = item(hub, `h${i}`);
+    hub.onIngest({ events: [{ id: String(i), host: it.host, service: 's', state: 'ok', tags: [], attributes: {}, description: '', time: 1, source: 'api' } as any], changed: [] });
+  }
+}
+
+test('the ring buffer keeps the newest items and resumes after any id it still covers', () => {
+  const hub = new StreamHub({ capacity: 4, firstId: 100 });
+  assert.deepEqual(hub.since(99), { items: [], complete: true });
+  push(hub, 6); // ids 100..105, buffer holds 102..105
+  assert.equal(hub.oldest, 102);
+  assert.deepEqual(hub.since(103).items.map((i) => i.id), [104, 105]);
+  assert.equal(hub.since(103).complete, true);
+  assert.equal(hub.since(101).complete, true, 'the item after 101 is 102, still held');
+  assert.equal(hub.since(100).complete, false, '101 was dropped');
+  assert.equal(hub.since(500).complete, false, 'an id from the future is another server run');
+});
+
+test('listeners get every batch; filters are exact on host and service', () => {
+  const hub = new StreamHub({ capacity: 10, firstId: 1 });
+  const got: number[] = [];
+  const off = hub.subscribe((items) => got.push(...items.map((i) => i.id)));
+  push(hub, 2);
+  off();
+  push(hub, 1);
+  assert.deepEqual(got, [1, 2]);
+  const it = { id: 1, kind: 'event' as const, host: 'web-1', service: 'disk /', state: 'critical', json: '' };
+  assert.ok(matches(it, { host: 'web-1', state: 'critical' }));
+  assert.ok(!matches(it, { host: 'web' }));
+  assert.ok(!matches(it, { service: 'disk' }));
+});

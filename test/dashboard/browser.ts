@@ -1,0 +1,42 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext } from 'playwright-core';
+
+/** Debian's chromium (REAL-PARTS.md, Browser); `npx playwright install` cannot download one here. */
+export const CHROMIUM = process.env.BLICK_CHROMIUM ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/**
+ * Why browser tests cannot run, or undefined when they can. In CI a missing
+ * chromium is a failure (the caller throws), elsewhere a skip with this reason.
+ */
+export function chromiumMissing(): string | undefined {
+  return existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (apt-get install chromium, or set BLICK_CHROMIUM)`;
+}
+
+/** The `skip` option for node:test: fails loudly in CI, skips with the reason elsewhere. */
+export function skipWithoutChromium(): string | false {
+  const why = chromiumMissing();
+  if (!why) return false;
+  if (process.env.CI === 'true') throw new Error(`browser tests need chromium in CI: ${why}`);
+  return why;
+}
+
+/** A headless chromium with a fresh profile; `close` ends it and removes the profile. */
+export async function launchChromium(): Promise<{ browser: Browser | BrowserContext; context: BrowserContext; close: () => Promise<void> }> {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'blick-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true,
+    viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1,
+  });
+  return {
+    browser: context, context,
+    close: async () => {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
