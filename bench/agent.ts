@@ -17,7 +17,7 @@
  * Standalone: `node dist/bench/agent.js`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -61,7 +61,23 @@ async function harness(): Promise<void> {
 
 /* ------------------------------------------------------------ measuring */
 
-interface Usage { rssMeanMb: number; rssMaxMb: number; cpuPercent: number }
+interface Usage { rssMeanMb: number; rssMaxMb: number; cpuPercent: number; privateMb: number; binaryMb: number }
+
+/** Private (USS) memory, and the resident pages of the program's own binary (shared with every process running it). */
+function memoryDetail(pid: number): { privateKb: number; binaryKb: number } {
+  try {
+    const roll = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const priv = Number(/^Private_Dirty:\s+(\d+)/m.exec(roll)?.[1] ?? 0) + Number(/^Private_Clean:\s+(\d+)/m.exec(roll)?.[1] ?? 0);
+    const exe = readlinkSync(`/proc/${pid}/exe`);
+    let binaryKb = 0, current = '';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s+(.*)$/.exec(line);
+      if (m) { current = m[1] ?? ''; continue; }
+      if (current === exe && line.startsWith('Rss:')) binaryKb += Number(line.split(/\s+/)[1]);
+    }
+    return { privateKb: priv, binaryKb };
+  } catch { return { privateKb: NaN, binaryKb: NaN }; }
+}
 
 function ticks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -87,7 +103,10 @@ async function measure(pid: number, seconds: number): Promise<Usage> {
   }
   const c1 = ticks(pid);
   const elapsed = (performance.now() - t0) / 1000;
+  const detail = memoryDetail(pid);
   return {
+    privateMb: detail.privateKb / 1024,
+    binaryMb: detail.binaryKb / 1024,
     rssMeanMb: rss.reduce((a, b) => a + b, 0) / rss.length / 1024,
     rssMaxMb: Math.max(...rss) / 1024,
     cpuPercent: ((c1 - c0) / CLK_TCK / elapsed) * 100,
@@ -278,19 +297,20 @@ export async function run(): Promise<string> {
   let lat: Latency;
   try { lat = await systemdLatency(KILLS); } catch (err) { lat = { p50: NaN, p99: NaN, max: NaN, n: 0, note: `failed: ${(err as Error).message}` }; }
   const ratio = (a?: Usage, b?: Usage, k: keyof Usage = 'rssMeanMb') => (a && b && b[k] > 0 ? `${(a[k] / b[k]).toFixed(2)}×` : 'n/a');
-  const row = (name: string, u?: Usage) => `| ${name} | ${f1(u?.rssMeanMb)} | ${f1(u?.rssMaxMb)} | ${f2(u?.cpuPercent)} |`;
+  const row = (name: string, u?: Usage) => `| ${name} | ${f1(u?.rssMeanMb)} | ${f1(u?.rssMaxMb)} | ${f1(u?.privateMb)} | ${f1(u?.binaryMb)} | ${f2(u?.cpuPercent)} |`;
   const lines = [
     '## Agent (issue #3)',
     '',
     `Footprint with the default monitors over ${SECONDS} s (after ${WARMUP_MS / 1000} s warm-up), measured from /proc; all three ran at the same time on a ${process.env.BENCH_MACHINE ?? '2-core'} machine. Targets: RSS ≤ 60 MB, CPU ≤ 0.5 % of one core.`,
     '',
-    '| process | RSS mean MB | RSS max MB | CPU % of one core |',
-    '|---|---|---|---|',
+    '| process | RSS mean MB | RSS max MB | private (USS) MB at end | of RSS: its binary, shared, MB | CPU % of one core |',
+    '|---|---|---|---|---|---|',
     row('`blick agent` (default monitors, heartbeat, facts, ZeroMQ to a `blick server`)', fp.agent),
     row(`monitors alone (${fp.harnessMonitors?.join(', ') ?? 'registry defaults'} → no-op)`, fp.harness),
     row('collectd 5.12 (Debian default plugins, csv writer)', fp.collectd),
     '',
-    `Ratio blick agent / collectd: RSS ${ratio(fp.agent, fp.collectd)}, CPU ${ratio(fp.agent, fp.collectd, 'cpuPercent')}.` +
+    `Ratio blick agent / collectd: RSS ${ratio(fp.agent, fp.collectd)}, private memory ${ratio(fp.agent, fp.collectd, 'privateMb')}, CPU ${ratio(fp.agent, fp.collectd, 'cpuPercent')}. ` +
+      'Of the agent\'s RSS, the resident pages of /usr/bin/node itself are shared by every Node.js process on the host; the private column is what the agent adds.' +
       (fp.agentNote ? ` Agent: ${fp.agentNote}.` : '') + (fp.collectdNote ? ` collectd: ${fp.collectdNote}.` : ''),
     '',
     `systemd failure → event latency (real systemd in a namespace; SIGKILL of the unit's main process → critical event from the listener), ${lat.n} kills: ` +
