@@ -8,6 +8,7 @@ const uPlot = uPlotModule;
 /** @typedef {import('uplot')} Plot */
 import { api, qs } from '../api.js';
 import { h, clear, ago, clock, stateBadge, sev, num } from '../dom.js';
+import { model } from '../model.js';
 
 const HISTORY = 300;
 
@@ -46,8 +47,9 @@ export async function mount(main, _params, name) {
   }
 
   const facts = Object.entries(host.facts ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  const badge = h('span', null, stateBadge(host.state));
   clear(main).append(
-    h('h1', null, stateBadge(host.state), ' ', name),
+    h('h1', null, badge, ' ', name),
     h('p', { class: 'muted' }, `${host.checks} checks · last seen ${ago(host.last_seen)}`, ' · ', h('a', { href: `#/events?host=${encodeURIComponent(name)}` }, 'live events'), ' · ', h('a', { href: `#/alerts?host=${encodeURIComponent(name)}` }, 'alerts')),
     h('h2', null, 'Checks'),
     checks.length === 0 ? h('p', { class: 'notice' }, 'No checks yet.') :
@@ -109,6 +111,7 @@ export async function mount(main, _params, name) {
           clear(cells[0]).append(stateBadge(d.state));
           cells[4].textContent = ago(d.last_change);
           cells[4].title = clock(d.last_change);
+          clear(badge).append(stateBadge(model.hosts.get(name)?.state));
         }
       }
     },
