@@ -2,12 +2,12 @@ import { userInfo } from 'node:os';
 import { parseDuration } from '../core/duration.js';
 import { BlickError } from '../core/errors.js';
 import { table, when } from './client.js';
+import { clientTarget } from './target.js';
 
 type Flags = Record<string, string | true>;
 
 async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
-  const base = String(flags.url ?? process.env.BLICK_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  const token = flags.token ?? process.env.BLICK_TOKEN;
+  const { base, token } = clientTarget(flags);
   const headers: Record<string, string> = typeof token === 'string' ? { authorization: `Bearer ${token}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;

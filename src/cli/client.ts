@@ -1,5 +1,7 @@
 import { BlickError } from '../core/errors.js';
 import { alertingCommand } from './alerts.js';
+import { followEvents } from './follow.js';
+import { clientTarget } from './target.js';
 
 export const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
 
@@ -17,8 +19,8 @@ export function when(ms: unknown): string {
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
-  const base = String(flags.url ?? process.env.BLICK_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  const token = flags.token ?? process.env.BLICK_TOKEN;
+  const { base, token } = clientTarget(flags);
+  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags);
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   const url = `${base}/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`;

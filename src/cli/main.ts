@@ -18,8 +18,9 @@ usage:
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
   blick check-config FILE           validate a configuration file (exit 2 on error)
-  blick events [--host H] [--service S] [--state S] [--limit N] [--json]
-  blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN)
+  blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
+  blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
+                                     or url:/token: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
   blick alerts [--status firing|pending|resolved] [--json]
   blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
   blick silence list [--json] | blick silence rm ID

@@ -1,0 +1,91 @@
+import { BlickError } from '../core/errors.js';
+import { when } from './client.js';
+
+type Flags = Record<string, string | true>;
+
+/** One frame of a Server-Sent Events stream. */
+export interface SseFrame { id?: string; event: string; data: string }
+
+/** Split SSE text into frames; returns the frames and the unfinished rest. */
+export function parseSse(buf: string): { frames: SseFrame[]; rest: string } {
+  const frames: SseFrame[] = [];
+  let i: number;
+  buf = buf.replace(/\r\n?/g, '\n');
+  while ((i = buf.indexOf('\n\n')) >= 0) {
+    const block = buf.slice(0, i);
+    buf = buf.slice(i + 2);
+    const f: SseFrame = { event: 'message', data: '' };
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue;
+      const c = line.indexOf(':');
+      const field = c < 0 ? line : line.slice(0, c);
+      const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+      if (field === 'id') f.id = value;
+      else if (field === 'event') f.event = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (data.length === 0 && f.id === undefined) continue;
+    f.data = data.join('\n');
+    frames.push(f);
+  }
+  return { frames, rest: buf };
+}
+
+const COLS: [string, number][] = [['time', 20], ['host', 18], ['service', 26], ['state', 8], ['metric', 10], ['description', 0]];
+const fit = (s: string, w: number) => (w === 0 ? s : s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
+const line = (vals: string[]) => vals.map((v, i) => fit(v, COLS[i]![1])).join('  ').trimEnd() + '\n';
+
+/**
+ * `blick events --follow`: the live stream (GET /api/v1/stream?kinds=event)
+ * printed as it arrives — a table on a terminal, one JSON object per line
+ * with --json. Reconnects with Last-Event-ID after a drop, so nothing is lost
+ * across a server restart shorter than its buffer.
+ */
+export async function followEvents(base: string, token: string | undefined, flags: Flags, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<void> {
+  const params = new URLSearchParams({ kinds: 'event' });
+  for (const k of ['host', 'service', 'state']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
+  const url = `${base}/api/v1/stream?${params.toString()}`;
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (!flags.json) out.write(line(COLS.map(([c]) => c.toUpperCase())));
+  let lastId: string | undefined;
+  let connectedOnce = false;
+  for (let attempt = 0; ; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: lastId ? { ...headers, 'last-event-id': lastId } : headers });
+    } catch (e) {
+      const why = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      if (!connectedOnce) throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${why}); set --url or BLICK_URL`);
+      err.write(`blick events: connection lost (${why}); reconnecting…\n`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** Math.min(attempt, 4))));
+      continue;
+    }
+    if (!res.ok) {
+      const body = await res.json().catch(() => null) as { error?: { message?: string } } | null;
+      const msg = body?.error?.message ?? `HTTP ${res.status}`;
+      throw new BlickError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_FORBIDDEN' : 'BAD_REQUEST', `${base}/api/v1/stream: ${msg}`);
+    }
+    connectedOnce = true;
+    attempt = 0;
+    const dec = new TextDecoder();
+    let buf = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const p = parseSse(buf + dec.decode(chunk, { stream: true }));
+        buf = p.rest;
+        for (const f of p.frames) {
+          if (f.id !== undefined) lastId = f.id;
+          if (f.event === 'reset') err.write('blick events: the server no longer holds everything missed while disconnected; continuing with new events\n');
+          if (f.event !== 'event') continue;
+          if (flags.json) { out.write(f.data + '\n'); continue; }
+          const e = JSON.parse(f.data) as Record<string, unknown>;
+          out.write(line([when(e.time), String(e.host), String(e.service), String(e.state ?? ''), e.metric === undefined || e.metric === null ? '' : String(e.metric), String(e.description ?? '')]));
+        }
+      }
+    } catch { /* the connection dropped: resume */ }
+    err.write('blick events: stream ended; reconnecting…\n');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
