@@ -101,6 +101,7 @@ export async function main(argv: string[]): Promise<void> {
         await runDaemons([server, agent, statsd], () => [
           '',
           `  Blick ${blickVersion()} is up`,
+          `    dashboard        ${server.url}/`,
           `    HTTP API         ${server.url}   (try: curl ${server.url}/api/v1/checks)`,
           `    event ingest     ${server.receiver.endpoint}`,
           `    data             ${dataDir} (SQLite)`,
