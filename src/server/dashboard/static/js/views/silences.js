@@ -31,7 +31,11 @@ export async function mount(main, params) {
     try {
       const s = await api('/api/v1/silences', { method: 'POST', body: { matchers, duration: String(f.get('duration')).trim(), reason: String(f.get('reason')).trim(), author: 'dashboard' } });
       msg.className = 'notice'; msg.textContent = `Created silence ${s.id}, until ${clock(s.endsAt)}.`;
-      form.reset();
+      // the form was pre-filled from the alert: empty it for the next silence
+      for (const k of ['host', 'service', 'rule', 'severity', 'reason']) {
+        const i = /** @type {HTMLInputElement} */ (form.elements.namedItem(k));
+        i.value = ''; i.defaultValue = '';
+      }
       history.replaceState(null, '', '#/silences');
       await load();
     } catch (err) {
