@@ -8,7 +8,9 @@ import { launchChromium, skipWithoutChromium } from './browser.js';
 
 const ADMIN = 'dashboard-admin-token-0123456789';
 const READER = 'dashboard-read-token-0123456789';
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+// Every run saves a screenshot of each page under test-results/screenshots/ (ignored by git);
+// BLICK_UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/, the copies the docs link to.
+const SHOTS = process.env.BLICK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 const CHECK = join(ROOT, 'test', 'fixtures', 'plugins', 'check_state_file.sh');
 const skip = skipWithoutChromium();
 
