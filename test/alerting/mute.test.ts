@@ -33,11 +33,12 @@ test('a silence (from the CLI) mutes notifications but not state; its expiry un-
   defer(() => server.stop());
   const env = { BLICK_URL: server.url };
 
+  // the silence starts while the CLI runs, so no earlier than t0
+  const t0 = Date.now();
   const add = await cli(['silence', 'add', '--host', 'db-*', '--service', 'svc *', '--for', '2s', '--reason', 'maintenance window', '--author', 'alice'], env);
   assert.equal(add.code, 0, add.stderr);
   const id = add.stdout.trim();
   assert.match(id, /^[0-9A-Z]{26}$/);
-  const t0 = Date.now();
   await post(server.url, [{ host: 'db-1', service: 'svc postgres', state: 'critical', description: 'down' }]);
   await post(server.url, [{ host: 'web-1', service: 'svc nginx', state: 'critical', description: 'down' }]);
   await until(() => hook.of('svc-critical', 'firing', 'web-1')[0], 'the unsilenced host to notify');
