@@ -2,15 +2,22 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import type { Logger } from '../core/log.js';
 
-/** What the admin interface needs from the daemon. */
+/** The kinds of metrics the admin interface lists and deletes. */
+export type AdminKind = 'counters' | 'timers' | 'gauges';
+
+/**
+ * What the admin interface needs from the daemon. The metric methods may
+ * answer later (the worker thread holds the metrics in worker mode).
+ */
 export interface AdminTarget {
-  counters: Map<string, number>;
-  timers: Map<string, number[]>;
-  gauges: Map<string, number>;
+  /** the current values of one kind (a snapshot or the live map) */
+  metrics(kind: AdminKind): Map<string, unknown> | Promise<Map<string, unknown>>;
+  /** Etsy's delete_stats on one kind; returns the answer (`deleted: x\n…END\n\n`) */
+  delete(kind: AdminKind, names: string[]): string | Promise<string>;
   health: 'up' | 'down';
   uptimeSeconds(): number;
   /** `group.metric: value` lines for `stats` (messages.*, graphite.*, …) */
-  stats(write: (group: string, metric: string, value: number) => void): void;
+  stats(write: (group: string, metric: string, value: number) => void): void | Promise<void>;
   /** the flat config, as Etsy's `config` command prints it */
   config(): Record<string, unknown>;
 }
@@ -40,6 +47,8 @@ export class AdminServer {
     this.sockets.add(s);
     s.setEncoding('utf8');
     let buf = '';
+    // commands of one connection are answered in order, also when one waits for the worker
+    let queue = Promise.resolve();
     s.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > 65536) { s.destroy(); return; }
@@ -47,7 +56,12 @@ export class AdminServer {
       while ((nl = buf.indexOf('\n')) !== -1) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.trim() !== '') this.command(line, s);
+        if (line.trim() !== '') {
+          queue = queue.then(() => this.command(line, s)).catch((err: unknown) => {
+            this.log.warn({ part: 'admin', err, command: line.slice(0, 100) }, 'admin command failed');
+            if (!s.destroyed) s.write('ERROR\n');
+          });
+        }
       }
     });
     s.on('error', (err) => this.log.debug({ part: 'admin', err: err.message }, 'admin connection error'));
@@ -55,7 +69,7 @@ export class AdminServer {
   }
 
   /** Run one command line, writing Etsy's answer to `out`. */
-  command(line: string, out: { write(s: string): unknown; end(): unknown }): void {
+  async command(line: string, out: { write(s: string): unknown; end(): unknown }): Promise<void> {
     const args = line.trim().split(' ');
     const cmd = args.shift()!;
     const t = this.target;
@@ -81,31 +95,27 @@ export class AdminServer {
         out.write('health: ' + t.health + '\n');
         break;
       case 'stats': {
+        const rows: [string, string, number][] = [];
+        await t.stats((group, metric, val) => { rows.push([group, metric, val]); });
         const now = Math.round(this.now() / 1000);
-        out.write('uptime: ' + t.uptimeSeconds() + '\n');
-        t.stats((group, metric, val) => {
-          out.write(group + '.' + metric + ': ' + (metric.startsWith('last_') ? now - val : val) + '\n');
-        });
-        out.write('END\n\n');
+        let text = 'uptime: ' + t.uptimeSeconds() + '\n';
+        for (const [group, metric, val] of rows) text += group + '.' + metric + ': ' + (metric.startsWith('last_') ? now - val : val) + '\n';
+        out.write(text + 'END\n\n');
         break;
       }
       case 'counters':
-        out.write(inspect(Object.fromEntries(t.counters)) + '\nEND\n\n');
-        break;
       case 'timers':
-        out.write(inspect(Object.fromEntries(t.timers)) + '\nEND\n\n');
-        break;
       case 'gauges':
-        out.write(inspect(Object.fromEntries(t.gauges)) + '\nEND\n\n');
+        out.write(inspect(Object.fromEntries(await t.metrics(cmd))) + '\nEND\n\n');
         break;
       case 'delcounters':
-        deleteStats(t.counters, args, out);
+        out.write(await t.delete('counters', args));
         break;
       case 'deltimers':
-        deleteStats(t.timers, args, out);
+        out.write(await t.delete('timers', args));
         break;
       case 'delgauges':
-        deleteStats(t.gauges, args, out);
+        out.write(await t.delete('gauges', args));
         break;
       case 'quit':
         out.end();
@@ -120,22 +130,4 @@ export class AdminServer {
     const server = this.server;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-/** Etsy's `delete_stats`: exact names, or `folder.*` for everything under a folder. */
-function deleteStats(map: Map<string, unknown>, names: string[], out: { write(s: string): unknown }): void {
-  for (const bucket of names) {
-    const matches: string[] = [];
-    if (map.has(bucket)) matches.push(bucket);
-    if (bucket.slice(-2) === '.*') {
-      const folder = bucket.slice(0, -1);
-      for (const name of map.keys()) if (name.substring(0, folder.length) === folder) matches.push(name);
-    }
-    if (matches.length === 0) out.write('metric ' + bucket + ' not found\n');
-    for (const m of matches) {
-      map.delete(m);
-      out.write('deleted: ' + m + '\n');
-    }
-  }
-  out.write('END\n\n');
 }

@@ -72,6 +72,12 @@ export interface StatsdConfig {
   upstreams: string[];
   /** a TCP client's unterminated line longer than this is dropped and counted bad */
   maxLineBytes: number;
+  /**
+   * 1: parsing and aggregation run in one worker thread, the main thread only
+   * receives; 0: everything on the main thread; 'auto': 1 when the machine has
+   * more than one core (os.availableParallelism()).
+   */
+  workers: 'auto' | 0 | 1;
   graphite: {
     /** '' discards (Etsy without graphiteHost) */
     host: string;
@@ -153,6 +159,7 @@ export const statsdConfigSchema = z
     host: z.string().min(1).optional(),
     upstreams: z.array(z.string()).optional(),
     max_line_bytes: z.number().int().min(64).optional(),
+    workers: z.union([z.literal('auto'), z.literal(0), z.literal(1)]).optional(),
     graphite: graphiteSchema.optional(),
     // Etsy statsd's names (exampleConfig.js)
     port: z.number().int().min(0).max(65535).optional(),
@@ -240,6 +247,7 @@ export const statsdConfigSchema = z
       host: c.host ?? hostname(),
       upstreams: c.upstreams ?? ['tcp://127.0.0.1:5556'],
       maxLineBytes: c.max_line_bytes ?? 1024 * 1024,
+      workers: c.workers ?? 'auto',
       graphite: {
         host: g.host ?? c.graphiteHost ?? '127.0.0.1',
         port: g.port ?? c.graphitePort ?? 2003,

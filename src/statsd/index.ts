@@ -1,14 +1,15 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Component } from '../core/component.js';
 import type { EventInput } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
-import { AdminServer } from './admin.js';
+import { AdminServer, type AdminKind, type AdminTarget } from './admin.js';
+import { LocalAggregator, WorkerAggregator, type Aggregator, type MetricKind, type StoreStats } from './aggregator.js';
 import type { BackendFactory, StatsdBackend } from './backend.js';
 import { createGraphiteBackend } from './backends/graphite/index.js';
 import { splitHostPort, statsdConfigSchema, type StatsdConfig, type StatsdConfigInput } from './config.js';
 import { EventsBackend } from './events.js';
-import { parsePacket } from './parser.js';
 import { MetricStore, type FlushData } from './store.js';
 
 export { statsdConfigSchema, readEtsyConfigFile, type StatsdConfig, type StatsdConfigInput } from './config.js';
@@ -44,7 +45,12 @@ export interface StatsdAddresses { udp?: number; tcp?: number; admin?: number }
  */
 export class StatsdServer implements Component {
   readonly name = 'statsd';
-  readonly store: MetricStore;
+  /** the metrics, in single-thread mode only (in worker mode the worker holds them: use {@link metrics}) */
+  readonly store: MetricStore | undefined;
+  /** 1 when parsing and aggregation run in a worker thread, 0 on the main thread (config `workers`) */
+  readonly workers: 0 | 1;
+  private aggregator: Aggregator;
+  private lastMessageSeen = 0;
   readonly backends: StatsdBackend[] = [];
   health: 'up' | 'down';
   private readonly log: Logger;
@@ -64,26 +70,57 @@ export class StatsdServer implements Component {
     this.now = deps.now ?? Date.now;
     this.badLog = new RateLimitedLog(this.log, 10_000, this.now);
     this.health = config.healthStatus;
-    this.store = new MetricStore(config);
-    this.store.onBad = (line, reason) => {
-      this.badLog.warn('bad-line', { line: line.length > 200 ? line.slice(0, 200) + '…' : line, reason }, 'bad statsd line');
-    };
+    this.workers = config.workers === 'auto' ? (availableParallelism() > 1 ? 1 : 0) : config.workers;
+    this.aggregator = this.local();
     const backendDeps = { log: this.log, now: this.now };
     this.backends.push(BACKENDS.graphite!(config, backendDeps));
     if (deps.emit) this.backends.push(new EventsBackend(config, deps.emit, backendDeps));
   }
 
+  /** The in-process store (single-thread mode; also before start in worker mode). */
+  private local(): LocalAggregator {
+    const store = (this as { store: MetricStore | undefined }).store = new MetricStore(this.config);
+    store.onBad = (line, reason) => {
+      this.badLog.warn('bad-line', { line: line.length > 200 ? line.slice(0, 200) + '…' : line, reason }, 'bad statsd line');
+    };
+    return new LocalAggregator(store, this.config.keyNameSanitize);
+  }
+
   /** Feed one packet, as if it had arrived on a socket. */
   handlePacket(text: string): void {
-    this.store.packet();
     if (this.config.dumpMessages) this.log.info({ packet: text }, 'received');
-    parsePacket(text, this.store, this.config.keyNameSanitize);
-    this.store.lastMessageSeen = this.now();
+    this.aggregator.text(text);
+    this.lastMessageSeen = this.now();
+  }
+
+  private handleDatagram(msg: Buffer): void {
+    if (this.config.dumpMessages) this.log.info({ packet: msg.toString('utf8') }, 'received');
+    this.aggregator.packet(msg);
+    this.lastMessageSeen = this.now();
+  }
+
+  /** A snapshot of one kind of metric as held now (sets: name → members). */
+  metrics(kind: MetricKind): Promise<Map<string, unknown>> {
+    return this.aggregator.metrics(kind);
+  }
+
+  /** Cumulative bad lines and the number of names held. */
+  storeStats(): Promise<StoreStats> {
+    return this.aggregator.stats();
+  }
+
+  /** Worker mode only: the aggregator (tests reach the crash hook and restart count through it). */
+  get workerAggregator(): WorkerAggregator | undefined {
+    return this.aggregator instanceof WorkerAggregator ? this.aggregator : undefined;
   }
 
   async start(): Promise<void> {
     this.startupSeconds = Math.round(this.now() / 1000);
     for (const b of this.backends) await b.start();
+    if (this.workers === 1 && !(this.aggregator instanceof WorkerAggregator)) {
+      (this as { store: MetricStore | undefined }).store = undefined;
+      this.aggregator = new WorkerAggregator(this.config, this.log);
+    }
     try {
       if (this.config.udp) this.addresses.udp = await this.listenUdp(this.config.udp);
       if (this.config.tcp) this.addresses.tcp = await this.listenTcp(this.config.tcp);
@@ -94,6 +131,7 @@ export class StatsdServer implements Component {
       }
     } catch (err) {
       await this.closeListeners();
+      await this.aggregator.close();
       throw err;
     }
     this.running = true;
@@ -113,20 +151,24 @@ export class StatsdServer implements Component {
     }, delay);
   }
 
-  /** Flush now to every backend (also what the timer does). */
-  flush(): void {
-    this.store.flush(this.now(), (data: FlushData) => {
+  /**
+   * Flush now to every backend (also what the timer does). In single-thread
+   * mode the backends have the data when this returns; in worker mode when
+   * the promise resolves (the flush sees every packet received before the call).
+   */
+  flush(): Promise<void> {
+    return this.aggregator.flush(this.now(), (data: FlushData) => {
       for (const b of this.backends) {
         try { b.flush(data); } catch (err) { this.log.error({ part: b.name, err }, 'backend failed to flush'); }
       }
-    });
+    }).catch((err: unknown) => { this.log.error({ err }, 'statsd flush failed'); });
   }
 
   private listenUdp(address: string): Promise<number> {
     const [host, port] = splitHostPort(address);
     const sock = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 8 * 1024 * 1024 });
     this.udp = sock;
-    sock.on('message', (msg) => this.handlePacket(msg.toString('utf8')));
+    sock.on('message', (msg) => this.handleDatagram(msg));
     return new Promise((resolve, reject) => {
       sock.once('error', reject);
       sock.bind(port, host, () => {
@@ -155,7 +197,7 @@ export class StatsdServer implements Component {
           this.handlePacket(packet);
         }
         if (buf.length > max) {
-          this.store.bad(buf.slice(0, 200), `line longer than ${max} bytes`);
+          this.aggregator.bad(buf.slice(0, 200), `line longer than ${max} bytes`);
           buf = '';
         }
       });
@@ -172,19 +214,20 @@ export class StatsdServer implements Component {
     });
   }
 
-  private adminTarget() {
+  private adminTarget(): AdminTarget {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     return {
-      get counters() { return self.store.counters; },
-      get timers() { return self.store.timers; },
-      get gauges() { return self.store.gauges; },
+      metrics: (kind: AdminKind) => this.aggregator.metrics(kind),
+      delete: (kind: AdminKind, names: string[]) => this.aggregator.delete(kind, names),
       get health() { return self.health; },
       set health(v: 'up' | 'down') { self.health = v; },
       uptimeSeconds: () => Math.round(this.now() / 1000) - this.startupSeconds,
-      stats: (write: (group: string, metric: string, value: number) => void) => {
-        write('messages', 'last_msg_seen', Math.round((this.store.lastMessageSeen || this.startupSeconds * 1000) / 1000));
-        write('messages', 'bad_lines_seen', this.store.badLinesTotal);
+      stats: async (write: (group: string, metric: string, value: number) => void) => {
+        const s = await this.aggregator.stats();
+        write('messages', 'last_msg_seen', Math.round((this.lastMessageSeen || this.startupSeconds * 1000) / 1000));
+        write('messages', 'bad_lines_seen', s.badLinesTotal);
+        if (this.aggregator instanceof WorkerAggregator) write('messages', 'worker_restarts', this.aggregator.restarts);
         for (const b of this.backends) b.status(write);
       },
       config: () => flatConfig(this.config),
@@ -209,7 +252,14 @@ export class StatsdServer implements Component {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     await this.closeListeners();
-    if (wasRunning) this.flush();
+    if (wasRunning) {
+      // through the worker in worker mode: it still has every packet received before the listeners closed
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<boolean>((r) => { timer = setTimeout(() => r(true), 10_000); });
+      if (await Promise.race([this.flush().then(() => false), gaveUp])) this.log.error('the last flush did not finish within 10 s; stopping without it');
+      clearTimeout(timer);
+    }
+    await this.aggregator.close();
     for (const b of this.backends) {
       try { await b.stop(); } catch (err) { this.log.warn({ part: b.name, err }, 'backend did not stop cleanly'); }
     }

@@ -260,8 +260,46 @@ export class MetricStore implements MetricSink {
     }
   }
 
+  /**
+   * Rebuild the state a flush left behind from that flush's data (what a fresh
+   * store needs to carry on after a crashed worker): counter, timer and set names,
+   * gauges with their TTLs, the lag base. Then clears exactly as the flush did.
+   */
+  restore(data: FlushData, gaugesTTL: ReadonlyMap<string, number> | undefined, badLinesTotal: number): void {
+    for (const [k, v] of data.counters) this.counters.set(k, v);
+    for (const k of data.timerData.keys()) { this.timers.set(k, []); this.timerCounters.set(k, 0); }
+    for (const k of data.sets.keys()) this.sets.set(k, new Set());
+    for (const [k, v] of data.gauges) this.gauges.set(k, v);
+    if (gaugesTTL) for (const [k, v] of gaugesTTL) this.gaugesTTL.set(k, v);
+    this.oldTimestamp = data.timestamp;
+    this.badLinesTotal = badLinesTotal;
+    this.clear();
+  }
+
   /** Number of distinct metric names held (all types). */
   size(): number {
     return this.counters.size + this.timers.size + this.gauges.size + this.sets.size;
   }
+}
+
+/**
+ * Etsy's `delete_stats` (admin delcounters/deltimers/delgauges): exact names,
+ * or `folder.*` for everything under a folder. Returns the admin's answer.
+ */
+export function deleteStats(map: Map<string, unknown>, names: string[]): string {
+  let out = '';
+  for (const bucket of names) {
+    const matches: string[] = [];
+    if (map.has(bucket)) matches.push(bucket);
+    if (bucket.slice(-2) === '.*') {
+      const folder = bucket.slice(0, -1);
+      for (const name of map.keys()) if (name.substring(0, folder.length) === folder) matches.push(name);
+    }
+    if (matches.length === 0) out += 'metric ' + bucket + ' not found\n';
+    for (const m of matches) {
+      map.delete(m);
+      out += 'deleted: ' + m + '\n';
+    }
+  }
+  return out + 'END\n\n';
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createStatsd, type StatsdServer } from '../../src/statsd/index.js';
-import { freeTcpPort, requireProgram, sendUdp, sleep, waitFor } from './fixtures.js';
+import { freeTcpPort, requireProgram, sendUdp, sleep, waitFor, waitForAsync } from './fixtures.js';
 
 const haveCarbon = spawnSync('sh', ['-c', 'command -v carbon-cache && command -v whisper-fetch'], { encoding: 'utf8' }).status === 0;
 const missing = 'graphite-carbon (carbon-cache, whisper-fetch; apt-get install -y graphite-carbon)';
@@ -106,7 +106,7 @@ test('a real carbon-cache stores what Blick flushes (plaintext and pickle), also
     await sendUdp(text.addresses.udp!, ['blick.test.value:42|g', 'blick.test.req:3|c\nblick.test.req:4|c', 'blick.test.lat:5|ms\nblick.test.lat:15|ms']);
     await sendUdp(pickle.addresses.udp!, ['blick.pickled.value:7.5|g', 'blick.pickled.req:2|c']);
     // let the flush carrying these counts happen while carbon is still down
-    await waitFor(() => text.store.counters.get('blick.test.req') === 0 && pickle.store.counters.get('blick.pickled.req') === 0, 5000, 'a flush while carbon is down');
+    await waitForAsync(async () => (await text.metrics('counters')).get('blick.test.req') === 0 && (await pickle.metrics('counters')).get('blick.pickled.req') === 0, 5000, 'a flush while carbon is down');
     assert.ok((text.backends[0] as unknown as { stats: { buffered_bytes: number } }).stats.buffered_bytes > 0, 'the flush waits in the buffer while carbon is down');
     await carbon.start();
     await waitFor(() => carbon.fetch('stats.gauges.blick.test.value').length > 0 && carbon.fetch('stats.gauges.blick.pickled.value').length > 0

@@ -46,12 +46,13 @@ const phase2 = [
 /** Blick's `h`/`d` are timers; to compare them Etsy is sent the same samples as `ms`. */
 const forEtsy = (p: string) => p.replace(/\|[hd](?=\n|$)/g, '|ms');
 
-async function differential(etsyConfig: Record<string, unknown>, label: string): Promise<void> {
+async function differential(etsyConfig: Record<string, unknown>, label: string, workers: 0 | 1): Promise<void> {
   const carbonE = await lineListener();
   const carbonB = await lineListener();
   const etsy = await startEtsy({ ...etsyConfig, graphiteHost: '127.0.0.1', graphitePort: carbonE.port, flushInterval: FLUSH });
-  const blick = createStatsd({ ...etsyConfig, address: '127.0.0.1', port: 0, mgmt_address: '127.0.0.1', mgmt_port: 0, graphiteHost: '127.0.0.1', graphitePort: carbonB.port, flushInterval: FLUSH }, { log: pino({ level: 'silent' }) });
+  const blick = createStatsd({ ...etsyConfig, address: '127.0.0.1', port: 0, mgmt_address: '127.0.0.1', mgmt_port: 0, graphiteHost: '127.0.0.1', graphitePort: carbonB.port, flushInterval: FLUSH, workers }, { log: pino({ level: 'silent' }) });
   await blick.start();
+  assert.equal(blick.workers, workers);
   try {
     await waitFor(() => flushes(carbonE.lines).length > 0 && flushes(carbonB.lines).length > 0, 3 * FLUSH, `${label}: a first flush from both daemons`);
     const compared: Map<string, string>[] = [];
@@ -92,8 +93,12 @@ async function checks(compared: Map<string, string>[], _label: string): Promise<
   lastCompared = compared;
 }
 
-test('same flushes as Etsy statsd: defaults (legacy namespace), percentiles, histogram bins, every type', { timeout: 60_000 }, async () => {
-  await differential({ percentThreshold: [90, 50, -10, 99.5], histogram: [{ metric: 'hist', bins: [1, 10, 100, 'inf'] }] }, 'legacy');
+// both modes: parsing and aggregation in the worker thread (the default on more than one core) and on the main thread
+for (const workers of [1, 0] as const) {
+const mode = workers === 1 ? '[worker thread]' : '[single thread]';
+
+test(`${mode} same flushes as Etsy statsd: defaults (legacy namespace), percentiles, histogram bins, every type`, { timeout: 60_000 }, async () => {
+  await differential({ percentThreshold: [90, 50, -10, 99.5], histogram: [{ metric: 'hist', bins: [1, 10, 100, 'inf'] }] }, `legacy ${mode}`, workers);
   const [p1, p2, idle] = lastCompared as [Map<string, string>, Map<string, string>, Map<string, string>];
   // the comparison was not vacuous: what a user would look for in Graphite
   assert.equal(p1.get('stats_counts.c1'), '6');
@@ -116,11 +121,11 @@ test('same flushes as Etsy statsd: defaults (legacy namespace), percentiles, his
   assert.equal(idle.get('stats.sets.s1.count'), '0');
 });
 
-test('same flushes as Etsy statsd: deleteIdleStats, non-legacy prefixes and suffix, custom prefixStats', { timeout: 60_000 }, async () => {
+test(`${mode} same flushes as Etsy statsd: deleteIdleStats, non-legacy prefixes and suffix, custom prefixStats`, { timeout: 60_000 }, async () => {
   await differential({
     deleteIdleStats: true, percentThreshold: [95, -20], prefixStats: 'mystatsd',
     graphite: { legacyNamespace: false, globalPrefix: 'pfx', prefixCounter: 'cnt', prefixGauge: '', globalSuffix: 'sfx' },
-  }, 'non-legacy');
+  }, `non-legacy ${mode}`, workers);
   const [p1, , idle] = lastCompared as [Map<string, string>, Map<string, string>, Map<string, string>];
   assert.equal(p1.get('pfx.cnt.c1.count.sfx'), '6');
   assert.equal(p1.get('pfx.cnt.c1.rate.sfx'), '3');
@@ -131,3 +136,4 @@ test('same flushes as Etsy statsd: deleteIdleStats, non-legacy prefixes and suff
   assert.equal(idle.has('pfx.g1.sfx'), false, 'idle gauges deleted');
   assert.equal(idle.get('pfx.cnt.mystatsd.packets_received.count.sfx'), '0');
 });
+}

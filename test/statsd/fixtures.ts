@@ -123,6 +123,15 @@ export async function waitFor(cond: () => boolean, ms: number, what: string): Pr
   }
 }
 
+/** {@link waitFor} with a condition that has to ask (the worker thread, an admin port). */
+export async function waitForAsync(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 /**
  * A program the test needs: with CI=true a missing one fails the test with a
  * clear message; elsewhere the test is skipped with the reason.

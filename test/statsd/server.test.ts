@@ -9,12 +9,20 @@ import type { EventInput } from '../../src/core/event.js';
 import { makeEvent } from '../../src/core/event.js';
 import { createStatsd, type StatsdServer } from '../../src/statsd/index.js';
 import * as fixtures from './fixtures.js';
-import { freeTcpPort, lineListener, sendUdp, sleep, waitFor } from './fixtures.js';
+import { freeTcpPort, lineListener, sendUdp, sleep, waitFor, waitForAsync } from './fixtures.js';
 
 const silent = pino({ level: 'silent' });
 
+/** What the daemon holds now, from whichever thread holds it. */
+async function counters(d: StatsdServer): Promise<Map<string, number>> { return (await d.metrics('counters')) as Map<string, number>; }
+async function counter(d: StatsdServer, name: string): Promise<number | undefined> { return (await counters(d)).get(name); }
+
+// every test of this file runs in both modes: worker thread (1) and single thread (0)
+for (const workers of [1, 0] as const) {
+const mode = workers === 1 ? '[worker thread]' : '[single thread]';
+
 function daemon(extra: Record<string, unknown> = {}, emit?: (e: EventInput[]) => void): StatsdServer {
-  return createStatsd({ udp: '127.0.0.1:0', tcp: '127.0.0.1:0', admin: '127.0.0.1:0', flush_interval: '1h', graphite: { host: '' }, ...extra }, { log: silent, ...(emit ? { emit } : {}) });
+  return createStatsd({ udp: '127.0.0.1:0', tcp: '127.0.0.1:0', admin: '127.0.0.1:0', flush_interval: '1h', graphite: { host: '' }, workers, ...extra }, { log: silent, ...(emit ? { emit } : {}) });
 }
 
 async function admin(port: number, command: string): Promise<string> {
@@ -31,7 +39,7 @@ async function admin(port: number, command: string): Promise<string> {
   });
 }
 
-test('malformed and huge UDP packets are counted as bad lines; the daemon keeps counting good ones', async () => {
+test(`${mode} malformed and huge UDP packets are counted as bad lines; the daemon keeps counting good ones`, async () => {
   const d = daemon();
   await d.start();
   try {
@@ -43,17 +51,20 @@ test('malformed and huge UDP packets are counted as bad lines; the daemon keeps 
     await send(':::|||@@@###\n|#|#|#\n@:@|@');
     await send('ok:1|c');
     sock.close();
-    await waitFor(() => d.store.counters.get('ok') === 1, 3000, 'the good packet after the bad ones');
-    assert.equal(d.store.counters.get('statsd.packets_received'), 5);
-    assert.ok(d.store.counters.get('statsd.bad_lines_seen')! >= 4002, `bad lines: ${d.store.counters.get('statsd.bad_lines_seen')}`);
+    await waitForAsync(async () => (await counter(d, 'ok')) === 1, 3000, 'the good packet after the bad ones');
+    assert.equal(d.workers, workers);
+    assert.equal(await counter(d, 'statsd.packets_received'), 5);
+    const bad = (await counter(d, 'statsd.bad_lines_seen'))!;
+    assert.ok(bad >= 4002, `bad lines: ${bad}`);
+    assert.equal((await d.storeStats()).badLinesTotal, bad);
     const stats = await admin(d.addresses.admin!, 'stats');
-    assert.match(stats, new RegExp(`messages.bad_lines_seen: ${d.store.badLinesTotal}\n`));
+    assert.match(stats, new RegExp(`messages.bad_lines_seen: ${bad}\n`));
   } finally {
     await d.stop();
   }
 });
 
-test('TCP: lines split across writes are joined; an endless line is dropped and counted', async () => {
+test(`${mode} TCP: lines split across writes are joined; an endless line is dropped and counted`, async () => {
   const d = daemon({ max_line_bytes: 1024 });
   await d.start();
   try {
@@ -65,24 +76,24 @@ test('TCP: lines split across writes are joined; an endless line is dropped and 
     s.write('y'.repeat(5000));
     await sleep(50);
     s.write('\ntc:4|c\n');
-    await waitFor(() => d.store.counters.get('tc') === 7, 3000, 'tcp counter 7');
-    assert.ok(d.store.counters.get('statsd.bad_lines_seen')! >= 1);
+    await waitForAsync(async () => (await counter(d, 'tc')) === 7, 3000, 'tcp counter 7');
+    assert.ok((await counter(d, 'statsd.bad_lines_seen'))! >= 1);
     s.destroy();
   } finally {
     await d.stop();
   }
 });
 
-test('metric events reach the emit callback with host, service, metric, tags and time', async () => {
+test(`${mode} metric events reach the emit callback with host, service, metric, tags and time`, async () => {
   const batches: EventInput[][] = [];
   let t = 1_700_000_000_000;
-  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '10s', host: 'statsd-01', graphite: { host: '' } }, { log: silent, emit: (e) => batches.push(e), now: () => t });
+  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '10s', host: 'statsd-01', graphite: { host: '' }, workers }, { log: silent, emit: (e) => batches.push(e), now: () => t });
   await d.start();
   try {
     await sendUdp(d.addresses.udp!, ['api.requests:5|c|#host:web-01,env:prod', 'api.latency:100|ms\napi.latency:300|ms', 'queue.depth:17|g', 'users:alice|s\nusers:bob|s']);
-    await waitFor(() => d.store.sets.has('users') && d.store.gauges.has('queue.depth') && d.store.timers.has('api.latency') && d.store.sets.get('users')!.size === 2, 3000, 'packets');
+    await waitForAsync(async () => ((await d.metrics('sets')).get('users') as string[] | undefined)?.length === 2 && (await d.metrics('gauges')).has('queue.depth') && (await d.metrics('timers')).has('api.latency'), 3000, 'packets');
     t += 10_000;
-    d.flush();
+    await d.flush();
     assert.equal(batches.length, 1);
     const byService = new Map(batches[0]!.map((e) => [e.service, e]));
     const req = byService.get('statsd api.requests')!;
@@ -100,12 +111,12 @@ test('metric events reach the emit callback with host, service, metric, tags and
   }
 });
 
-test('admin interface answers Etsy\'s commands', async () => {
+test(`${mode} admin interface answers Etsy's commands`, async () => {
   const d = daemon();
   await d.start();
   try {
     await sendUdp(d.addresses.udp!, ['app.a:1|c', 'app.b:2|c', 'other:3|c', 'lat:5|ms', 'temp:20|g', 'temp2:1|g']);
-    await waitFor(() => d.store.gauges.has('temp2'), 3000, 'packets');
+    await waitForAsync(async () => (await d.metrics('gauges')).has('temp2'), 3000, 'packets');
     const p = d.addresses.admin!;
     assert.match(await admin(p, 'counters'), /'app\.a': 1,[\s\S]*other: 3[\s\S]*END\n\n$/);
     assert.match(await admin(p, 'timers'), /lat: \[ 5 \][\s\S]*END/);
@@ -114,8 +125,9 @@ test('admin interface answers Etsy\'s commands', async () => {
     assert.equal(await admin(p, 'delcounters nope'), 'metric nope not found\nEND\n\n');
     assert.equal(await admin(p, 'deltimers lat'), 'deleted: lat\nEND\n\n');
     assert.equal(await admin(p, 'delgauges temp'), 'deleted: temp\nEND\n\n');
-    assert.equal(d.store.counters.has('app.a'), false);
-    assert.equal(d.store.gauges.has('temp'), false);
+    assert.equal((await d.metrics('counters')).has('app.a'), false);
+    assert.equal((await d.metrics('gauges')).has('temp'), false);
+    assert.equal((await d.metrics('gauges')).has('temp2'), true);
     assert.equal(await admin(p, 'health'), 'health: up\n');
     assert.equal(await admin(p, 'health down'), 'health: down\n');
     assert.equal(await admin(p, 'health'), 'health: down\n');
@@ -128,15 +140,15 @@ test('admin interface answers Etsy\'s commands', async () => {
   }
 });
 
-test('while carbon is down, flushes wait in a bounded buffer and arrive after it comes back', async () => {
+test(`${mode} while carbon is down, flushes wait in a bounded buffer and arrive after it comes back`, async () => {
   const port = await freeTcpPort();
-  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '1h', graphite: { host: '127.0.0.1', port, buffer_bytes: 2500, reconnect_min: '50ms', reconnect_max: '100ms' } }, { log: silent });
+  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '1h', graphite: { host: '127.0.0.1', port, buffer_bytes: 2500, reconnect_min: '50ms', reconnect_max: '100ms' }, workers }, { log: silent });
   await d.start();
   try {
     for (const v of [1, 2, 3, 4, 5]) {
       await sendUdp(d.addresses.udp!, [`down.c${v}:${v}|c`]);
-      await waitFor(() => d.store.counters.has(`down.c${v}`), 2000, 'packet');
-      d.flush();
+      await waitForAsync(async () => (await counters(d)).has(`down.c${v}`), 2000, 'packet');
+      await d.flush();
     }
     const g = d.backends[0] as unknown as { stats: { dropped_flushes: number; buffered_bytes: number } };
     assert.ok(g.stats.dropped_flushes > 0, 'oldest flushes dropped beyond buffer_bytes');
@@ -155,20 +167,20 @@ test('while carbon is down, flushes wait in a bounded buffer and arrive after it
   }
 });
 
-test('graphite: one persistent connection; reconnects after carbon closes it', async () => {
+test(`${mode} graphite: one persistent connection; reconnects after carbon closes it`, async () => {
   const carbon = await lineListener();
-  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '1h', graphite: { host: '127.0.0.1', port: carbon.port, reconnect_min: '50ms' } }, { log: silent });
+  const d = createStatsd({ udp: '127.0.0.1:0', tcp: false, admin: false, flush_interval: '1h', graphite: { host: '127.0.0.1', port: carbon.port, reconnect_min: '50ms' }, workers }, { log: silent });
   await d.start();
   try {
     await sendUdp(d.addresses.udp!, ['r:1|c']);
-    await waitFor(() => d.store.counters.has('r'), 2000, 'packet');
+    await waitForAsync(async () => (await counters(d)).has('r'), 2000, 'packet');
     await sleep(100);
-    d.flush();
+    await d.flush();
     await waitFor(() => carbon.lines.some((l) => l.path === 'stats_counts.r' && l.value === '1'), 3000, 'first flush');
     await carbon.close(); // carbon goes away, connection dropped
     await sendUdp(d.addresses.udp!, ['r:2|c']);
-    await waitFor(() => d.store.counters.get('r') === 2, 2000, 'packet');
-    d.flush(); // while carbon is away
+    await waitForAsync(async () => (await counter(d, 'r')) === 2, 2000, 'packet');
+    await d.flush(); // while carbon is away
     const again = await lineListener(carbon.port); // carbon back on its port
     try {
       await waitFor(() => again.lines.some((l) => l.path === 'stats_counts.r' && l.value === '2'), 5000, 'the flush made while carbon was away, on the new connection');
@@ -180,6 +192,8 @@ test('graphite: one persistent connection; reconnects after carbon closes it', a
     await d.stop();
   }
 });
+
+}
 
 test('a missing program fails the test under CI=true and skips it, with the reason, elsewhere', () => {
   const { requireProgram } = fixtures;
