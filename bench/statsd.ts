@@ -12,6 +12,8 @@ import { startEtsy, type EtsyProcess } from '../test/statsd/fixtures.js';
 const SELF = fileURLToPath(import.meta.url);
 const TRIAL_MS = 1500;
 const LOSS_LIMIT = 0.001;
+/** fixed rate at which the daemon threads' busy share is measured */
+const BUSY_RATE = 100_000;
 
 /** Seeded PRNG (mulberry32) so both daemons get the very same packets. */
 function prng(seed: number): () => number {
@@ -88,23 +90,46 @@ async function blickDaemon(configJson: string): Promise<void> {
   const d = createStatsd(JSON.parse(configJson), { log: pino({ level: 'warn' }) });
   await d.start();
   process.stdout.write(`ready ${d.addresses.udp} ${d.addresses.admin}\n`);
+  // busy time (ms) of each thread's event loop since the last `elu` line on stdin
+  const { performance } = await import('node:perf_hooks');
+  let main = performance.eventLoopUtilization();
+  let worker = d.workerAggregator?.eventLoopUtilization();
+  process.stdin.setEncoding('utf8').on('data', () => {
+    const m = performance.eventLoopUtilization(main);
+    const w = worker ? d.workerAggregator?.eventLoopUtilization(worker) : undefined;
+    process.stdout.write(`elu ${m.active} ${w ? w.active : -1}\n`);
+    main = performance.eventLoopUtilization();
+    worker = d.workerAggregator?.eventLoopUtilization();
+  });
   process.on('SIGTERM', () => { void d.stop().then(() => process.exit(0)); });
 }
 
 // ---- orchestration ----
 
-interface Daemon { name: string; pid: number; udp: number; admin: number; stop(): Promise<void> }
+interface Daemon { name: string; pid: number; udp: number; admin: number; stop(): Promise<void>; elu?: () => Promise<{ main: number; worker: number }> }
 
-async function startBlick(graphitePort: number, flushMs: number): Promise<Daemon> {
-  const config = { udp: '127.0.0.1:0', tcp: false, admin: '127.0.0.1:0', flush_interval: `${flushMs}ms`, graphite: { host: '127.0.0.1', port: graphitePort } };
-  const child = spawn(process.execPath, [SELF, '--blick-daemon', JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const startBlickSingle = (graphitePort: number, flushMs: number) => startBlick(graphitePort, flushMs, 0);
+const startBlickWorker = (graphitePort: number, flushMs: number) => startBlick(graphitePort, flushMs, 1);
+
+async function startBlick(graphitePort: number, flushMs: number, workers: 0 | 1): Promise<Daemon> {
+  const config = { udp: '127.0.0.1:0', tcp: false, admin: '127.0.0.1:0', flush_interval: `${flushMs}ms`, graphite: { host: '127.0.0.1', port: graphitePort }, workers };
+  const child = spawn(process.execPath, [SELF, '--blick-daemon', JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out); });
+    const check = () => { if (out.includes('\n')) { child.stdout!.off('data', check); resolve(out); out = ''; } };
+    child.stdout!.on('data', check);
     child.once('exit', (c) => reject(new Error(`blick statsd exited ${c}`)));
   });
+  const elu = async () => {
+    out = '';
+    child.stdin!.write('elu\n');
+    while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 10));
+    const [, m, w] = out.trim().split(' ');
+    return { main: Number(m), worker: Number(w) };
+  };
   const [, udp, admin] = line.trim().split(' ');
-  return { name: 'Blick', pid: child.pid!, udp: Number(udp), admin: Number(admin), stop: () => kill(child) };
+  return { name: workers === 1 ? 'Blick, worker thread (workers: 1)' : 'Blick, single thread (workers: 0)', pid: child.pid!, udp: Number(udp), admin: Number(admin), stop: () => kill(child), elu };
 }
 
 async function startEtsyDaemon(graphitePort: number, flushMs: number): Promise<Daemon> {
@@ -159,14 +184,28 @@ async function send(port: number, rate: number, ms: number, mode = 'mix'): Promi
   return JSON.parse(out) as { sent: number; elapsed: number };
 }
 
-interface Trial { rate: number; achieved: number; loss: number }
+interface Trial { rate: number; achieved: number; loss: number; elu?: { main: number; worker: number } }
 
 async function trial(d: Daemon, rate: number): Promise<Trial> {
   const before = await settle(d.admin);
+  await d.elu?.();
   const { sent, elapsed } = await send(d.udp, rate, TRIAL_MS);
+  const active = await d.elu?.(); // busy ms over the sender's run (its start-up, the send, 50 ms after)
   const after = await settle(d.admin);
-  return { rate, achieved: Math.round((sent / elapsed) * 1000), loss: 1 - (after - before) / sent };
+  const elu = active ? { main: active.main / elapsed, worker: active.worker < 0 ? -1 : active.worker / elapsed } : undefined;
+  return { rate, achieved: Math.round((sent / elapsed) * 1000), loss: 1 - (after - before) / sent, ...(elu ? { elu } : {}) };
 }
+
+/** Event-loop utilisation of the daemon's threads at a fixed rate well below the limit (median of 3 trials). */
+async function busyAt(d: Daemon, rate: number): Promise<{ main: number; worker: number; loss: number }> {
+  const ts: Trial[] = [];
+  for (let i = 0; i < 3; i++) ts.push(await trial(d, rate));
+  ts.sort((a, b) => a.elu!.main - b.elu!.main);
+  const t = ts[1]!;
+  return { ...t.elu!, loss: t.loss };
+}
+
+const eluText = (t: Trial) => (t.elu ? `, busy: main ${(t.elu.main * 100).toFixed(0)} %${t.elu.worker >= 0 ? `, worker ${(t.elu.worker * 100).toFixed(0)} %` : ''}` : '');
 
 /** Highest rate with loss < 0.1 %: doubling, then bisection. */
 async function maxRate(d: Daemon, log: (s: string) => void): Promise<{ best: Trial | undefined; senderLimited: boolean }> {
@@ -176,7 +215,7 @@ async function maxRate(d: Daemon, log: (s: string) => void): Promise<{ best: Tri
   await trial(d, 5_000); // warm-up: JIT, first names
   for (let rate = 10_000; rate <= 1_280_000; rate *= 2) {
     const t = await trial(d, rate);
-    log(`  ${d.name}: ${rate} pps asked, ${t.achieved} sent, loss ${(t.loss * 100).toFixed(3)} %`);
+    log(`  ${d.name}: ${rate} pps asked, ${t.achieved} sent, loss ${(t.loss * 100).toFixed(3)} %${eluText(t)}`);
     if (t.achieved < rate * 0.9) { senderLimited = t.loss < LOSS_LIMIT; if (t.loss < LOSS_LIMIT) lo = t; else hi = rate; break; }
     if (t.loss < LOSS_LIMIT) lo = t; else { hi = rate; break; }
   }
@@ -186,7 +225,7 @@ async function maxRate(d: Daemon, log: (s: string) => void): Promise<{ best: Tri
     for (let i = 0; i < 3; i++) {
       const mid = Math.round((a + b) / 2);
       const t = await trial(d, mid);
-      log(`  ${d.name}: ${mid} pps asked, ${t.achieved} sent, loss ${(t.loss * 100).toFixed(3)} %`);
+      log(`  ${d.name}: ${mid} pps asked, ${t.achieved} sent, loss ${(t.loss * 100).toFixed(3)} %${eluText(t)}`);
       if (t.loss < LOSS_LIMIT && t.achieved >= mid * 0.9) { lo = t; a = mid; } else b = mid;
     }
   }
@@ -227,19 +266,27 @@ export async function run(log: (s: string) => void = () => {}): Promise<string> 
   });
   await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
   const sinkPort = (sink.address() as { port: number }).port;
-  const results: { name: string; best: Trial | undefined; senderLimited: boolean; mem: { before: number; after: number } }[] = [];
+  const results: { name: string; best: Trial | undefined; senderLimited: boolean; mem: { before: number; after: number }; trials: string[]; busy?: { main: number; worker: number; loss: number } }[] = [];
   try {
-    for (const start of [startEtsyDaemon, startBlick]) {
+    for (const start of [startEtsyDaemon, startBlickSingle, startBlickWorker]) {
       flushedPackets = 0;
       // rate: Etsy's default 10 s flush, as deployed; memory: a fresh daemon that does not flush meanwhile
       const d = await start(sinkPort, 10_000);
       let r: Awaited<ReturnType<typeof maxRate>>;
-      try { r = await maxRate(d, log); } finally { await d.stop(); }
+      const trials: string[] = [];
+      let busy: { main: number; worker: number; loss: number } | undefined;
+      try {
+        r = await maxRate(d, (s) => { log(s); trials.push(s.slice(s.indexOf(d.name) + d.name.length + 2)); });
+        if (d.elu) {
+          busy = await busyAt(d, BUSY_RATE);
+          log(`  ${d.name}: at ${BUSY_RATE} pps busy: main ${(busy.main * 100).toFixed(0)} %, worker ${(busy.worker * 100).toFixed(0)} %`);
+        }
+      } finally { await d.stop(); }
       const m = await start(sinkPort, 3_600_000);
       try {
         const mem = await memoryAt100k(m);
         log(`  ${m.name}: RSS ${mem.before.toFixed(0)} MiB idle, ${mem.after.toFixed(0)} MiB with 100,000 names`);
-        results.push({ name: d.name, ...r, mem });
+        results.push({ name: d.name, ...r, mem, trials, ...(busy ? { busy } : {}) });
       } finally {
         await m.stop();
       }
@@ -247,9 +294,9 @@ export async function run(log: (s: string) => void = () => {}): Promise<string> 
   } finally {
     sink.close();
   }
-  const [etsy, blick] = results as [typeof results[0], typeof results[0]];
+  const [etsy, single, worker] = results as [typeof results[0], typeof results[0], typeof results[0]];
   const fmt = (n: number) => n.toLocaleString('en-US');
-  const ratio = etsy.best && blick.best ? (blick.best.achieved / etsy.best.achieved).toFixed(1) : 'n/a';
+  const ratio = (a: typeof etsy, b: typeof etsy) => (a.best && b.best ? (a.best.achieved / b.best.achieved).toFixed(2) : 'n/a');
   const lines = [
     '## statsd: Blick vs Etsy statsd',
     '',
@@ -261,7 +308,20 @@ export async function run(log: (s: string) => void = () => {}): Promise<string> 
     '|---|---|---|---|---|',
     ...results.map((r) => `| ${r.name} | ${r.best ? fmt(r.best.achieved) + ' packets/s' : 'below 10,000 packets/s'}${r.senderLimited ? ' (sender-limited)' : ''} | ${r.best ? fmt(Math.round(r.best.achieved * 5.5)) : '–'} | ${r.mem.before.toFixed(0)} MiB | ${r.mem.after.toFixed(0)} MiB |`),
     '',
-    `Ratio Blick / Etsy: **${ratio}×**${blick.senderLimited ? ' (at least: Blick outran the sender)' : ''}.`,
+    `Ratios: Blick single thread / Etsy **${ratio(single, etsy)}×**${single.senderLimited ? ' (at least: Blick outran the sender)' : ''}; `
+      + `Blick worker thread / Etsy **${ratio(worker, etsy)}×**${worker.senderLimited ? ' (at least)' : ''}; worker / single thread **${ratio(worker, single)}×**.`,
+    '',
+    `Event-loop utilisation (busy share) of Blick's threads at a fixed ${fmt(BUSY_RATE)} packets/s (median of 3 trials):`,
+    '',
+    '| | main thread | worker thread |',
+    '|---|---|---|',
+    ...results.filter((r) => r.busy).map((r) => `| ${r.name} | ${(r.busy!.main * 100).toFixed(0)} % | ${r.busy!.worker >= 0 ? (r.busy!.worker * 100).toFixed(0) + ' %' : '–'} |`),
+    '',
+    'Trials (asked rate → sent, loss):',
+    '',
+    '```',
+    ...results.map((r) => `${r.name}:\n  ${r.trials.join('\n  ')}`),
+    '```',
     '',
   ];
   return lines.join('\n');

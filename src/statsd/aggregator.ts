@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log.js';
 import type { AdminKind } from './admin.js';
@@ -252,6 +253,11 @@ export class WorkerAggregator implements Aggregator {
 
   stats(): Promise<StoreStats> {
     return this.request<StoreStats>({ t: 'stats', id: this.id() });
+  }
+
+  /** The worker thread's event-loop utilisation (performance.eventLoopUtilization), for benchmarks. */
+  eventLoopUtilization(prev?: EventLoopUtilization): EventLoopUtilization | undefined {
+    return this.worker?.performance.eventLoopUtilization(prev);
   }
 
   /** Worker threads started and not yet exited (0 after close). */
