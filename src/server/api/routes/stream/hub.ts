@@ -12,7 +12,7 @@ export interface StreamItem {
   host: string;
   service: string;
   state: string | null;
-  json: string;
+  readonly json: string;
 }
 
 export interface StreamFilter { host?: string | undefined; service?: string | undefined; state?: string | undefined }
@@ -77,7 +77,7 @@ export class StreamHub {
 
   private make(kind: StreamKind, host: string, service: string, state: string | null, data: BlickEvent | Record<string, unknown>): StreamItem {
     const id = this.nextId++;
-    return { id, kind, host, service, state, json: JSON.stringify(data) };
+    return new LazyItem(id, kind, host, service, state, data);
   }
 
   push(items: StreamItem[]): void {
@@ -105,6 +105,20 @@ export class StreamHub {
     const oldest = this.oldest;
     const complete = lastId < this.nextId && (oldest === undefined ? lastId >= this.nextId - 1 : lastId >= oldest - 1);
     return { items: out, complete };
+  }
+}
+
+/**
+ * A stream item whose JSON is made when a client first needs it, then kept:
+ * with no client connected, ingest pays nothing for serialisation.
+ */
+class LazyItem implements StreamItem {
+  private text: string | undefined;
+  constructor(readonly id: number, readonly kind: StreamKind, readonly host: string, readonly service: string,
+    readonly state: string | null, private data: BlickEvent | Record<string, unknown> | undefined) {}
+  get json(): string {
+    if (this.text === undefined) { this.text = JSON.stringify(this.data); this.data = undefined; }
+    return this.text;
   }
 }
 
