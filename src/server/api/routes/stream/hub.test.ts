@@ -36,3 +36,22 @@ test('listeners get every batch; filters are exact on host and service', () => {
   assert.ok(!matches(it, { host: 'web' }));
   assert.ok(!matches(it, { service: 'disk' }));
 });
+
+test('with no client for a while the hub stops collecting, and a late resume is told to reload', () => {
+  let now = 0;
+  const hub = new StreamHub({ capacity: 10, firstId: 1, keepWithoutClientsMs: 1000, now: () => now });
+  push(hub, 2); // kept: within the first second
+  assert.deepEqual(hub.since(0).items.map((i) => i.id), [1, 2]);
+  now = 2000;
+  push(hub, 3); // nobody has been listening for 2 s: not kept
+  assert.equal(hub.since(2).complete, false, 'a client that saw id 2 must reload');
+  assert.equal(hub.since(2).items.length, 0);
+  const got: number[] = [];
+  const off = hub.subscribe((items) => got.push(...items.map((i) => i.id)));
+  push(hub, 1);
+  assert.equal(got.length, 1, 'collecting again while a client listens');
+  off();
+  now = 2500;
+  push(hub, 1);
+  assert.equal(hub.since(got[0]!).items.length, 1, 'kept for a reconnect shortly after the client left');
+});

@@ -24,6 +24,12 @@ export interface StreamHubOptions {
   capacity?: number;
   /** the first id; default `Date.now() * 1000`, so ids keep increasing across restarts */
   firstId?: number;
+  /**
+   * how long items are still kept after the last client left, ms [300,000]: long
+   * enough for a reconnect to resume; after it, ingest pays nothing for the stream
+   */
+  keepWithoutClientsMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -37,10 +43,34 @@ export class StreamHub {
   private size = 0;
   private nextId: number;
   private readonly listeners = new Set<StreamListener>();
+  private readonly now: () => number;
+  private readonly keepMs: number;
+  /** when the last client left (start counts as such) */
+  private idleSince: number;
+  private dormant = false;
 
   constructor(opts: StreamHubOptions = {}) {
     this.ring = new Array(Math.max(1, opts.capacity ?? 10_000));
-    this.nextId = opts.firstId ?? Date.now() * 1000;
+    this.now = opts.now ?? Date.now;
+    this.nextId = opts.firstId ?? this.now() * 1000;
+    this.keepMs = opts.keepWithoutClientsMs ?? 300_000;
+    this.idleSince = this.now();
+  }
+
+  /**
+   * With no client for keepWithoutClientsMs, stop collecting: empty the buffer and
+   * skip an id, so a client that comes back later is told to reload (`complete: false`).
+   */
+  private collecting(): boolean {
+    if (this.listeners.size > 0) return true;
+    if (this.dormant) return false;
+    if (this.now() - this.idleSince < this.keepMs) return true;
+    this.dormant = true;
+    this.ring.fill(undefined);
+    this.start = 0;
+    this.size = 0;
+    this.nextId++;
+    return false;
   }
 
   /** The id the next item will get. */
@@ -51,13 +81,18 @@ export class StreamHub {
 
   subscribe(fn: StreamListener): () => void {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    this.dormant = false;
+    return () => {
+      this.listeners.delete(fn);
+      if (this.listeners.size === 0) this.idleSince = this.now();
+    };
   }
 
   get clients(): number { return this.listeners.size; }
 
   /** The ingest subscriber: one `event` item per event, one `check` item per state change. */
   onIngest(i: Ingested): void {
+    if (!this.collecting()) return;
     const items: StreamItem[] = [];
     for (const e of i.events) items.push(this.make('event', e.host, e.service, e.state ?? null, e));
     for (const c of i.changed) items.push(this.make('check', c.after.host, c.after.service, c.after.state ?? null, { before: c.before, ...c.after }));
@@ -66,6 +101,7 @@ export class StreamHub {
 
   /** The alerting listener: one `alert` item per change (the alert as GET /api/v1/alerts shows it). */
   onAlerts(changes: AlertChange[], mutedBy?: (a: AlertChange['alert']) => string | undefined): void {
+    if (!this.collecting()) return;
     const items: StreamItem[] = [];
     for (const c of changes) {
       const { key: _key, ...alert } = c.alert;
