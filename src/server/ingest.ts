@@ -89,16 +89,17 @@ export class Ingest {
       this.m.duplicates.inc(events.length);
       return { accepted: 0, duplicates: events.length };
     }
+    // ids are remembered as they are checked (so a repeat inside the batch is caught
+    // too) and forgotten again if the commit fails, so that the resend is not dropped
     let fresh = events;
     let duplicates = 0;
-    const seen = new Set<string>();
     for (let i = 0; i < events.length; i++) {
       const id = events[i]!.id;
-      if (this.recent.has(id) || seen.has(id)) {
+      if (this.recent.has(id)) {
         if (fresh === events) fresh = events.slice(0, i);
         duplicates++;
       } else {
-        seen.add(id);
+        this.recent.add(id);
         if (fresh !== events) fresh.push(events[i]!);
       }
     }
@@ -110,11 +111,11 @@ export class Ingest {
       await store.commit({ batchId, events: fresh, checks: rows, facts });
     } catch (err) {
       this.m.failures.inc();
+      for (const e of fresh) this.recent.delete(e.id);
       throw err;
     }
     this.m.commit.observe((performance.now() - t0) / 1000);
     this.state.apply(rows);
-    for (const id of seen) this.recent.add(id);
     if (batchId !== undefined) this.recentBatches.add(batchId);
     const now = this.now();
     for (const r of rows) {

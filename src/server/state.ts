@@ -91,6 +91,7 @@ export class RecentIds {
       for (let i = 0; i < Math.max(1, this.capacity >> 6); i++) this.set.delete(it.next().value as string);
     }
   }
+  delete(id: string): void { this.set.delete(id); }
   get size(): number { return this.set.size; }
 }
 

@@ -78,3 +78,19 @@ test('history of a host merges its services newest first, pages without gaps or 
   assert.deepEqual((await s.queryEvents({ since: now - 3500, limit: 100 })).events.map((e) => e.metric), [29, 28, 27]);
   assert.equal((await s.queryEvents({ host: 'nobody', limit: 10 })).events.length, 0);
 });
+
+test('a batch whose commit fails is not remembered as seen: its resend is stored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = new SqliteStore({ path: join(dir, 'blick.db') });
+  await store.open();
+  t.after(() => store.close());
+  const ingest = new Ingest({ store, log: createLogger('test', { level: 'silent' }), metrics: new Registry() });
+  await ingest.init();
+  const batch = [makeEvent({ id: 'same-1', host: 'h', service: 's', state: 'ok' }), makeEvent({ id: 'same-1', host: 'h', service: 's', state: 'ok' })];
+  const commit = store.commit.bind(store);
+  store.commit = async () => { throw new Error('disk full'); };
+  await assert.rejects(ingest.ingest(batch, 'b1'), /disk full/);
+  store.commit = commit;
+  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
+});
