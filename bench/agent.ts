@@ -244,42 +244,62 @@ async function outsidePid(root: number, nsPid: number): Promise<number | undefin
 
 interface Latency { p50: number; p99: number; max: number; n: number; note?: string }
 
+/**
+ * systemd unit failure → event stored at the server: real systemd in a namespace,
+ * a real agent (its systemd listener on that bus) and a real server in this process,
+ * over ZeroMQ; the clock stops when the server's ingest has committed the event.
+ */
 async function systemdLatency(kills: number): Promise<Latency> {
   const { systemdNamespaceMissing, bootSystemd } = await import('../test/agent/systemd-namespace.js');
   const why = await systemdNamespaceMissing();
   if (why) return { p50: NaN, p99: NaN, max: NaN, n: 0, note: `skipped: ${why}` };
-  const { SystemdListener, systemdSchema } = await import('../src/agent/listeners/systemd/index.js');
+  const { BlickServer, serverConfigSchema } = await import('../src/server/index.js');
+  const { BlickAgent, agentConfigSchema } = await import('../src/agent/index.js');
   const ns = await bootSystemd();
-  const waiters: ((e: MonitorEvent) => void)[] = [];
-  const ctx: MonitorContext = { host: 'bench', log: pino({ level: 'warn' }), now: Date.now, emit: (e) => { for (const w of waiters.splice(0)) w(e); } };
-  const next = (pred: (e: MonitorEvent) => boolean, timeoutMs = 10_000) => new Promise<MonitorEvent>((resolve, reject) => {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-bench-sd-'));
+  const log = pino({ level: 'warn' });
+  const server = new BlickServer(serverConfigSchema.parse({ ingest: 'tcp://127.0.0.1:0', http: '127.0.0.1:0' }), { dataDir: join(dir, 'server'), log });
+  let agent: InstanceType<typeof BlickAgent> | undefined;
+  type Stored = { state?: string; attributes: Record<string, string> };
+  const waiters: ((e: Stored) => void)[] = [];
+  const next = (pred: (e: Stored) => boolean, timeoutMs = 10_000) => new Promise<Stored>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('no event in time')), timeoutMs);
-    const w = (e: MonitorEvent) => { if (pred(e)) { clearTimeout(t); resolve(e); } else waiters.push(w); };
+    const w = (e: Stored) => { if (pred(e)) { clearTimeout(t); resolve(e); } else waiters.push(w); };
     waiters.push(w);
   });
-  const listener = new SystemdListener(systemdSchema.parse({ units: ['blick-bench.service'], bus: ns.busAddress }));
   const samples: number[] = [];
   try {
+    await server.start();
+    server.ingest.subscribe((i) => {
+      for (const e of i.events) if (e.service === 'systemd blick-bench.service') for (const w of waiters.splice(0)) w(e);
+    });
     await ns.addUnit('blick-bench.service', '[Unit]\nStartLimitIntervalSec=0\n[Service]\nExecStart=/bin/sleep infinity\n');
     await ns.systemctl('start', 'blick-bench.service');
-    const up = next((e) => e.state === 'ok' && e.attributes?.sub_state === 'running');
-    await listener.start(ctx);
+    const up = next((e) => e.state === 'ok' && e.attributes.sub_state === 'running');
+    agent = new BlickAgent(agentConfigSchema.parse({
+      host: 'bench', upstreams: [server.receiver.endpoint], heartbeat: 0, facts_interval: '1h',
+      cpu: { enabled: false }, memory: { enabled: false }, load: { enabled: false }, disk: { enabled: false }, network: { enabled: false },
+      systemd: { units: ['blick-bench.service'], bus: ns.busAddress },
+    }), { dataDir: join(dir, 'agent'), log });
+    await agent.start();
     let ev = await up;
     for (let i = 0; i < kills; i++) {
-      const pid = await outsidePid(ns.pid, Number(ev.attributes?.main_pid));
-      if (!pid) throw new Error(`cannot find main pid ${ev.attributes?.main_pid} of the unit`);
+      const pid = await outsidePid(ns.pid, Number(ev.attributes.main_pid));
+      if (!pid) throw new Error(`cannot find main pid ${ev.attributes.main_pid} of the unit`);
       const failed = next((e) => e.state === 'critical');
       const t0 = performance.now();
       process.kill(pid, 'SIGKILL');
       await failed;
       samples.push(performance.now() - t0);
-      const running = next((e) => e.state === 'ok' && e.attributes?.sub_state === 'running');
+      const running = next((e) => e.state === 'ok' && e.attributes.sub_state === 'running');
       await ns.systemctl('start', 'blick-bench.service');
       ev = await running;
     }
   } finally {
-    await listener.stop();
+    await agent?.stop();
+    await server.stop();
     await ns.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
   samples.sort((a, b) => a - b);
   const q = (p: number) => samples[Math.min(samples.length - 1, Math.ceil(p * samples.length) - 1)]!;
@@ -313,7 +333,7 @@ export async function run(): Promise<string> {
       'Of the agent\'s RSS, the resident pages of /usr/bin/node itself are shared by every Node.js process on the host; the private column is what the agent adds.' +
       (fp.agentNote ? ` Agent: ${fp.agentNote}.` : '') + (fp.collectdNote ? ` collectd: ${fp.collectdNote}.` : ''),
     '',
-    `systemd failure → event latency (real systemd in a namespace; SIGKILL of the unit's main process → critical event from the listener), ${lat.n} kills: ` +
+    `systemd failure → event stored at the server (real systemd in a namespace, real agent and server over ZeroMQ; SIGKILL of the unit's main process → the server's ingest has committed the critical event), ${lat.n} kills: ` +
       `p50 ${f1(lat.p50)} ms, p99 ${f1(lat.p99)} ms, max ${f1(lat.max)} ms (target p99 < 50 ms).${lat.note ? ' ' + lat.note : ''}`,
     '',
   ];
