@@ -111,6 +111,8 @@ export async function run(): Promise<string> {
     `Store: ${s2.commitP50}; database ${s2.dbMB.toFixed(0)} MB for ${fmt(EVENTS)} events.`,
     'Reference (published, sensu-perf): Sensu Go ≈ 8,500 events/s on etcd (bare metal, NVMe), ≈ 32,000–36,000 events/s on PostgreSQL with 12 cores.',
     '',
+    `Reading the figures: the absolute target (≥ 100,000 events/s, every event in the history, state updated, acknowledged after the commit) is met; the ratio target (≥ 50 % of the decode-only ceiling) is not. The SQLite store by itself, fed pre-decoded batches on one thread with no network and no state, reaches ${((st / b) * 100).toFixed(0)} % of the ceiling; the server does decode, validation, dedupe, state and the store on one thread, while the sender takes the other core. What was done: history rows link to their series' previous row instead of a secondary index (4× fewer page writes), current state is saved once a second behind the history, the live stream serialises only for connected clients. What is left: the store on its own worker thread would overlap the SQLite work with decoding (an estimated 1.5×, not 3×, on these two cores).`,
+    '',
   ].join('\n');
 }
 
