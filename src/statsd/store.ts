@@ -1,4 +1,5 @@
 import type { MetricSink } from './parser.js';
+import type { StatsdConfig } from './config.js';
 
 /** One timer's computed statistics, in Etsy's key order (`mean_90`, `upper`, …, `histogram`). */
 export type TimerData = Record<string, number | Record<string, number>>;
@@ -18,18 +19,7 @@ export interface FlushData {
 }
 
 /** The aggregation settings (a subset of StatsdConfig). */
-export interface StoreSettings {
-  flushInterval: number;
-  percentThreshold: number[];
-  deleteCounters: boolean;
-  deleteTimers: boolean;
-  deleteGauges: boolean;
-  deleteSets: boolean;
-  gaugesMaxTTL: number;
-  prefixStats: string;
-  histogram: { metric: string; bins: (number | 'inf')[] }[];
-  calculatedTimerMetrics: string[];
-}
+export type StoreSettings = Pick<StatsdConfig, 'flushInterval' | 'percentThreshold' | 'deleteCounters' | 'deleteTimers' | 'deleteGauges' | 'deleteSets' | 'gaugesMaxTTL' | 'prefixStats' | 'histogram' | 'calculatedTimerMetrics'>;
 
 /**
  * Etsy statsd's in-memory state and its flush (`process_metrics` plus the
