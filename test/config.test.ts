@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readdirSync } from 'node:fs';
-import { deferrals, exited, runBlick, spawnBlick, startServer, tempDir, until, api } from './fixtures/blick.js';
+import { deferrals, exited, ROOT, runBlick, spawnBlick, startServer, tempDir, until, api } from './fixtures/blick.js';
 
 const BAD = `data_dir: /tmp/never-used
 server:
@@ -25,6 +25,11 @@ test('check-config: a bad file exits 2 and names the file, the line and the key 
   assert.match(r.stderr, new RegExp(`${file}:3: key server\\.http: must be host:port`));
   assert.match(r.stderr, new RegExp(`${file}:4: key server\\.retention: "5 parsecs" is not a duration`));
   assert.match(r.stderr, new RegExp(`${file}:8: key agent(\\.bogus_key)?: unknown key "bogus_key"`));
+});
+
+test('the example configuration in docs/ is valid', async () => {
+  const r = await runBlick(['check-config', join(ROOT, 'docs', 'blick.example.yaml')]);
+  assert.equal(r.code, 0, r.stderr);
 });
 
 test('a daemon started with a bad file stops with exit 2 and the same message', async (t) => {
