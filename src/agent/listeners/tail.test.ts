@@ -97,3 +97,44 @@ test('tail wakes up on inotify without waiting for the poll', async () => {
     assert.ok(Date.now() - t0 < 1000);
   } finally { await tail.stop(); await rm(dir, { recursive: true, force: true }); }
 });
+
+test('with a state file, a restart resumes after the last delivered line: nothing written while stopped is lost or repeated', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blick-tail-'));
+  const path = join(dir, 'app.log');
+  const stateFile = join(dir, 'state', 'app.json');
+  const lines: string[] = [];
+  const make = () => new FileTail({ path, stateFile, pollMs: 50, onLines: (l) => lines.push(...l) });
+  try {
+    await writeFile(path, 'before the first start\n');
+    let tail = make();
+    await tail.start();
+    await appendFile(path, 'ünïcödé one\ntorn');
+    await tail.poke();
+    await tail.stop();
+    await appendFile(path, ' line\nwhile down\n');
+    tail = make();
+    await tail.start();
+    await tail.poke();
+    await appendFile(path, 'after\n');
+    await tail.poke();
+    await tail.stop();
+    assert.deepEqual(lines, ['ünïcödé one', 'torn line', 'while down', 'after']);
+
+    // rotated while stopped: the rest of the old file (found by its inode), then the new one
+    await appendFile(path, 'last of the old file\n');
+    lines.length = 0;
+    tail = make();
+    await tail.start(); // resumes at 'last of the old file'
+    await tail.stop();
+    await appendFile(path, 'written just before rotation\n');
+    await rename(path, path + '.1');
+    await writeFile(path, 'first of the new file\n');
+    tail = make();
+    await tail.start();
+    await tail.poke();
+    await tail.stop();
+    assert.deepEqual(lines, ['last of the old file', 'written just before rotation', 'first of the new file']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

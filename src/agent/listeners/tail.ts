@@ -1,6 +1,6 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../../core/log.js';
 
@@ -22,6 +22,14 @@ export interface FileTailOptions {
   pollMs?: number;
   /** a line longer than this is cut and delivered in pieces (default 1 MiB) */
   maxLineBytes?: number;
+  /**
+   * where to remember how far the file was read (inode and offset after the last
+   * delivered line), saved every second and at stop. At the next start the file is
+   * resumed there, so lines written while the agent was down are not lost; if the
+   * file was rotated meanwhile, the old inode is looked for in the same directory,
+   * read to its end, then the new file from its start.
+   */
+  stateFile?: string;
   log?: Logger;
 }
 
@@ -50,6 +58,10 @@ export class FileTail {
   private readonly pollMs: number;
   private readonly maxLine: number;
   private readonly buf = Buffer.allocUnsafe(CHUNK);
+  /** byte offset just after the last delivered line (what a restart resumes from) */
+  private delivered = 0;
+  private savedAt = '';
+  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: FileTailOptions) {
     this.pollMs = opts.pollMs ?? 1000;
@@ -59,10 +71,73 @@ export class FileTail {
   /** Opens the file (when it exists) and starts following it. */
   async start(): Promise<void> {
     this.stopped = false;
-    await this.openCurrent(this.opts.fromBeginning ? 'start' : 'end');
+    const saved = this.loadState();
+    if (!saved || !(await this.resume(saved))) await this.openCurrent(this.opts.fromBeginning ? 'start' : 'end');
     this.watchDir();
     this.timer = setInterval(() => this.poke(), this.pollMs);
     this.timer.unref();
+    if (this.opts.stateFile) {
+      this.saveTimer = setInterval(() => this.saveState(), 1000);
+      this.saveTimer.unref();
+    }
+  }
+
+  private loadState(): { ino: number; pos: number } | undefined {
+    if (!this.opts.stateFile) return undefined;
+    try {
+      const s = JSON.parse(readFileSync(this.opts.stateFile, 'utf8')) as { ino?: unknown; pos?: unknown; path?: unknown };
+      if (typeof s.ino === 'number' && typeof s.pos === 'number' && s.pos >= 0 && s.path === this.opts.path) return { ino: s.ino, pos: s.pos };
+    } catch { /* none yet, or unreadable: start as configured */ }
+    return undefined;
+  }
+
+  private saveState(): void {
+    if (!this.opts.stateFile || this.ino < 0) return;
+    const text = JSON.stringify({ path: this.opts.path, ino: this.ino, pos: this.delivered });
+    if (text === this.savedAt) return;
+    try {
+      mkdirSync(dirname(this.opts.stateFile), { recursive: true });
+      writeFileSync(this.opts.stateFile + '.tmp', text);
+      renameSync(this.opts.stateFile + '.tmp', this.opts.stateFile);
+      this.savedAt = text;
+    } catch (err) {
+      this.opts.log?.warn({ err, path: this.opts.path }, 'cannot save the read position');
+    }
+  }
+
+  /** Continue where the last run stopped; false when the saved position does not apply. */
+  private async resume(saved: { ino: number; pos: number }): Promise<boolean> {
+    let current;
+    try { current = await stat(this.opts.path); } catch { current = undefined; }
+    if (current && current.ino === saved.ino) {
+      if (current.size < saved.pos) return false; // truncated while we were away
+      if (!(await this.openCurrent('start'))) return false;
+      this.pos = this.delivered = saved.pos;
+      return true;
+    }
+    // rotated while we were away: finish the old file if it is still in the directory
+    const dir = dirname(this.opts.path);
+    let names: string[] = [];
+    try { names = await readdir(dir); } catch { /* gone */ }
+    for (const name of names) {
+      const p = join(dir, name);
+      let st;
+      try { st = await stat(p); } catch { continue; }
+      if (st.ino !== saved.ino || st.size < saved.pos) continue;
+      const fh = await open(p, 'r').catch(() => undefined);
+      if (!fh) continue;
+      this.fh = fh;
+      this.ino = st.ino;
+      this.pos = this.delivered = saved.pos;
+      await this.drain();
+      this.flushPartial();
+      await fh.close().catch(() => {});
+      this.fh = undefined;
+      this.opts.onReset?.('rotated');
+      break;
+    }
+    if (await this.openCurrent('start')) await this.drain();
+    return true;
   }
 
   /** Stops following and closes the file. */
@@ -70,9 +145,12 @@ export class FileTail {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    this.saveTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
     await this.running?.catch(() => {});
+    this.saveState();
     await this.fh?.close().catch(() => {});
     this.fh = undefined;
   }
@@ -119,7 +197,7 @@ export class FileTail {
     const st = await fh.stat();
     this.fh = fh;
     this.ino = st.ino;
-    this.pos = at === 'end' ? st.size : 0;
+    this.pos = this.delivered = at === 'end' ? st.size : 0;
     this.partial = '';
     this.decoder = new StringDecoder('utf8');
     return true;
@@ -135,7 +213,7 @@ export class FileTail {
     const st = await this.fh.stat();
     if (st.size < this.pos) {
       // truncated in place (copytruncate, `> file`): start over
-      this.pos = 0;
+      this.pos = this.delivered = 0;
       this.flushPartial();
       this.opts.onReset?.('truncated');
     }
@@ -172,13 +250,14 @@ export class FileTail {
       if (nl < 0) break;
       let line = text.slice(start, nl);
       if (this.partial) { line = this.partial + line; this.partial = ''; }
+      this.delivered += Buffer.byteLength(line) + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
       lines.push(line);
       start = nl + 1;
     }
     if (start < text.length) {
       this.partial += text.slice(start);
-      if (this.partial.length > this.maxLine) { lines.push(this.partial); this.partial = ''; }
+      if (this.partial.length > this.maxLine) { this.delivered += Buffer.byteLength(this.partial); lines.push(this.partial); this.partial = ''; }
     }
     if (lines.length > 0) this.opts.onLines(lines);
   }

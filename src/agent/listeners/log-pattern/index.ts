@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { RateLimitedLog } from '../../../core/log.js';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
 import { FileTail } from '../tail.js';
@@ -12,6 +14,8 @@ const MAX_LINE = 4096;
 export interface LogPatternOptions {
   /** stat interval of the tail's safety net (default 1000 ms) */
   pollMs?: number;
+  /** where read positions are kept, so a restart resumes instead of skipping (the agent passes <data_dir>/positions) */
+  stateDir?: string;
 }
 
 /**
@@ -38,6 +42,7 @@ export class LogPatternListener implements Listener {
     this.tail = new FileTail({
       path: this.entry.path,
       fromBeginning: this.entry.from_beginning,
+      ...(this.options.stateDir ? { stateFile: join(this.options.stateDir, `log-pattern-${createHash('sha1').update(this.entry.path + '\u0000' + this.entry.pattern).digest('hex').slice(0, 16)}.json`) } : {}),
       ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
       log: ctx.log,
       onLines: (lines) => {
@@ -83,8 +88,8 @@ export class LogPatternListener implements Listener {
 export const logPatternMonitor = defineMonitor({
   key: 'log_patterns',
   schema: logPatternSchema,
-  create(config) {
-    return (config ?? []).map((e) => new LogPatternListener(e));
+  create(config, agent) {
+    return (config ?? []).map((e) => new LogPatternListener(e, { stateDir: join(agent.dataDir, 'positions') }));
   },
 });
 

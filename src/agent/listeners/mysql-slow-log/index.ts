@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
 import { FileTail } from '../tail.js';
 import { SlowLogParser, type SlowQuery } from './parser.js';
@@ -22,6 +24,8 @@ export function percentile(values: number[], p: number): number {
 export interface MysqlSlowLogOptions {
   /** stat interval of the tail's safety net (default 1000 ms) */
   pollMs?: number;
+  /** where read positions are kept, so a restart resumes instead of skipping (the agent passes <data_dir>/positions) */
+  stateDir?: string;
 }
 
 /**
@@ -47,6 +51,7 @@ export class MysqlSlowLogListener implements Listener {
     this.tail = new FileTail({
       path: this.config.path,
       fromBeginning: this.config.from_beginning,
+      ...(this.options.stateDir ? { stateFile: join(this.options.stateDir, `mysql-slow-log-${createHash('sha1').update(this.config.path).digest('hex').slice(0, 16)}.json`) } : {}),
       ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
       log: ctx.log,
       onLines: (lines) => { for (const l of lines) parser.line(l); parser.endOfInput(); },
@@ -141,7 +146,7 @@ export class MysqlSlowLogListener implements Listener {
 export const mysqlSlowLogMonitor = defineMonitor({
   key: 'mysql_slow_log',
   schema: mysqlSlowLogSchema,
-  create(config) {
-    return config ? [new MysqlSlowLogListener(config)] : [];
+  create(config, agent) {
+    return config ? [new MysqlSlowLogListener(config, { stateDir: join(agent.dataDir, 'positions') })] : [];
   },
 });
