@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
-import { alertingConfigKeys } from './alerts/index.js';
+import { alertingConfigKeys } from './alerts/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({

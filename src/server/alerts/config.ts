@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zDuration } from '../../core/config.js';
-import { zGlobs } from '../rules/config.js';
+import { rulesSchema, zGlobs } from '../rules/config.js';
+import { notifiersSchema } from '../notifiers/index.js';
 
 /** The labels of an alert that routes, inhibitions and silences match. */
 export const LABELS = ['rule', 'host', 'service', 'severity', 'state', 'tags'] as const;
@@ -42,3 +43,14 @@ export const inhibitSchema = z.strictObject({
   equal: z.array(z.enum(['rule', 'host', 'service', 'severity', 'state'])).default(['host']),
 });
 export type InhibitConfig = z.output<typeof inhibitSchema>;
+
+/**
+ * The alerting keys of the `server:` section. Schemas only: the server's config
+ * (and so `blick agent` and `check-config`) loads this without the alerting runtime.
+ */
+export const alertingConfigKeys = {
+  rules: rulesSchema,
+  routes: z.array(routeSchema).default([]),
+  inhibit: z.array(inhibitSchema).default([]),
+  notifiers: notifiersSchema,
+};

@@ -5,10 +5,10 @@ import { BlickError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import type { Ingest, Ingested } from '../ingest.js';
-import { createNotifier, notifiersSchema, type Notifier, type RetryPolicy } from '../notifiers/index.js';
-import { RuleEngine, rulesSchema } from '../rules/index.js';
+import { createNotifier, type Notifier, type RetryPolicy } from '../notifiers/index.js';
+import { RuleEngine } from '../rules/index.js';
 import { systemClock, type Clock } from './clock.js';
-import { inhibitSchema, routeSchema } from './config.js';
+import { alertingConfigKeys } from './config.js';
 import { AlertBook, type AlertChange } from './lifecycle.js';
 import { Outbox } from './outbox.js';
 import { Router } from './router.js';
@@ -21,12 +21,7 @@ export type { AlertChange } from './lifecycle.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
 
 /** The alerting keys of `server:` (schemas live beside their code). */
-export const alertingConfigKeys = {
-  rules: rulesSchema,
-  routes: z.array(routeSchema).default([]),
-  inhibit: z.array(inhibitSchema).default([]),
-  notifiers: notifiersSchema,
-};
+export { alertingConfigKeys } from './config.js';
 const alertingConfigSchema = z.object(alertingConfigKeys);
 export type AlertingConfig = z.output<typeof alertingConfigSchema>;
 

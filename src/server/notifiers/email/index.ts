@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
 import type { Transporter } from 'nodemailer';
 import { z } from 'zod';
 import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
@@ -37,6 +37,8 @@ export class EmailNotifier implements Notifier {
   readonly type = 'email';
   private readonly transport: Transporter;
   constructor(readonly name: string, private readonly config: EmailConfig) {
+    // loaded when an email notifier is configured, not by everything that reads the config
+    const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
     this.transport = nodemailer.createTransport(config.smtp, {
       connectionTimeout: config.timeout, greetingTimeout: config.timeout, socketTimeout: config.timeout,
       tls: config.insecure_tls ? { rejectUnauthorized: false } : undefined,
