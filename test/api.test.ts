@@ -81,6 +81,17 @@ test('GET /api/v1/events pages newest first with a Link header; filters by host,
   assert.deepEqual(recent.map((e) => e.metric), [24, 23, 22, 21, 20]);
   const hosts = (await api<any[]>(s.url, '/api/v1/hosts')).body;
   assert.deepEqual(hosts.map((h) => [h.host, h.state]), [['even', 'critical'], ['odd', 'ok']], 'worst first');
+  // current-state lists page too
+  const first = await api<any[]>(s.url, '/api/v1/hosts?limit=1');
+  assert.deepEqual(first.body.map((h) => h.host), ['even']);
+  const next = /^<([^>]+)>; rel="next"$/.exec(first.headers.get('link') ?? '')![1]!;
+  const second = await api<any[]>(s.url, next);
+  assert.deepEqual(second.body.map((h) => h.host), ['odd']);
+  assert.equal(second.headers.get('link'), null, 'no further page');
+  const checks = await api<any[]>(s.url, '/api/v1/checks?limit=1');
+  assert.equal(checks.body.length, 1);
+  assert.match(checks.headers.get('link') ?? '', /cursor=1/);
+  assert.equal((await api(s.url, '/api/v1/checks?cursor=abc')).status, 400);
 });
 
 test('the API refuses to listen beyond loopback without tokens', () => {

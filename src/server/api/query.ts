@@ -1,4 +1,5 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { FastifyReply } from 'fastify';
 import { BlickError } from '../../core/errors.js';
 
 /** Validate a query string; a bad one is a 400 naming the parameter. */
@@ -20,4 +21,22 @@ export function linkHeader(path: string, query: Record<string, string>, cursor: 
   for (const [k, v] of Object.entries(query ?? {})) if (k !== 'cursor' && typeof v === 'string') p.set(k, v);
   p.set('cursor', cursor);
   return `<${path}?${p.toString()}>; rel="next"`;
+}
+
+/** `limit` and `cursor` of the current-state lists (checks, hosts): everything by default. */
+export const pagingKeys = {
+  limit: z.coerce.number().int().min(1).max(100_000).default(100_000),
+  cursor: z.string().regex(/^\d+$/, 'use the cursor of the previous page\'s Link header').optional(),
+};
+
+/**
+ * One page of an in-memory list, with a Link header to the next. The cursor is a
+ * position: the lists are current state, re-sorted on every call, so a page
+ * boundary may move by the items that changed in between.
+ */
+export function page<T>(list: T[], q: { limit: number; cursor?: string | undefined }, path: string, query: unknown, reply: FastifyReply): T[] {
+  const from = q.cursor === undefined ? 0 : Number(q.cursor);
+  const out = list.slice(from, from + q.limit);
+  if (from + q.limit < list.length) reply.header('Link', linkHeader(path, query as Record<string, string>, String(from + q.limit)));
+  return out;
 }

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { BlickError } from '../../../../core/errors.js';
 import { compareSeverity } from '../../../state.js';
+import { z } from 'zod';
 import type { ApiContext } from '../../context.js';
+import { page, pagingKeys, parseQuery } from '../../query.js';
 
 /** GET /api/v1/hosts and /api/v1/hosts/:host: worst state, last seen, facts, classification. */
 export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
@@ -16,12 +18,13 @@ export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     };
   };
 
-  app.get('/hosts', async () => {
+  app.get('/hosts', async (req, reply) => {
+    const q = parseQuery(z.strictObject(pagingKeys), req.query);
     const records = new Map((await ctx.store.listHosts()).map((r) => [r.host, r]));
     const names = new Set<string>([...ctx.ingest.state.hosts(), ...records.keys()]);
     const out = [...names].map((h) => summary(h, records.get(h)));
     out.sort((a, b) => compareSeverity(b.state, a.state) || a.host.localeCompare(b.host));
-    return out;
+    return page(out, q, '/api/v1/hosts', req.query, reply);
   });
 
   app.get<{ Params: { host: string } }>('/hosts/:host', async (req) => {
