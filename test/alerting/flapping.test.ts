@@ -1,15 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { api, deferrals, startServer, tempDir } from '../fixtures/blick.js';
-import { HookReceiver, post, sleep } from './hook.js';
+import { api, startServer } from '../fixtures/blick.js';
+import { withHook, post, sleep } from './hook.js';
 
 test('a check alternating every second (real pace) raises one flapping alert, not dozens of notifications', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   const server = await startServer({
     dataDir: join(dir, 'server'),
     config: {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deferrals, tempDir } from '../fixtures/blick.js';
 
 export interface Hit { body: any; raw: string; headers: IncomingHttpHeaders; at: number }
 
@@ -55,4 +56,17 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function post(url: string, events: Record<string, unknown>[]): Promise<void> {
   const res = await fetch(url + '/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
   if (res.status !== 202) throw new Error(`POST /api/v1/events answered ${res.status}: ${await res.text()}`);
+}
+
+/**
+ * The start of every alerting test: clean-ups that run in reverse, a temporary
+ * directory, and a webhook receiver listening on loopback.
+ */
+export async function withHook(t: { after(fn: () => unknown): void }): Promise<{ defer: (fn: () => unknown) => void; dir: string; hook: HookReceiver }> {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const hook = await new HookReceiver().start();
+  defer(() => hook.stop());
+  return { defer, dir, hook };
 }

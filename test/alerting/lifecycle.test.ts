@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { signature } from '../../src/server/notifiers/webhook/index.js';
-import { api, deferrals, metricSum, startServer, tempDir, until } from '../fixtures/blick.js';
-import { HookReceiver, post, sleep } from './hook.js';
+import { api, metricSum, startServer, until } from '../fixtures/blick.js';
+import type { HookReceiver } from './hook.js';
+import { withHook, post, sleep } from './hook.js';
 
 const SECRET = 'hook-secret-0123456789';
 
@@ -21,11 +22,7 @@ function config(hook: HookReceiver, extra: Record<string, unknown> = {}) {
 }
 
 test('a check goes critical → one webhook with the documented fields; no repeat while it stays critical, not even across a restart; recovery → one resolved', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   let server = await startServer({ dataDir: join(dir, 'server'), config: config(hook) });
   defer(() => server.stop());
 
@@ -81,11 +78,7 @@ test('a check goes critical → one webhook with the documented fields; no repea
 });
 
 test('a `for: 2s` rule does not fire on a 1 s blip and fires on a 3 s problem without a further event', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   const server = await startServer({ dataDir: join(dir, 'server'), config: config(hook) });
   defer(() => server.stop());
 

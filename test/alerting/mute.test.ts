@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { api, deferrals, startServer, tempDir, until } from '../fixtures/blick.js';
-import { HookReceiver, post, sleep } from './hook.js';
+import { api, startServer, until } from '../fixtures/blick.js';
+import { withHook, post, sleep } from './hook.js';
 
 /** Run the compiled CLI that sits beside this test (dist/ or another outDir). */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -24,11 +24,7 @@ const rules = [
 ];
 
 test('a silence (from the CLI) mutes notifications but not state; its expiry un-mutes; expired silences stay listed', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   const server = await startServer({ dataDir: join(dir, 'server'), config: { rules, notifiers: { ops: { type: 'webhook', url: hook.url } }, routes: [{ notify: ['ops'], group_interval: '100ms' }] } });
   defer(() => server.stop());
   const env = { BLICK_URL: server.url };
@@ -74,11 +70,7 @@ test('a silence (from the CLI) mutes notifications but not state; its expiry un-
 });
 
 test('inhibition: while a host is down (expired heartbeat), its service alerts are muted; the host-down alert is sent', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   const server = await startServer({
     dataDir: join(dir, 'server'),
     config: {

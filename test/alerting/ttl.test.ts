@@ -2,15 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, deferrals, exited, spawnBlick, startServer, tempDir, until } from '../fixtures/blick.js';
-import { HookReceiver } from './hook.js';
+import { api, exited, spawnBlick, startServer, until } from '../fixtures/blick.js';
+import { withHook } from './hook.js';
 
 test('an agent killed with SIGKILL: the expired heartbeat alert fires within ttl + 1 s', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const hook = await new HookReceiver().start();
-  defer(() => hook.stop());
+  const { defer, dir, hook } = await withHook(t);
   const server = await startServer({
     dataDir: join(dir, 'server'),
     config: {
