@@ -102,7 +102,8 @@ test('worker mode: stop flushes once more through the worker, then ends the work
     await waitForAsync(async () => (await counters(d)).has('last'), 3000, 'packets');
     assert.equal(d.workerAggregator!.threads, 1);
     await d.stop();
-    assert.ok(carbon.lines.some((l) => l.path === 'stats_counts.last' && l.value === '5'), 'the stop flush reached carbon');
+    // the flush was written before stop returned; the listener reads it a moment later
+    await waitForAsync(async () => carbon.lines.some((l) => l.path === 'stats_counts.last' && l.value === '5'), 3000, 'the stop flush to reach carbon');
     assert.ok(carbon.lines.some((l) => l.path === 'stats.gauges.lastg' && l.value === '7'));
     assert.equal(d.workerAggregator!.threads, 0, 'no worker thread left');
   } finally {
