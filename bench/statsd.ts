@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { startEtsy, type EtsyProcess } from '../test/statsd/fixtures.js';
+import { lineListener, startEtsy, type EtsyProcess } from '../test/statsd/fixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TRIAL_MS = 1500;
@@ -250,22 +250,11 @@ async function memoryAt100k(d: Daemon): Promise<{ before: number; after: number 
 export async function run(log: (s: string) => void = () => {}): Promise<string> {
   // the Graphite sink sums each flush's stats_counts.statsd.packets_received: with
   // flushes during a trial, received = flushed so far + the admin's current counter
-  const sink = createServer((s) => {
-    s.setEncoding('utf8');
-    let buf = '';
-    s.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const l = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (l.startsWith('stats_counts.statsd.packets_received ')) flushedPackets += Number(l.split(' ')[1]);
-      }
-    });
-    s.on('error', () => {});
+  const sink = await lineListener(0, {
+    keep: false,
+    onLine: (l) => { if (l.path === 'stats_counts.statsd.packets_received') flushedPackets += Number(l.value); },
   });
-  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-  const sinkPort = (sink.address() as { port: number }).port;
+  const sinkPort = sink.port;
   const results: { name: string; best: Trial | undefined; senderLimited: boolean; mem: { before: number; after: number }; trials: string[]; busy?: { main: number; worker: number; loss: number } }[] = [];
   try {
     for (const start of [startEtsyDaemon, startBlickSingle, startBlickWorker]) {
@@ -292,7 +281,7 @@ export async function run(log: (s: string) => void = () => {}): Promise<string> 
       }
     }
   } finally {
-    sink.close();
+    await sink.close();
   }
   const [etsy, single, worker] = results as [typeof results[0], typeof results[0], typeof results[0]];
   const fmt = (n: number) => n.toLocaleString('en-US');

@@ -16,7 +16,7 @@ export const ETSY_STATSD = require.resolve('statsd/stats.js');
 export interface Line { path: string; value: string; ts: number; at: number; conn: number }
 
 /** A TCP listener that records Graphite plaintext lines, as carbon would receive them. */
-export async function lineListener(port = 0): Promise<{ port: number; lines: Line[]; close(): Promise<void> }> {
+export async function lineListener(port = 0, opts: { onLine?: (line: Line) => void; keep?: boolean } = {}): Promise<{ port: number; lines: Line[]; close(): Promise<void> }> {
   const lines: Line[] = [];
   const sockets = new Set<Socket>();
   let conns = 0;
@@ -32,7 +32,9 @@ export async function lineListener(port = 0): Promise<{ port: number; lines: Lin
         const l = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         const [path, value, ts] = l.split(' ');
-        lines.push({ path: path!, value: value!, ts: Number(ts), at: Date.now(), conn });
+        const line = { path: path!, value: value!, ts: Number(ts), at: Date.now(), conn };
+        if (opts.keep !== false) lines.push(line);
+        opts.onLine?.(line);
       }
     });
     s.on('error', () => {});
