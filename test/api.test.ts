@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlickServer, serverConfigSchema } from '../src/server/index.js';
-import { api, deferrals, startServer, tempDir } from './fixtures/blick.js';
+import { api, serverForTest } from './fixtures/blick.js';
 
 const READ = 'read-token-0123456789';
 const WRITE = 'write-token-0123456789';
@@ -9,11 +9,7 @@ const auth = (t: string) => ({ authorization: `Bearer ${t}` });
 const json = { 'content-type': 'application/json' };
 
 test('tokens: no token → 401, read token cannot write (403), write token submits; health is open', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const s = await startServer({ dataDir: dir, config: { tokens: [{ token: READ, role: 'read' }, { token: WRITE, role: 'write' }] } });
-  defer(() => s.stop());
+  const { server: s } = await serverForTest(t, { tokens: [{ token: READ, role: 'read' }, { token: WRITE, role: 'write' }] });
   assert.equal((await api(s.url, '/healthz')).status, 200);
   assert.equal((await api(s.url, '/readyz')).body.status, 'ready');
   const none = await api(s.url, '/api/v1/checks');
@@ -34,11 +30,7 @@ test('tokens: no token → 401, read token cannot write (403), write token submi
 });
 
 test('POST /api/v1/events rejects a malformed event with a 400 naming the event and field, and stores nothing of it', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const s = await startServer({ dataDir: dir });
-  defer(() => s.stop());
+  const { server: s } = await serverForTest(t);
   const bad = await api(s.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify({ events: [{ host: 'a', service: 'b' }, { host: 'a', service: 'c', state: 'on fire' }] }) });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, 'EVENT_INVALID');
@@ -58,11 +50,7 @@ test('POST /api/v1/events rejects a malformed event with a 400 naming the event 
 });
 
 test('GET /api/v1/events pages newest first with a Link header; filters by host, service, state and since', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const s = await startServer({ dataDir: dir });
-  defer(() => s.stop());
+  const { server: s } = await serverForTest(t);
   const base = Date.now() - 100_000;
   const events = Array.from({ length: 25 }, (_, i) => ({ host: i % 2 ? 'odd' : 'even', service: 'n', metric: i, state: i === 24 ? 'critical' : 'ok', time: base + i * 1000 }));
   assert.equal((await api(s.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify(events) })).status, 202);
@@ -100,11 +88,7 @@ test('the API refuses to listen beyond loopback without tokens', () => {
 });
 
 test('state follows the newest event: a late, older event is kept in history but does not roll the check back', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const s = await startServer({ dataDir: dir });
-  defer(() => s.stop());
+  const { server: s } = await serverForTest(t);
   const now = Date.now();
   await api(s.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify([{ host: 'h', service: 's', state: 'critical', time: now }]) });
   await api(s.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify([{ host: 'h', service: 's', state: 'ok', time: now - 5000 }]) });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { encodeBatch, decodeMessage, WIRE_VERSION } from '../src/transport/wire.js';
 import protobuf from 'protobufjs';
-import { api, deferrals, metric, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, serverForTest, startServer, tempDir, until } from './fixtures/blick.js';
 
 async function dealer(endpoint: string): Promise<zmq.Dealer> {
   const d = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
@@ -14,11 +14,7 @@ async function dealer(endpoint: string): Promise<zmq.Dealer> {
 const good = (id: string, host = 'ok-host') => encodeBatch({ id, producer: 'test', events: [{ id: `e-${id}`, host, service: 'svc', state: 'ok', description: '', tags: [], attributes: {}, time: Date.now(), source: 'agent' }] });
 
 test('garbage, truncated, oversized and wrong-version messages are rejected and counted; the next good message is stored', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const server = await startServer({ dataDir: dir, config: { limits: { max_message_bytes: 64 * 1024, max_batch_events: 100 } } });
-  defer(() => server.stop());
+  const { server: server, defer } = await serverForTest(t, { limits: { max_message_bytes: 64 * 1024, max_batch_events: 100 } });
   const sock = await dealer(server.receiver.endpoint);
   defer(() => sock.close());
 
@@ -64,11 +60,7 @@ test('garbage, truncated, oversized and wrong-version messages are rejected and 
 });
 
 test('a batch sent twice (a lost ack) is stored once; a repeated event id in a new batch is dropped', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const server = await startServer({ dataDir: dir });
-  defer(() => server.stop());
+  const { server: server, defer } = await serverForTest(t);
   const sock = await dealer(server.receiver.endpoint);
   defer(() => sock.close());
   const msg = good('b-twice', 'dup-host');

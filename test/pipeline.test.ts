@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MonitorContext, Observer } from '../src/agent/monitor.js';
-import { api, deferrals, metric, ROOT, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, ROOT, serverForTest, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
 
 test('an agent with a failing Nagios plugin makes the check critical in /api/v1/checks, with the plugin output and perfdata', async (t) => {
   const defer = deferrals(t);
@@ -92,11 +92,7 @@ test('the server is stopped while the agent keeps producing, then started again:
 });
 
 test('a check whose ttl runs out turns critical with an expired event from the server', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const server = await startServer({ dataDir: dir });
-  defer(() => server.stop());
+  const { server: server } = await serverForTest(t);
   const post = await api(server.url, '/api/v1/events', {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ events: [{ host: 'web-01', service: 'heartbeat', state: 'ok', ttl: 1 }] }),
