@@ -14,7 +14,7 @@ async function dealer(endpoint: string): Promise<zmq.Dealer> {
 const good = (id: string, host = 'ok-host') => encodeBatch({ id, producer: 'test', events: [{ id: `e-${id}`, host, service: 'svc', state: 'ok', description: '', tags: [], attributes: {}, time: Date.now(), source: 'agent' }] });
 
 test('garbage, truncated, oversized and wrong-version messages are rejected and counted; the next good message is stored', async (t) => {
-  const { server: server, defer } = await serverForTest(t, { limits: { max_message_bytes: 64 * 1024, max_batch_events: 100 } });
+  const { server, defer } = await serverForTest(t, { limits: { max_message_bytes: 64 * 1024, max_batch_events: 100 } });
   const sock = await dealer(server.receiver.endpoint);
   defer(() => sock.close());
 
@@ -60,7 +60,7 @@ test('garbage, truncated, oversized and wrong-version messages are rejected and 
 });
 
 test('a batch sent twice (a lost ack) is stored once; a repeated event id in a new batch is dropped', async (t) => {
-  const { server: server, defer } = await serverForTest(t);
+  const { server, defer } = await serverForTest(t);
   const sock = await dealer(server.receiver.endpoint);
   defer(() => sock.close());
   const msg = good('b-twice', 'dup-host');

@@ -92,7 +92,7 @@ test('the server is stopped while the agent keeps producing, then started again:
 });
 
 test('a check whose ttl runs out turns critical with an expired event from the server', async (t) => {
-  const { server: server } = await serverForTest(t);
+  const { server } = await serverForTest(t);
   const post = await api(server.url, '/api/v1/events', {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ events: [{ host: 'web-01', service: 'heartbeat', state: 'ok', ttl: 1 }] }),
