@@ -3,8 +3,6 @@ import { alertingCommand } from './alerts.js';
 import { followEvents } from './follow.js';
 import { clientTarget } from './target.js';
 
-export const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
-
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));

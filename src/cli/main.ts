@@ -5,8 +5,10 @@ import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { clientCommand, CLIENT_COMMANDS } from './client.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
+
+/** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
+const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
 
 const USAGE = `blick ${blickVersion()} — event-driven monitoring
 
@@ -151,7 +153,11 @@ export async function main(argv: string[]): Promise<void> {
         if (cmd === undefined && !flags.help) process.exitCode = 1;
         return;
       default:
-        if (CLIENT_COMMANDS.has(cmd)) { await clientCommand(cmd, positional.slice(1), flags); return; }
+        if (CLIENT_COMMANDS.has(cmd)) {
+          const { clientCommand } = await import('./client.js');
+          await clientCommand(cmd, positional.slice(1), flags);
+          return;
+        }
         process.stderr.write(`blick: unknown command "${cmd}"\n\n${USAGE}\n`);
         process.exitCode = 1;
     }

@@ -27,6 +27,8 @@ test('real systemd: a killed unit is reported critical within milliseconds, a re
     assert.equal(first.attributes?.active_state, 'active');
     assert.equal(first.attributes?.sub_state, 'running');
     assert.ok(Number(first.attributes?.main_pid) > 0);
+    assert.equal(first.attributes?.restarts, '0');
+    assert.equal(first.attributes?.result, 'success');
     assert.ok(ctx.events.some((e) => e.service === 'systemd dbus.socket'), 'globs pick up other units');
     assert.ok(!ctx.events.some((e) => e.service === 'systemd dbus.service'), 'units not matched are not reported');
 
@@ -43,6 +45,21 @@ test('real systemd: a killed unit is reported critical within milliseconds, a re
     await ns.systemctl('restart', 'blick-sleep.service');
     const back = await ctx.waitFor((e) => e.service === 'systemd blick-sleep.service' && e.state === 'ok' && e.attributes?.sub_state === 'running' && ctx.events.indexOf(e) > ctx.events.indexOf(failed));
     assert.equal(back.attributes?.active_state, 'active');
+
+    // a unit that systemd restarts by itself: the restart count and the new main pid follow
+    await ns.addUnit('blick-phoenix.service', `${UNIT}Restart=always\nRestartSec=200ms\n`);
+    await listener.stop();
+    const lr = new SystemdListener(systemdSchema.parse({ units: ['blick-phoenix.service'], bus: ns.busAddress }));
+    const ctxr = recordingContext({ realClock: true });
+    await ns.systemctl('start', 'blick-phoenix.service');
+    await lr.start(ctxr);
+    try {
+      const before = await ctxr.waitFor((e) => e.attributes?.sub_state === 'running');
+      await ns.systemctl('kill', '-s', 'KILL', 'blick-phoenix.service');
+      const again = await ctxr.waitFor((e) => e.attributes?.sub_state === 'running' && e.attributes?.restarts === '1', 10_000);
+      assert.notEqual(again.attributes?.main_pid, before.attributes?.main_pid);
+      assert.ok(Number(again.attributes?.main_pid) > 0);
+    } finally { await lr.stop(); }
 
     // a clean stop is critical only for a unit expected to run
     await ns.addUnit('blick-other.service', UNIT.replace('sleeper', 'other'));

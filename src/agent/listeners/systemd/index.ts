@@ -53,6 +53,10 @@ export function unitCheckState(u: Pick<UnitState, 'activeState' | 'subState' | '
 }
 
 type Bus = dbus.MessageBus;
+/** The Service properties an event carries (attributes main_pid, restarts, result). */
+const SERVICE_PROPERTIES = ['MainPID', 'NRestarts', 'Result'] as const;
+/** Services read at once during a sync. */
+const SYNC_CONCURRENCY = 8;
 let dbusModule: typeof dbus | undefined;
 
 /** Options of {@link SystemdListener} beyond the configuration. */
@@ -159,7 +163,7 @@ export class SystemdListener implements Listener {
     const gen = ++this.generation;
     let bus: Bus;
     try {
-      // loaded on first use: hosts without systemd do not pay for the D-Bus library (about 12 MB)
+      // loaded on first use: hosts without systemd do not load the D-Bus library
       dbusModule ??= (await import('dbus-next')).default;
       if (gen !== this.generation || this.stopped) return;
       bus = dbusModule.sessionBus({ busAddress: this.address });
@@ -205,7 +209,12 @@ export class SystemdListener implements Listener {
       found.add(name);
       this.units.set(path, { name, path, description, loadState, activeState, subState });
     }
-    await Promise.all([...this.units.values()].filter((u) => u.name.endsWith('.service')).map((u) => this.readService(bus, u).catch(() => {})));
+    // a few services at a time: replies are not all held at once on a host with hundreds of units
+    const services = [...this.units.values()].filter((u) => u.name.endsWith('.service'));
+    const lanes = Array.from({ length: Math.min(SYNC_CONCURRENCY, services.length) }, async () => {
+      for (let u = services.pop(); u; u = services.pop()) await this.readService(bus, u).catch(() => {});
+    });
+    await Promise.all(lanes);
     if (gen !== this.generation) return;
     for (const u of this.units.values()) this.emit(u);
     // units that must run but systemd has not loaded (never started, or not installed)
@@ -230,9 +239,19 @@ export class SystemdListener implements Listener {
     this.emit(u);
   }
 
+  /**
+   * Reads the three Service properties the events carry, one `Get` each: a
+   * `GetAll` reply holds ~100 properties (command lines, limits…), and parsing
+   * those for every service at start-up is most of the agent's start-up garbage.
+   */
   private async readService(bus: Bus, u: UnitState): Promise<void> {
-    const r = await this.call(bus, SYSTEMD, u.path, PROPS, 'GetAll', 's', [SERVICE]);
-    this.applyService(u, r.body[0] as Record<string, dbus.Variant>);
+    const props: Record<string, dbus.Variant> = {};
+    await Promise.all(SERVICE_PROPERTIES.map(async (name) => {
+      try {
+        props[name] = (await this.call(bus, SYSTEMD, u.path, PROPS, 'Get', 'ss', [SERVICE, name])).body[0] as dbus.Variant;
+      } catch { /* an older systemd without NRestarts, or the unit went away */ }
+    }));
+    this.applyService(u, props);
   }
 
   private applyService(u: UnitState, p: Record<string, dbus.Variant>): void {
