@@ -8,7 +8,8 @@
  *    another process), for the monitors alone (a harness that runs
  *    src/agent/registry.ts into a no-op), both with bin/blick's agent node
  *    flags, and for collectd 5 with Debian's default plugins (csv instead of
- *    rrdtool as the writer). All three run at the same time, each in its own
+ *    rrdtool as the writer), and the agent once more with Node's default flags.
+ *    All four run at the same time, each in its own
  *    process, measured from /proc/<pid>.
  * 2. systemd failure → event stored at the server: real systemd in a
  *    namespace, a `blick agent` process, a unit's main process SIGKILLed
@@ -159,9 +160,9 @@ export function agentNodeFlags(): string[] {
  * `blick <args>` from this build (dist/ or dist-agent/), with the node flags
  * bin/blick would give that command, without going through bin/.
  */
-function blick(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+function blick(args: string[], env: NodeJS.ProcessEnv = {}, nodeFlags?: string[]): ChildProcess {
   const main = pathToFileURL(join(here, '..', 'src', 'cli', 'main.js')).href;
-  const flags = args[0] === 'agent' ? agentNodeFlags() : [];
+  const flags = nodeFlags ?? (args[0] === 'agent' ? agentNodeFlags() : []);
   return spawn(process.execPath, [...flags, '--input-type=module', '-e', 'const m = await import(process.argv[1]); await m.main(process.argv.slice(2));', main, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, BLICK_LOG_LEVEL: 'warn', ...env },
   });
@@ -197,7 +198,7 @@ function collectdConfig(dir: string, pluginDir: string): string {
 
 /* ------------------------------------------------------------ footprint */
 
-interface Footprint { agent?: Usage; harness?: Usage; harnessMonitors?: string[]; collectd?: Usage; collectdNote?: string; agentNote?: string; systemdUnits?: number; systemdNote?: string }
+interface Footprint { agent?: Usage; agentDefault?: Usage; harness?: Usage; harnessMonitors?: string[]; collectd?: Usage; collectdNote?: string; agentNote?: string; systemdUnits?: number; systemdNote?: string }
 
 /** Services added to the namespace's systemd for the footprint run, beside the units it boots with. */
 const FOOTPRINT_SERVICES = 20;
@@ -236,6 +237,12 @@ async function footprint(seconds: number): Promise<Footprint> {
       let err = '';
       agent.stderr!.on('data', (b) => { err += b; });
       jobs.push(measure(agent.pid!, seconds).then((u) => { out.agent = u; }, (e) => { out.agentNote = `agent stopped: ${(e as Error).message} ${err.slice(0, 300)}`; }));
+      // the same agent with Node's default flags (BLICK_AGENT_NODE_FLAGS=''), to show what the launcher's flags buy
+      const plainCfg = join(dir, 'blick-plain.yaml');
+      writeFileSync(plainCfg, readFileSync(cfg, 'utf8').replace('host: bench-agent', 'host: bench-agent-plain').replace(`data_dir: ${join(dir, 'data')}`, `data_dir: ${join(dir, 'data-plain')}`));
+      const plain = blick(['agent', '--config', plainCfg], busEnv, []);
+      children.push(plain);
+      jobs.push(measure(plain.pid!, seconds).then((u) => { out.agentDefault = u; }, () => {}));
     } else out.agentNote = 'src/cli/main.js not built';
     // the monitors alone
     const h = spawn(process.execPath, [...agentNodeFlags(), fileURLToPath(import.meta.url), '--harness'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...busEnv } });
@@ -367,12 +374,13 @@ export async function run(): Promise<string> {
   const lines = [
     '## Agent (issue #3)',
     '',
-    `Footprint with the default monitors (${systemd}) over ${SECONDS} s after a ${STARTUP_MS / 1000} s start-up, measured from /proc; all three ran at the same time on a ${process.env.BENCH_MACHINE ?? '2-core'} machine. ` +
-      `Both Blick rows run with the node flags bin/blick gives the agent (\`${flags}\`). Targets: RSS ≤ 60 MB, CPU ≤ 0.5 % of one core.`,
+    `Footprint with the default monitors (${systemd}) over ${SECONDS} s after a ${STARTUP_MS / 1000} s start-up, measured from /proc; all four ran at the same time on a ${process.env.BENCH_MACHINE ?? '2-core'} machine. ` +
+      `The agent and the monitors run with the node flags bin/blick gives the agent (\`${flags}\`); one more agent runs with Node's defaults. Targets: RSS ≤ 60 MB, CPU ≤ 0.5 % of one core.`,
     '',
     `| process | RSS mean MB | RSS max MB | RSS max in the first ${STARTUP_MS / 1000} s MB | private (USS) MB at end | of RSS: its binary, shared, MB | CPU % of one core |`,
     '|---|---|---|---|---|---|---|',
     row('`blick agent` (default monitors, heartbeat, facts, ZeroMQ to a `blick server`)', fp.agent),
+    row('the same agent with Node\'s default flags (`BLICK_AGENT_NODE_FLAGS=`)', fp.agentDefault),
     row(`monitors alone (${fp.harnessMonitors?.join(', ') ?? 'registry defaults'} → no-op)`, fp.harness),
     row('collectd 5.12 (Debian default plugins, csv writer)', fp.collectd),
     '',

@@ -28,7 +28,7 @@ async function nodeArgs(args: string[], env: Record<string, string> = {}, bin = 
 }
 
 const entry = realpathSync(join(BLICK_BIN, '..', 'blick.js'));
-const LITE = ['--lite-mode', '--no-expose-wasm'];
+const LITE = ['--lite-mode', '--no-expose-wasm', '--single-threaded-gc'];
 
 test('the launcher gives the agent lite mode and every other command plain node, wherever the command is', async () => {
   assert.deepEqual(await nodeArgs(['agent', '--config', 'x.yaml']), [...LITE, entry, 'agent', '--config', 'x.yaml']);
@@ -77,7 +77,7 @@ test('`blick agent` is one node process in lite mode: it delivers events and sto
   // the launcher exec'd node: the pid a supervisor holds is node itself, not a shell
   assert.equal(readlinkSync(`/proc/${agent.pid}/exe`), realpathSync(process.execPath));
   const cmdline = readFileSync(`/proc/${agent.pid}/cmdline`, 'utf8').split('\0');
-  assert.deepEqual(cmdline.slice(1, 3), LITE, cmdline.join(' '));
+  assert.deepEqual(cmdline.slice(1, 1 + LITE.length), LITE, cmdline.join(' '));
   assert.ok(!/expose_wasm|conflicting flags/.test(agent.output()), `no V8 flag warning: ${agent.output()}`);
   // the facts and the observers ran too (they are the code that runs interpreted)
   await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=lite-01')).body.some((c) => c.service.startsWith('cpu')), 'a cpu check from the agent', 15_000);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileTail } from './tail.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FileTail, lineEventId } from './tail.js';
 
 async function withTail(fn: (path: string, tail: FileTail, lines: string[], resets: string[]) => Promise<void>, fromBeginning = false): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'blick-tail-'));
@@ -138,3 +139,55 @@ test('with a state file, a restart resumes after the last delivered line: nothin
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('after a crash, lines read again have the same origins and event ids; truncation gives new ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blick-tail-'));
+  const path = join(dir, 'app.log');
+  const stateFile = join(dir, 'state', 'app.json');
+  type Seen = { line: string; id: string };
+  const make = (into: Seen[]) => new FileTail({
+    path, stateFile, pollMs: 50, fromBeginning: true,
+    onLines: (l, o) => l.forEach((line, i) => into.push({ line, id: lineEventId(o[i]!, 'host\u0000test') })),
+  });
+  try {
+    await writeFile(path, 'one\ntwo\n');
+    const first: Seen[] = [];
+    const a = make(first);
+    await a.start();
+    await tail(a);
+    await new Promise((r) => setTimeout(r, 1100)); // one position save
+    await appendFile(path, 'three\nfour\n');
+    await tail(a);
+    await new Promise((r) => setTimeout(r, 1100)); // the next save covers only what the one before had delivered
+    const onDiskAtCrash = readFileSync(stateFile, 'utf8');
+    await a.stop();
+    writeFileSync(stateFile, onDiskAtCrash); // as if the process had been killed instead of stopped
+
+    const again: Seen[] = [];
+    const b = make(again);
+    await b.start();
+    await tail(b);
+    await b.stop();
+    assert.ok(again.length > 0, 'the lines after the saved position are read again');
+    const byLine = new Map(first.map((s) => [s.line, s.id]));
+    for (const s of again) assert.equal(s.id, byLine.get(s.line), `the id of "${s.line}" repeats`);
+    assert.equal(new Set(first.map((s) => s.id)).size, first.length, 'ids are distinct');
+    assert.match(first[0]!.id, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'ULID-shaped');
+
+    // copytruncate: the same offsets now hold other lines, and their ids differ
+    const third: Seen[] = [];
+    const c = make(third);
+    await c.start();
+    await truncate(path, 0);
+    await appendFile(path, 'one\n');
+    await tail(c);
+    await c.stop();
+    assert.deepEqual(third.map((s) => s.line), ['one']);
+    assert.notEqual(third[0]!.id, byLine.get('one'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Reads what is there (twice: a truncation is noticed on one poke and read on the next). */
+async function tail(t: FileTail): Promise<void> { await t.poke(); await t.poke(); }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -8,8 +9,11 @@ import type { Logger } from '../../core/log.js';
 export interface FileTailOptions {
   /** the file to follow (it may not exist yet) */
   path: string;
-  /** complete lines, in order, as they are read (without the newline) */
-  onLines(lines: string[]): void;
+  /**
+   * complete lines, in order, as they are read (without the newline), each with
+   * where it came from (see {@link lineEventId})
+   */
+  onLines(lines: string[], origins: LineOrigin[]): void;
   /** called when the followed file was rotated (a new file at the path) or truncated */
   onReset?(why: 'rotated' | 'truncated'): void;
   /** read the file from its beginning instead of its end when starting (default false, like `tail -F`) */
@@ -36,6 +40,40 @@ export interface FileTailOptions {
 const CHUNK = 64 * 1024;
 
 /**
+ * Where a delivered line came from: the file (inode), the byte offset of its
+ * first byte, and the read epoch. The epoch is the time of the position save
+ * after which the line was read; the position file keeps it, so a line read
+ * again after a crash (the position is saved every second) has the same origin
+ * as the first time.
+ */
+export interface LineOrigin { ino: number; offset: number; epoch: number }
+
+const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * The event id of a line (or of an entry that starts at that line): ULID-shaped,
+ * with the epoch as its time and a hash of file, offset and `salt` (what
+ * distinguishes listeners on the same file) as its random part. A line read
+ * again after a crash gets the same id, so the server drops the repeat as a
+ * duplicate instead of storing the event twice.
+ */
+export function lineEventId(origin: LineOrigin, salt: string): string {
+  const h = createHash('sha1').update(`${salt}\u0000${origin.ino}\u0000${origin.offset}`).digest();
+  let out = '';
+  let t = origin.epoch;
+  const time: string[] = new Array(10);
+  for (let i = 9; i >= 0; i--) { time[i] = ULID_ALPHABET[t % 32]!; t = Math.floor(t / 32); }
+  out = time.join('');
+  let acc = 0, bits = 0;
+  for (let i = 0; i < 10; i++) {
+    acc = (acc << 8) | h[i]!; bits += 8;
+    while (bits >= 5) { bits -= 5; out += ULID_ALPHABET[(acc >> bits) & 31]; }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
+}
+
+/**
  * Follows one file the way `tail -F` does: rotation aware (the path now names
  * another inode: the old file is read to its end, then the new one from its
  * start), truncation aware (the size fell below the read position: start over),
@@ -60,6 +98,12 @@ export class FileTail {
   private readonly buf = Buffer.allocUnsafe(CHUNK);
   /** byte offset just after the last delivered line (what a restart resumes from) */
   private delivered = 0;
+  /** the consumer's unfinished lines start here (see {@link keepFrom}) */
+  private kept: LineOrigin | undefined;
+  /** the epoch of lines delivered now (see {@link LineOrigin}) */
+  private epoch = 0;
+  /** `delivered` at the previous save */
+  private lastTick = 0;
   private savedAt = '';
   private saveTimer: NodeJS.Timeout | undefined;
 
@@ -72,7 +116,11 @@ export class FileTail {
   async start(): Promise<void> {
     this.stopped = false;
     const saved = this.loadState();
-    if (!saved || !(await this.resume(saved))) await this.openCurrent(this.opts.fromBeginning ? 'start' : 'end');
+    if (saved?.epoch !== undefined) this.epoch = saved.epoch;
+    if (!saved || !(await this.resume(saved))) {
+      if (await this.openCurrent(this.opts.fromBeginning ? 'start' : 'end')) this.restartOffsets();
+      else this.newEpoch();
+    }
     this.watchDir();
     this.timer = setInterval(() => this.poke(), this.pollMs);
     this.timer.unref();
@@ -82,19 +130,38 @@ export class FileTail {
     }
   }
 
-  private loadState(): { ino: number; pos: number } | undefined {
+  private loadState(): { ino: number; pos: number; epoch?: number } | undefined {
     if (!this.opts.stateFile) return undefined;
     try {
-      const s = JSON.parse(readFileSync(this.opts.stateFile, 'utf8')) as { ino?: unknown; pos?: unknown; path?: unknown };
-      if (typeof s.ino === 'number' && typeof s.pos === 'number' && s.pos >= 0 && s.path === this.opts.path) return { ino: s.ino, pos: s.pos };
+      const s = JSON.parse(readFileSync(this.opts.stateFile, 'utf8')) as { ino?: unknown; pos?: unknown; path?: unknown; epoch?: unknown };
+      if (typeof s.ino === 'number' && typeof s.pos === 'number' && s.pos >= 0 && s.path === this.opts.path) {
+        return { ino: s.ino, pos: s.pos, ...(typeof s.epoch === 'number' && Number.isSafeInteger(s.epoch) && s.epoch > 0 ? { epoch: s.epoch } : {}) };
+      }
     } catch { /* none yet, or unreadable: start as configured */ }
     return undefined;
   }
 
-  private saveState(): void {
+  /** A new read epoch: later than every earlier one, so no line origin repeats. */
+  private newEpoch(): void {
+    this.epoch = Math.max(Date.now(), this.epoch + 1);
+  }
+
+  /**
+   * Saves the position a restart resumes from, with the epoch. While the agent
+   * runs, the position lags one save: the lines delivered since the previous
+   * save may still be on their way to the spool, so a crash reads them again
+   * (and the server drops the repeats by id) rather than losing them. At stop it
+   * is where delivery ended. A line the consumer keeps (see {@link keepFrom})
+   * holds the position back.
+   */
+  private saveState(opts: { force?: boolean; final?: boolean } = {}): void {
+    const settled = opts.final ? this.delivered : Math.min(this.lastTick, this.delivered);
+    this.lastTick = this.delivered;
     if (!this.opts.stateFile || this.ino < 0) return;
-    const text = JSON.stringify({ path: this.opts.path, ino: this.ino, pos: this.delivered });
-    if (text === this.savedAt) return;
+    const kept = this.kept && this.kept.ino === this.ino ? this.kept.offset : Infinity;
+    const pos = Math.min(kept, settled);
+    const text = JSON.stringify({ path: this.opts.path, ino: this.ino, pos, epoch: this.epoch });
+    if (text === this.savedAt && !opts.force) return;
     try {
       mkdirSync(dirname(this.opts.stateFile), { recursive: true });
       writeFileSync(this.opts.stateFile + '.tmp', text);
@@ -105,14 +172,34 @@ export class FileTail {
     }
   }
 
+  /**
+   * The consumer has not finished the lines from `origin` on (a slow-log entry
+   * waiting for its statement): a restart resumes there, so they are read again
+   * whole. `undefined` when everything delivered is finished.
+   */
+  keepFrom(origin: LineOrigin | undefined): void {
+    this.kept = origin;
+  }
+
+  /**
+   * Offsets start over (another file, or this one truncated): a new epoch, saved
+   * before anything more is read, so that no new line has an earlier line's origin.
+   */
+  private restartOffsets(): void {
+    this.kept = undefined;
+    this.newEpoch();
+    this.lastTick = this.delivered;
+    this.saveState({ force: true });
+  }
+
   /** Continue where the last run stopped; false when the saved position does not apply. */
-  private async resume(saved: { ino: number; pos: number }): Promise<boolean> {
+  private async resume(saved: { ino: number; pos: number; epoch?: number }): Promise<boolean> {
     let current;
     try { current = await stat(this.opts.path); } catch { current = undefined; }
     if (current && current.ino === saved.ino) {
       if (current.size < saved.pos) return false; // truncated while we were away
       if (!(await this.openCurrent('start'))) return false;
-      this.pos = this.delivered = saved.pos;
+      this.pos = this.delivered = this.lastTick = saved.pos;
       return true;
     }
     // rotated while we were away: finish the old file if it is still in the directory
@@ -128,7 +215,7 @@ export class FileTail {
       if (!fh) continue;
       this.fh = fh;
       this.ino = st.ino;
-      this.pos = this.delivered = saved.pos;
+      this.pos = this.delivered = this.lastTick = saved.pos;
       await this.drain();
       this.flushPartial();
       await fh.close().catch(() => {});
@@ -136,7 +223,7 @@ export class FileTail {
       this.opts.onReset?.('rotated');
       break;
     }
-    if (await this.openCurrent('start')) await this.drain();
+    if (await this.openCurrent('start')) { this.restartOffsets(); await this.drain(); }
     return true;
   }
 
@@ -150,7 +237,7 @@ export class FileTail {
     this.watcher?.close();
     this.watcher = undefined;
     await this.running?.catch(() => {});
-    this.saveState();
+    this.saveState({ final: true });
     await this.fh?.close().catch(() => {});
     this.fh = undefined;
   }
@@ -207,15 +294,16 @@ export class FileTail {
     if (!this.watcher && !this.stopped) this.watchDir();
     if (!this.fh) {
       // the file did not exist: it appears → read it from the start
-      if (await this.openCurrent('start')) await this.drain();
+      if (await this.openCurrent('start')) { this.restartOffsets(); await this.drain(); }
       return;
     }
     const st = await this.fh.stat();
     if (st.size < this.pos) {
       // truncated in place (copytruncate, `> file`): start over
-      this.pos = this.delivered = 0;
       this.flushPartial();
+      this.pos = this.delivered = 0;
       this.opts.onReset?.('truncated');
+      this.restartOffsets();
     }
     await this.drain();
     let current;
@@ -226,7 +314,7 @@ export class FileTail {
       await this.fh.close().catch(() => {});
       this.fh = undefined;
       this.opts.onReset?.('rotated');
-      if (await this.openCurrent('start')) await this.drain();
+      if (await this.openCurrent('start')) { this.restartOffsets(); await this.drain(); }
     }
   }
 
@@ -245,11 +333,14 @@ export class FileTail {
   private split(text: string): void {
     let start = 0;
     const lines: string[] = [];
+    const origins: LineOrigin[] = [];
+    const at = () => ({ ino: this.ino, offset: this.delivered, epoch: this.epoch });
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
       let line = text.slice(start, nl);
       if (this.partial) { line = this.partial + line; this.partial = ''; }
+      origins.push(at());
       this.delivered += Buffer.byteLength(line) + 1;
       if (line.endsWith('\r')) line = line.slice(0, -1);
       lines.push(line);
@@ -257,9 +348,14 @@ export class FileTail {
     }
     if (start < text.length) {
       this.partial += text.slice(start);
-      if (this.partial.length > this.maxLine) { this.delivered += Buffer.byteLength(this.partial); lines.push(this.partial); this.partial = ''; }
+      if (this.partial.length > this.maxLine) {
+        origins.push(at());
+        this.delivered += Buffer.byteLength(this.partial);
+        lines.push(this.partial);
+        this.partial = '';
+      }
     }
-    if (lines.length > 0) this.opts.onLines(lines);
+    if (lines.length > 0) this.opts.onLines(lines, origins);
   }
 
   /** The old file ended without a newline: deliver what it had. */
@@ -267,6 +363,10 @@ export class FileTail {
     const rest = this.partial + this.decoder.end();
     this.partial = '';
     this.decoder = new StringDecoder('utf8');
-    if (rest.length > 0) this.opts.onLines([rest]);
+    if (rest.length > 0) {
+      const origin = { ino: this.ino, offset: this.delivered, epoch: this.epoch };
+      this.delivered += Buffer.byteLength(rest);
+      this.opts.onLines([rest], [origin]);
+    }
   }
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { RateLimitedLog } from '../../../core/log.js';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
-import { FileTail } from '../tail.js';
+import { FileTail, lineEventId } from '../tail.js';
 import { logPatternSchema, type LogPatternEntry } from './schema.js';
 
 export { logPatternSchema, type LogPatternEntry } from './schema.js';
@@ -38,6 +38,7 @@ export class LogPatternListener implements Listener {
 
   async start(ctx: MonitorContext): Promise<void> {
     const service = this.entry.service ?? `log ${this.entry.path}`;
+    const salt = `${ctx.host}\u0000log_pattern\u0000${this.entry.path}\u0000${this.entry.pattern}`;
     const warn = new RateLimitedLog(ctx.log);
     this.tail = new FileTail({
       path: this.entry.path,
@@ -45,8 +46,9 @@ export class LogPatternListener implements Listener {
       ...(this.options.stateDir ? { stateFile: join(this.options.stateDir, `log-pattern-${createHash('sha1').update(this.entry.path + '\u0000' + this.entry.pattern).digest('hex').slice(0, 16)}.json`) } : {}),
       ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
       log: ctx.log,
-      onLines: (lines) => {
-        for (const line of lines) {
+      onLines: (lines, origins) => {
+        for (let i = 0; i < lines.length; i++) {
+          const line = lines[i]!;
           const m = this.re.exec(line);
           if (!m) continue;
           const attributes: Record<string, string> = { path: this.entry.path, pattern: this.entry.pattern };
@@ -61,6 +63,8 @@ export class LogPatternListener implements Listener {
           if (line.length > MAX_LINE) attributes.truncated = 'true';
           try {
             ctx.emit({
+              // the same id when a restart reads this line again: the server keeps one
+              id: lineEventId(origins[i]!, salt),
               service,
               state: this.entry.state,
               description: line.slice(0, MAX_LINE),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,4 +115,45 @@ test('the listener emits per-query events and per-fingerprint digests from a fol
     assert.equal(digests.length, 3);
     assert.equal(digests[0]!.attributes?.count, '1');
   } finally { await l.stop(); await rm(dir, { recursive: true, force: true }); }
+});
+
+test('an entry torn at a crash is read again whole after the restart, with the same id every time', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blick-slow-'));
+  const path = join(dir, 'slow.log');
+  const stateDir = join(dir, 'positions');
+  const text = readFileSync(join(td, 'mariadb-10.11.slow'), 'utf8');
+  const cut = text.indexOf('# Time: 261126  1:00:02') + 40; // inside the third entry's header
+  await writeFile(path, text.slice(0, cut));
+  const run = async (ctx: ReturnType<typeof recordingContext>, then?: () => Promise<void>) => {
+    const l = new MysqlSlowLogListener(mysqlSlowLogSchema.parse({ path, from_beginning: true }), { pollMs: 20, stateDir });
+    await l.start(ctx);
+    try { await then?.(); } finally { await l.stop(); }
+  };
+  try {
+    const first = recordingContext();
+    let atCrash = '';
+    await run(first, async () => {
+      await first.waitFor((e) => e.attributes?.schema === 'shop');
+      await new Promise((r) => setTimeout(r, 2200)); // position saves
+      atCrash = readFileSync(join(stateDir, readdirSync(stateDir)[0]!), 'utf8');
+    });
+    const perQuery = (c: typeof first) => c.events.filter((e) => e.service === 'mysql slow-query');
+    assert.equal(perQuery(first).length, 2, 'the torn third entry waits');
+    writeFileSync(join(stateDir, readdirSync(stateDir)[0]!), atCrash); // killed, not stopped
+    await appendFile(path, text.slice(cut));
+
+    const second = recordingContext();
+    await run(second, () => second.waitFor((e) => e.attributes?.fingerprint?.startsWith('update') === true).then(() => {}));
+    const torn = perQuery(second).find((e) => e.attributes?.fingerprint?.startsWith('update'))!;
+    assert.equal(torn.metric, 0.31, 'the whole entry, header included');
+    assert.equal(torn.time, 1795654802000);
+    // a second crash at the same point: the same entry, the same id (the server keeps one)
+    writeFileSync(join(stateDir, readdirSync(stateDir)[0]!), atCrash);
+    const third = recordingContext();
+    await run(third, () => third.waitFor((e) => e.attributes?.fingerprint?.startsWith('update') === true).then(() => {}));
+    assert.equal(perQuery(second).length, 1, 'the finished entries are not read again');
+    const again = perQuery(third).find((e) => e.attributes?.fingerprint?.startsWith('update'))!;
+    assert.equal(again.id, torn.id);
+    assert.ok(!perQuery(first).some((e) => e.id === torn.id));
+  } finally { await rm(dir, { recursive: true, force: true }); }
 });

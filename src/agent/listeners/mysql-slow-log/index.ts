@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
-import { FileTail } from '../tail.js';
+import { FileTail, lineEventId } from '../tail.js';
 import { SlowLogParser, type SlowQuery } from './parser.js';
 import { mysqlSlowLogSchema, type MysqlSlowLogConfig } from './schema.js';
 
@@ -54,8 +54,13 @@ export class MysqlSlowLogListener implements Listener {
       ...(this.options.stateDir ? { stateFile: join(this.options.stateDir, `mysql-slow-log-${createHash('sha1').update(this.config.path).digest('hex').slice(0, 16)}.json`) } : {}),
       ...(this.options.pollMs !== undefined ? { pollMs: this.options.pollMs } : {}),
       log: ctx.log,
-      onLines: (lines) => { for (const l of lines) parser.line(l); parser.endOfInput(); },
-      onReset: () => parser.flush(),
+      onLines: (lines, origins) => {
+        for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, origins[i]);
+        parser.endOfInput();
+        // an entry still waiting for its statement is read again whole after a restart
+        this.tail?.keepFrom(parser.pendingOrigin());
+      },
+      onReset: () => { parser.flush(); this.tail?.keepFrom(undefined); },
     });
     await this.tail.start();
     this.timer = setInterval(() => this.emitDigests(), this.config.digest_interval);
@@ -101,6 +106,8 @@ export class MysqlSlowLogListener implements Listener {
     }
     try {
       ctx.emit({
+        // the same id when a restart reads this entry again: the server keeps one
+        ...(q.origin ? { id: lineEventId(q.origin, `${ctx.host}\u0000mysql_slow_log\u0000${this.config.path}`) } : {}),
         service: this.config.service,
         metric: q.queryTime,
         description: `${q.queryTime}s ${q.user}@${q.host || q.ip} ${q.schema ? q.schema + ': ' : ''}${q.query.slice(0, 512)}`,

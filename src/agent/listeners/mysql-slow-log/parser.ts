@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { LineOrigin } from '../tail.js';
 
 /** One entry of a MySQL/MariaDB slow query log. */
 export interface SlowQuery {
@@ -21,6 +22,8 @@ export interface SlowQuery {
   fingerprint: string;
   /** pt-query-digest's checksum: the last 16 hex digits of md5(fingerprint), upper case */
   checksum: string;
+  /** where the entry's first line came from, when the lines were given with their origins */
+  origin?: LineOrigin | undefined;
 }
 
 interface Pending {
@@ -30,6 +33,7 @@ interface Pending {
   query: string[];
   /** header lines seen (an entry without any header is a fragment, e.g. we started mid-entry) */
   headers: number;
+  origin?: LineOrigin | undefined;
 }
 
 const MAX_QUERY = 64 * 1024;
@@ -51,10 +55,11 @@ export class SlowLogParser {
 
   constructor(private readonly onEntry: (q: SlowQuery) => void) {}
 
-  line(line: string): void {
+  /** The next line of the log; `origin` (from the tail) is kept for the entry that begins at it. */
+  line(line: string, origin?: LineOrigin): void {
     if (line.startsWith('# ')) {
       if (line.startsWith('# Time: ')) {
-        this.begin();
+        this.begin(origin);
         this.cur!.time = parseTimeHeader(line.slice(8));
         this.cur!.headers++;
         return;
@@ -62,7 +67,7 @@ export class SlowLogParser {
       const uh = USER_HOST.exec(line);
       if (uh) {
         // MariaDB omits `# Time:` when it has not changed since the previous entry
-        if (!this.cur || this.cur.query.length > 0 || this.cur.user || this.cur.fields.Query_time !== undefined) this.begin();
+        if (!this.cur || this.cur.query.length > 0 || this.cur.user || this.cur.fields.Query_time !== undefined) this.begin(origin);
         const c = this.cur!;
         c.user = uh[1] || uh[2] || '';
         c.host = uh[3] ?? '';
@@ -112,9 +117,14 @@ export class SlowLogParser {
     this.inQuery = false;
   }
 
-  private begin(): void {
+  /** Where the entry still waiting for its end began (undefined when none is pending). */
+  pendingOrigin(): LineOrigin | undefined {
+    return this.cur?.origin;
+  }
+
+  private begin(origin?: LineOrigin): void {
     if (this.cur && this.cur.query.length > 0) this.finish();
-    this.cur = { user: '', host: '', ip: '', schema: '', fields: {}, query: [], headers: 0 };
+    this.cur = { user: '', host: '', ip: '', schema: '', fields: {}, query: [], headers: 0, origin };
     this.inQuery = false;
   }
 
@@ -135,6 +145,7 @@ export class SlowLogParser {
       query,
       fingerprint: fp,
       checksum: checksum(fp),
+      origin: c.origin,
     });
   }
 }
