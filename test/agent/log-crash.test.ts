@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, exited, metric, serverForTest, spawnBlick, until } from '../fixtures/blick.js';
+import { agentProcess, api, exited, metric, serverForTest, until } from '../fixtures/blick.js';
 
 /**
  * A log followed by the agent, and the agent SIGKILLed while lines keep coming:
@@ -14,22 +14,11 @@ test('an agent killed while a log grows: every matching line is stored once', { 
   const { server, defer, dir } = await serverForTest(t);
   const log = join(dir, 'app.log');
   writeFileSync(log, 'started\n');
-  const file = join(dir, 'agent.yaml');
-  writeFileSync(file, [
-    `data_dir: ${JSON.stringify(join(dir, 'agent'))}`,
-    'agent:',
-    '  host: crashy-01',
-    `  upstreams: [${JSON.stringify(server.receiver.endpoint)}]`,
-    '  heartbeat: 1s',
-    '  facts_interval: 1h',
-    '  log_patterns:',
-    `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`,
-  ].join('\n') + '\n');
-  const start = () => {
-    const agent = spawnBlick(['agent', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
-    defer(async () => { if (agent.exitCode === null && agent.signalCode === null) { agent.kill('SIGKILL'); await exited(agent); } });
-    return agent;
-  };
+  const { start } = agentProcess(defer, dir, {
+    host: 'crashy-01',
+    upstream: server.receiver.endpoint,
+    lines: ['  log_patterns:', `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`],
+  });
   const stored = async () => (await api<any[]>(server.url, '/api/v1/events?host=crashy-01&service=app%20errors&limit=10000')).body;
   const heartbeat = async () => (await api<any[]>(server.url, '/api/v1/events?host=crashy-01&service=heartbeat&limit=10000')).body.length;
 

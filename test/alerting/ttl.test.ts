@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, exited, spawnBlick, startServer, until } from '../fixtures/blick.js';
+import { agentProcess, api, exited, startServer, until } from '../fixtures/blick.js';
 import { withHook } from './hook.js';
 
 test('an agent killed with SIGKILL: the expired heartbeat alert fires within ttl + 1 s', async (t) => {
@@ -16,17 +15,7 @@ test('an agent killed with SIGKILL: the expired heartbeat alert fires within ttl
     },
   });
   defer(() => server.stop());
-  const file = join(dir, 'agent.yaml');
-  writeFileSync(file, [
-    `data_dir: ${JSON.stringify(join(dir, 'agent'))}`,
-    'agent:',
-    '  host: doomed-01',
-    `  upstreams: [${JSON.stringify(server.receiver.endpoint)}]`,
-    '  heartbeat: 1s',
-    '  facts_interval: 1h',
-  ].join('\n') + '\n');
-  const agent = spawnBlick(['agent', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
-  defer(async () => { if (agent.exitCode === null && agent.signalCode === null) { agent.kill('SIGKILL'); await exited(agent); } });
+  const agent = agentProcess(defer, dir, { host: 'doomed-01', upstream: server.receiver.endpoint }).start();
   const hb = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=doomed-01&service=heartbeat')).body[0], `the agent's heartbeat (output: ${agent.output()})`, 15_000);
   assert.equal(hb.ttl, 3, 'heartbeat 1s → ttl 3s');
   await new Promise((r) => setTimeout(r, 1500));

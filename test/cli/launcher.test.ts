@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, BLICK_BIN, deferrals, exited, spawnBlick, startServer, tempDir, until } from '../fixtures/blick.js';
+import { agentProcess, api, BLICK_BIN, deferrals, exited, startServer, tempDir, until } from '../fixtures/blick.js';
 
 /**
  * bin/blick is what npm installs as `blick`: a shell launcher that execs node
@@ -61,17 +61,7 @@ test('`blick agent` is one node process in lite mode: it delivers events and sto
   defer(tmp.cleanup);
   const server = await startServer({ dataDir: join(tmp.dir, 'server') });
   defer(() => server.stop());
-  const file = join(tmp.dir, 'blick.yaml');
-  writeFileSync(file, [
-    `data_dir: ${JSON.stringify(join(tmp.dir, 'agent'))}`,
-    'agent:',
-    '  host: lite-01',
-    `  upstreams: [${JSON.stringify(server.receiver.endpoint)}]`,
-    '  heartbeat: 1s',
-    '  cpu: { interval: 1s }',
-  ].join('\n') + '\n');
-  const agent = spawnBlick(['agent', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
-  defer(async () => { if (agent.exitCode === null && agent.signalCode === null) { agent.kill('SIGKILL'); await exited(agent); } });
+  const agent = agentProcess(defer, tmp.dir, { host: 'lite-01', upstream: server.receiver.endpoint, lines: ['  cpu: { interval: 1s }'] }).start();
 
   await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=lite-01&service=heartbeat')).body[0], `the agent's heartbeat (output: ${agent.output()})`, 15_000);
   // the launcher exec'd node: the pid a supervisor holds is node itself, not a shell
