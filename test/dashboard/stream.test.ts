@@ -54,13 +54,23 @@ test('the stream sends only what matches its host, service and state filters', a
     ['event', 'web-1', 'disk /', 'critical'],
     ['check', 'web-1', 'disk /', 'critical'],
   ]);
-  // kinds narrows further; the service filter is exact
+  // kinds narrows further; a filter without wildcards matches the whole name only
   const onlyChecks = await sse(`/api/v1/stream?service=http&kinds=check&token=${READER}`);
-  await until(() => onlyChecks.frames.some((f) => f.event === 'hello'), 'hello');
-  await post(server.url, [{ host: 'web-3', service: 'http', state: 'warning', description: 'slow' }, { host: 'web-3', service: 'https', state: 'warning' }]);
-  await until(() => onlyChecks.items().length >= 1, 'the check change');
+  // host and service filters are globs
+  const globbed = await sse(`/api/v1/stream?host=web-?&service=${encodeURIComponent('http*')}&kinds=event&token=${READER}`);
+  await until(() => onlyChecks.frames.some((f) => f.event === 'hello') && globbed.frames.some((f) => f.event === 'hello'), 'hello');
+  await post(server.url, [
+    { host: 'web-3', service: 'http', state: 'warning', description: 'slow' },
+    { host: 'web-3', service: 'https', state: 'warning' },
+    { host: 'web-33', service: 'http', state: 'ok' },
+    { host: 'db-3', service: 'http', state: 'ok' },
+  ]);
+  await until(() => onlyChecks.items().length >= 3 && globbed.items().length >= 2, 'the check changes and the globbed events');
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(onlyChecks.items().map((i) => [i.event, i.data.host, i.data.service, i.data.before, i.data.state]), [['check', 'web-3', 'http', null, 'warning']]);
+  assert.deepEqual(onlyChecks.items().map((i) => [i.event, i.data.host, i.data.service, i.data.before, i.data.state]), [
+    ['check', 'web-3', 'http', null, 'warning'], ['check', 'web-33', 'http', null, 'ok'], ['check', 'db-3', 'http', null, 'ok'],
+  ]);
+  assert.deepEqual(globbed.items().map((i) => [i.data.host, i.data.service]), [['web-3', 'http'], ['web-3', 'https']]);
 });
 
 test('the stream carries alert changes: firing, then resolved', async (t) => {

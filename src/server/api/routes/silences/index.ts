@@ -8,10 +8,11 @@ import type { ApiContext } from '../../context.js';
 const time = z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
 const body = z.strictObject({
   matchers: z.strictObject({
-    host: z.string().min(1).optional(),
-    service: z.string().min(1).optional(),
-    rule: z.string().min(1).optional(),
-    severity: z.string().min(1).optional(),
+    // globs; bounded like the fields they match (matching costs pattern × value length)
+    host: z.string().min(1).max(1024).optional(),
+    service: z.string().min(1).max(1024).optional(),
+    rule: z.string().min(1).max(1024).optional(),
+    severity: z.string().min(1).max(1024).optional(),
   }),
   /** unix ms or ISO 8601; default now */
   startsAt: time.optional(),

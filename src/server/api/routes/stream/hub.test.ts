@@ -23,7 +23,7 @@ test('the ring buffer keeps the newest items and resumes after any id it still c
   assert.equal(hub.since(500).complete, false, 'an id from the future is another server run');
 });
 
-test('listeners get every batch; filters are exact on host and service', () => {
+test('listeners get every batch; host and service filters are globs', () => {
   const hub = new StreamHub({ capacity: 10, firstId: 1 });
   const got: number[] = [];
   const off = hub.subscribe((items) => got.push(...items.map((i) => i.id)));
@@ -35,6 +35,8 @@ test('listeners get every batch; filters are exact on host and service', () => {
   assert.ok(matches(it, { host: 'web-1', state: 'critical' }));
   assert.ok(!matches(it, { host: 'web' }));
   assert.ok(!matches(it, { service: 'disk' }));
+  assert.ok(matches(it, { host: 'web-*', service: 'disk *' }));
+  assert.ok(matches(it, { host: 'web-?' }) && !matches(it, { host: 'db-*' }));
 });
 
 test('with no client for a while the hub stops collecting, and a late resume is told to reload', () => {

@@ -1,6 +1,7 @@
 import type { BlickEvent } from '../../../../core/event.js';
 import type { AlertChange } from '../../../alerts/index.js';
 import type { Ingested } from '../../../ingest.js';
+import { glob } from '../../../rules/glob.js';
 
 /** What one stream item is about: an event, a check whose state changed, an alert change. */
 export type StreamKind = 'event' | 'check' | 'alert';
@@ -158,10 +159,10 @@ class LazyItem implements StreamItem {
   }
 }
 
-/** Whether a stream item passes a client's filters (exact host and service, state). */
+/** Whether a stream item passes a client's filters (host and service as globs, state). */
 export function matches(it: StreamItem, f: StreamFilter): boolean {
-  if (f.host !== undefined && it.host !== f.host) return false;
-  if (f.service !== undefined && it.service !== f.service) return false;
+  if (f.host !== undefined && !glob(f.host)(it.host)) return false;
+  if (f.service !== undefined && !glob(f.service)(it.service)) return false;
   if (f.state !== undefined && it.state !== f.state) return false;
   return true;
 }

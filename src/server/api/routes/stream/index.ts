@@ -14,8 +14,9 @@ export const HEARTBEAT_SECONDS = 15;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 const query = z.strictObject({
-  host: z.string().optional(),
-  service: z.string().optional(),
+  /** globs (`web-*`, `disk ?`), like silences and rule matchers */
+  host: z.string().max(1024).optional(),
+  service: z.string().max(1024).optional(),
   state: z.enum(STATES).optional(),
   /** only these kinds, comma separated: event,check,alert */
   kinds: z.string().regex(/^(event|check|alert)(,(event|check|alert))*$/, 'a comma-separated list of event, check, alert').optional(),
