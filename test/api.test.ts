@@ -63,6 +63,8 @@ test('GET /api/v1/events pages newest first with a Link header; filters by host,
     path = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
   }
   assert.deepEqual(seen, [24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0]);
+  const globbed = (await api<any[]>(s.url, `/api/v1/events?host=${encodeURIComponent('?dd')}&limit=3`)).body;
+  assert.deepEqual(globbed.map((e) => [e.host, e.metric]), [['odd', 23], ['odd', 21], ['odd', 19]], 'host and service may be globs');
   const crit = (await api<any[]>(s.url, '/api/v1/events?state=critical')).body;
   assert.deepEqual(crit.map((e) => e.metric), [24]);
   const recent = (await api<any[]>(s.url, `/api/v1/events?since=${base + 20_000}`)).body;

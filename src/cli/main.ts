@@ -21,6 +21,7 @@ usage:
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
   blick check-config FILE           validate a configuration file (exit 2 on error)
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
+                                    (H and S may be globs: --host 'web-*')
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
                                      or url:/token: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
   blick alerts [--status firing|pending|resolved] [--json]

@@ -1,4 +1,4 @@
-import { anyGlob, type Matcher } from '../rules/glob.js';
+import { anyGlob, type Matcher } from '../../core/glob.js';
 import type { LabelMatch } from './config.js';
 import type { Alert } from './types.js';
 

@@ -1,6 +1,6 @@
 import { BlickError } from '../../core/errors.js';
 import { ulid } from '../../core/ids.js';
-import { glob } from '../rules/glob.js';
+import { glob } from '../../core/glob.js';
 import type { Clock } from './clock.js';
 import type { AlertStore } from './store.js';
 import type { Alert, Silence, SilenceMatchers } from './types.js';

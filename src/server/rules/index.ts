@@ -2,7 +2,7 @@ import type { BlickEvent } from '../../core/event.js';
 import type { RuleConfig, Severity } from './config.js';
 import { compileExpr, type Expr, type ExprScope } from './expr.js';
 import { FlapDetector } from './flap.js';
-import { anyGlob, glob, type Matcher } from './glob.js';
+import { anyGlob, glob, type Matcher } from '../../core/glob.js';
 
 export { ruleSchema, rulesSchema, type RuleConfig, type Severity, SEVERITIES } from './config.js';
 export { compileExpr, ExprError } from './expr.js';

@@ -29,7 +29,9 @@ export interface HostRecord {
 }
 
 export interface EventQuery {
+  /** a host name, or a glob (`*` any run, `?` one character; see core/glob.ts) */
   host?: string | undefined;
+  /** a service name, or a glob */
   service?: string | undefined;
   state?: State | undefined;
   /** only events with time >= since (unix ms) */

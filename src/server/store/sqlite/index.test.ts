@@ -79,6 +79,38 @@ test('history of a host merges its services newest first, pages without gaps or 
   assert.equal((await s.queryEvents({ host: 'nobody', limit: 10 })).events.length, 0);
 });
 
+test('host and service filters may be globs: a few series are merged, many are found in one walk; both page the same', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new SqliteStore({ path: join(dir, 'blick.db') });
+  await s.open();
+  t.after(() => s.close());
+  const now = Date.now();
+  // 600 hosts × 2 services; web-* is 400 hosts (800 series: the walk), db-1?? is 100 hosts × disk (100 series: the merge)
+  const events = Array.from({ length: 1200 }, (_, i) => {
+    const n = i % 600;
+    const host = n < 400 ? `web-${n}` : `db-${n}`;
+    return makeEvent({ host, service: i < 600 ? 'disk /' : 'http', metric: i, state: i % 50 === 0 ? 'critical' : 'ok', time: now - (1200 - i) });
+  });
+  for (let i = 0; i < events.length; i += 100) await s.commit({ events: events.slice(i, i + 100), checks: [], facts: [] });
+  const all = async (q: { host?: string; service?: string; state?: 'critical' }, limit: number) => {
+    const got: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await s.queryEvents({ ...q, limit, cursor });
+      got.push(...page.events.map((e) => e.metric!));
+      cursor = page.next;
+    } while (cursor);
+    return got;
+  };
+  const expect = (pred: (e: (typeof events)[number]) => boolean) => events.filter(pred).map((e) => e.metric!).reverse();
+  assert.deepEqual(await all({ host: 'web-*' }, 97), expect((e) => e.host.startsWith('web-')));
+  assert.deepEqual(await all({ host: 'db-4??', service: 'disk *' }, 7), expect((e) => /^db-4\d\d$/.test(e.host) && e.service === 'disk /'));
+  assert.deepEqual(await all({ service: 'h*p', state: 'critical' }, 5), expect((e) => e.service === 'http' && e.state === 'critical'));
+  assert.deepEqual(await all({ host: 'web-1?' }, 3), expect((e) => /^web-1\d$/.test(e.host)));
+  assert.deepEqual(await all({ host: 'nobody-*' }, 10), []);
+});
+
 test('a batch whose commit fails is not remembered as seen: its resend is stored', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

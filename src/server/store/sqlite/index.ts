@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BlickError } from '../../../core/errors.js';
+import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
 import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store } from '../store.js';
 
@@ -18,6 +19,8 @@ const SCHEMA_VERSION = 3;
 
 /** how far a producer's clock may run ahead for `since` queries to still find its events */
 const SINCE_SLACK_MS = 10 * 60_000;
+/** A host/service glob matching more series than this is answered by one walk of the history instead of a merge. */
+const MERGE_SERIES_MAX = 256;
 
 // History is append-only in arrival order (seq). Rather than a secondary index
 // on (host, service) — whose random inserts touch a different page per event
@@ -330,9 +333,23 @@ export class SqliteStore implements Store {
       }
     } else {
       let series: Series[];
-      if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
+      if (isGlob(q.host) || isGlob(q.service)) {
+        const hostOk = q.host === undefined ? undefined : glob(q.host);
+        const serviceOk = q.service === undefined ? undefined : glob(q.service);
+        series = [];
+        for (const ser of this.bySid.values()) if ((!hostOk || hostOk(ser.host)) && (!serviceOk || serviceOk(ser.service))) series.push(ser);
+      } else if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
       else if (q.host !== undefined) series = this.hostSeries.get(q.host) ?? [];
       else series = this.serviceSeries.get(q.service!) ?? [];
+      if (series.length > MERGE_SERIES_MAX) {
+        // a wide glob: walking the history once beats merging thousands of chains
+        const wanted = new Set(series.map((ser) => ser.sid));
+        for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
+          if (r.seq < floor) break;
+          if (wanted.has(r.sid) && keep(r)) { out.push(r); if (out.length === want) break; }
+        }
+        series = [];
+      }
       // merge the series' chains newest first (a max-heap on seq)
       const heap: EventRow[] = [];
       const push = (r: EventRow) => {

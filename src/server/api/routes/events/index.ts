@@ -6,8 +6,9 @@ import type { ApiContext } from '../../context.js';
 import { linkHeader, parseQuery } from '../../query.js';
 
 const listQuery = z.strictObject({
-  host: z.string().optional(),
-  service: z.string().optional(),
+  /** a host name or glob (`web-*`), like the stream's and the silences' matchers */
+  host: z.string().max(1024).optional(),
+  service: z.string().max(1024).optional(),
   state: z.enum(STATES).optional(),
   since: z.coerce.number().int().nonnegative().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),

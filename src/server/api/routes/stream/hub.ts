@@ -1,7 +1,7 @@
 import type { BlickEvent } from '../../../../core/event.js';
 import type { AlertChange } from '../../../alerts/index.js';
 import type { Ingested } from '../../../ingest.js';
-import { glob } from '../../../rules/glob.js';
+import { glob } from '../../../../core/glob.js';
 
 /** What one stream item is about: an event, a check whose state changed, an alert change. */
 export type StreamKind = 'event' | 'check' | 'alert';

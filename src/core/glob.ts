@@ -17,10 +17,15 @@ export function glob(pattern: string): Matcher {
   if (hit) return hit;
   let m: Matcher;
   if (pattern === '*') m = () => true;
-  else if (!/[*?]/.test(pattern)) m = (v) => v === pattern;
+  else if (!isGlob(pattern)) m = (v) => v === pattern;
   else m = (v) => wildcardMatch(pattern, v);
   if (cache.size < 10_000) cache.set(pattern, m);
   return m;
+}
+
+/** Whether a filter value has wildcards (else it names one value exactly). */
+export function isGlob(pattern: string | undefined): boolean {
+  return pattern !== undefined && /[*?]/.test(pattern);
 }
 
 /** A value matches when any of the globs matches. */
