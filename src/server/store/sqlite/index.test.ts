@@ -7,7 +7,30 @@ import { makeEvent } from '../../../core/event.js';
 import { createLogger } from '../../../core/log.js';
 import { Registry } from '../../../core/metrics.js';
 import { Ingest } from '../../ingest.js';
+import type { EventQuery } from '../store.js';
 import { SqliteStore } from './index.js';
+
+/** A store in a temporary directory, closed and removed after the test. */
+async function openStore(t: { after(fn: () => unknown): void }): Promise<SqliteStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new SqliteStore({ path: join(dir, 'blick.db') });
+  await s.open();
+  t.after(() => s.close());
+  return s;
+}
+
+/** Every page of a query, following the cursors. */
+async function allPages(s: SqliteStore, q: Omit<EventQuery, 'cursor'>): Promise<number[]> {
+  const got: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await s.queryEvents({ ...q, cursor });
+    got.push(...page.events.map((e) => e.metric!));
+    cursor = page.next;
+  } while (cursor);
+  return got;
+}
 
 test('after a crash between checks saves, current state is rebuilt from the history', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
@@ -35,11 +58,7 @@ test('after a crash between checks saves, current state is rebuilt from the hist
 });
 
 test('retention: prune deletes history older than the cutoff (minute granularity) and old batch ids', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new SqliteStore({ path: join(dir, 'blick.db') });
-  await s.open();
-  t.after(() => s.close());
+  const s = await openStore(t);
   const realNow = Date.now;
   t.after(() => { Date.now = realNow; });
   const t0 = 1_700_000_000_000;
@@ -55,23 +74,12 @@ test('retention: prune deletes history older than the cutoff (minute granularity
 });
 
 test('history of a host merges its services newest first, pages without gaps or repeats, and honours state and since', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new SqliteStore({ path: join(dir, 'blick.db') });
-  await s.open();
-  t.after(() => s.close());
+  const s = await openStore(t);
   const now = Date.now();
   const events = Array.from({ length: 30 }, (_, i) => makeEvent({ host: i % 5 === 4 ? 'other' : 'web', service: `svc${i % 3}`, metric: i, state: i % 7 === 0 ? 'critical' : 'ok', time: now - (30 - i) * 1000 }));
   for (let i = 0; i < events.length; i += 4) await s.commit({ events: events.slice(i, i + 4), checks: [], facts: [] });
   const expected = events.filter((e) => e.host === 'web').map((e) => e.metric).reverse();
-  const got: number[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await s.queryEvents({ host: 'web', limit: 4, cursor });
-    got.push(...page.events.map((e) => e.metric!));
-    cursor = page.next;
-  } while (cursor);
-  assert.deepEqual(got, expected);
+  assert.deepEqual(await allPages(s, { host: 'web', limit: 4 }), expected);
   assert.deepEqual((await s.queryEvents({ host: 'web', state: 'critical', limit: 100 })).events.map((e) => e.metric), [28, 21, 7, 0]);
   assert.deepEqual((await s.queryEvents({ host: 'web', service: 'svc1', limit: 3 })).events.map((e) => e.metric), [28, 25, 22]);
   assert.deepEqual((await s.queryEvents({ service: 'svc2', since: now - 6000, limit: 100 })).events.map((e) => `${e.host}${e.metric}`), ['other29', 'web26']);
@@ -80,11 +88,7 @@ test('history of a host merges its services newest first, pages without gaps or 
 });
 
 test('host and service filters may be globs: a few series are merged, many are found in one walk; both page the same', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const s = new SqliteStore({ path: join(dir, 'blick.db') });
-  await s.open();
-  t.after(() => s.close());
+  const s = await openStore(t);
   const now = Date.now();
   // 600 hosts × 2 services; web-* is 400 hosts (800 series: the walk), db-1?? is 100 hosts × disk (100 series: the merge)
   const events = Array.from({ length: 1200 }, (_, i) => {
@@ -93,16 +97,7 @@ test('host and service filters may be globs: a few series are merged, many are f
     return makeEvent({ host, service: i < 600 ? 'disk /' : 'http', metric: i, state: i % 50 === 0 ? 'critical' : 'ok', time: now - (1200 - i) });
   });
   for (let i = 0; i < events.length; i += 100) await s.commit({ events: events.slice(i, i + 100), checks: [], facts: [] });
-  const all = async (q: { host?: string; service?: string; state?: 'critical' }, limit: number) => {
-    const got: number[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await s.queryEvents({ ...q, limit, cursor });
-      got.push(...page.events.map((e) => e.metric!));
-      cursor = page.next;
-    } while (cursor);
-    return got;
-  };
+  const all = (q: { host?: string; service?: string; state?: 'critical' }, limit: number) => allPages(s, { ...q, limit });
   const expect = (pred: (e: (typeof events)[number]) => boolean) => events.filter(pred).map((e) => e.metric!).reverse();
   assert.deepEqual(await all({ host: 'web-*' }, 97), expect((e) => e.host.startsWith('web-')));
   assert.deepEqual(await all({ host: 'db-4??', service: 'disk *' }, 7), expect((e) => /^db-4\d\d$/.test(e.host) && e.service === 'disk /'));
@@ -112,11 +107,7 @@ test('host and service filters may be globs: a few series are merged, many are f
 });
 
 test('a batch whose commit fails is not remembered as seen: its resend is stored', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = new SqliteStore({ path: join(dir, 'blick.db') });
-  await store.open();
-  t.after(() => store.close());
+  const store = await openStore(t);
   const ingest = new Ingest({ store, log: createLogger('test', { level: 'silent' }), metrics: new Registry() });
   await ingest.init();
   const batch = [makeEvent({ id: 'same-1', host: 'h', service: 's', state: 'ok' }), makeEvent({ id: 'same-1', host: 'h', service: 's', state: 'ok' })];
