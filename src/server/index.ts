@@ -66,7 +66,7 @@ export class BlickServer implements Component {
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention });
+    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q) });
     this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
   }
 

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Component } from '../../core/component.js';
+import type { BlickEvent } from '../../core/event.js';
 import { BlickError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import type { Ingest, Ingested } from '../ingest.js';
+import type { EventPage, EventQuery } from '../store/store.js';
 import { createNotifier, type Notifier, type RetryPolicy } from '../notifiers/index.js';
 import { RuleEngine } from '../rules/index.js';
 import { systemClock, type Clock } from './clock.js';
@@ -37,7 +39,12 @@ export interface AlertingDeps {
   notifiers?: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
   /** how long resolved alerts are kept [7d] */
   retention?: number;
+  /** the event history, to rebuild rate windows, flap histories and last states at start */
+  history?: (q: EventQuery) => Promise<EventPage>;
 }
+
+/** At most this many stored events are replayed into the rules at start (the newest). */
+const WARM_MAX_EVENTS = 200_000;
 
 /**
  * Alerting: rules evaluated on every committed event (ingest subscriber),
@@ -102,6 +109,7 @@ export class Alerting implements Component {
       const resolved = wanted.size > 0 ? (await this.store.listAlerts({ status: 'resolved', limit: 10_000 })).filter((a) => wanted.has(a.id)) : [];
       this.router.load(active.filter((a) => a.status === 'firing'), log, resolved);
       await this.outbox.load();
+      await this.warmRules();
     } catch (err) {
       await this.store.close();
       throw err;
@@ -110,6 +118,29 @@ export class Alerting implements Component {
     const retention = this.deps.retention ?? 7 * 86_400_000;
     this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
     this.pruneTimer.unref();
+  }
+
+  /**
+   * Rules that remember (rate windows, flapping, state_change) start where they
+   * were: the recent history is evaluated again, oldest first, without signals.
+   * Runs before the ingest subscription, while nothing new can arrive.
+   */
+  private async warmRules(): Promise<void> {
+    const lookback = this.rules.lookbackMs();
+    if (lookback === undefined) return;
+    const t0 = performance.now();
+    const newestFirst: BlickEvent[] = [];
+    if (this.deps.history) {
+      const since = this.clock.now() - lookback;
+      let cursor: string | undefined;
+      do {
+        const page = await this.deps.history({ since, limit: 10_000, cursor });
+        newestFirst.push(...page.events);
+        cursor = page.next;
+      } while (cursor !== undefined && newestFirst.length < WARM_MAX_EVENTS);
+    }
+    this.rules.warm(newestFirst.reverse(), this.deps.ingest.state.all());
+    this.deps.log.info({ part: 'alerting', events: newestFirst.length, lookback_ms: lookback, ms: Math.round(performance.now() - t0) }, 'rules rebuilt their windows and histories from the stored events');
   }
 
   /** The ingest hook: synchronous, fast, never throws. */

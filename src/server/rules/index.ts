@@ -7,6 +7,9 @@ import { anyGlob, glob, type Matcher } from '../../core/glob.js';
 export { ruleSchema, rulesSchema, type RuleConfig, type Severity, SEVERITIES } from './config.js';
 export { compileExpr, ExprError } from './expr.js';
 
+/** How much stored state history rebuilds flap histories and last states after a restart. */
+const STATE_LOOKBACK_MS = 3_600_000;
+
 /** What a rule says about one host+service after an event. */
 export interface Signal {
   rule: Rule;
@@ -50,7 +53,7 @@ export class Rule {
     this.flapLow = f.low; this.flapHigh = f.high;
   }
 
-  matches(e: BlickEvent): boolean {
+  matches(e: Pick<BlickEvent, 'host' | 'service' | 'tags'>): boolean {
     if (this.host && !this.host(e.host)) return false;
     if (this.service && !this.service(e.service)) return false;
     if (this.tags) for (const m of this.tags) if (!e.tags.some(m)) return false;
@@ -90,6 +93,26 @@ export class Rule {
     return { rule: this, host: e.host, service: e.service, active, event: e, severity, renotify };
   }
 
+  /**
+   * Whether the rule keeps memory per check that a restart would lose: rate
+   * samples (`window`), the flap history, the last state (`state_change`).
+   */
+  get remembers(): boolean {
+    return this.windowMs !== undefined || this.kind === 'flapping' || this.kind === 'state_change';
+  }
+
+  /** How far back stored events rebuild that memory: the window, else an hour of state history. */
+  get lookbackMs(): number {
+    return Math.max(this.windowMs ?? 0, this.kind === 'flapping' || this.kind === 'state_change' ? STATE_LOOKBACK_MS : 0);
+  }
+
+  /** A state_change rule without history of a check takes its current state as the previous one. */
+  seedState(c: { host: string; service: string; tags: string[]; state: string | null }): void {
+    if (this.kind !== 'state_change' || c.state === null || !this.matches(c)) return;
+    const key = c.host + '\0' + c.service;
+    if (!this.last.has(key)) this.last.set(key, c.state);
+  }
+
   /** Flap percentage of a check (for descriptions), or undefined. */
   flapPercent(host: string, service: string): number | undefined {
     return this.flaps.get(host + '\0' + service)?.percent;
@@ -127,6 +150,25 @@ export class RuleEngine {
   readonly rules: Rule[];
   constructor(configs: readonly RuleConfig[]) {
     this.rules = configs.map((c) => new Rule(c));
+  }
+
+  /** How far back stored events are needed to rebuild the rules' memory after a restart (undefined: none is kept). */
+  lookbackMs(): number | undefined {
+    const rs = this.rules.filter((r) => r.remembers);
+    return rs.length === 0 ? undefined : Math.max(...rs.map((r) => r.lookbackMs));
+  }
+
+  /**
+   * Rebuilds the rules' memory at start: stored events (oldest first) are
+   * evaluated as they were when they arrived, and the signals are dropped (the
+   * alerts themselves are restored from the alert store). Then state_change
+   * rules take the current state of checks without recent history.
+   */
+  warm(events: Iterable<BlickEvent>, checks: Iterable<{ host: string; service: string; tags: string[]; state: string | null }> = []): void {
+    const rs = this.rules.filter((r) => r.remembers);
+    if (rs.length === 0) return;
+    for (const e of events) for (const r of rs) if (r.matches(e)) r.evaluate(e);
+    for (const c of checks) for (const r of rs) r.seedState(c);
   }
 
   get(name: string): Rule | undefined { return this.rules.find((r) => r.name === name); }
