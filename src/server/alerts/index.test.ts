@@ -5,6 +5,7 @@ import { Registry } from '../../core/metrics.js';
 import { makeEvent, type BlickEvent } from '../../core/event.js';
 import type { Ingest, IngestSubscriber } from '../ingest.js';
 import { serverConfigSchema } from '../config.js';
+import { StateIndex } from '../state.js';
 import type { Notifier, NotificationPayload } from '../notifiers/notifier.js';
 import { Alerting, ManualClock } from './index.js';
 import { SqliteAlertStore } from './store.js';
@@ -13,7 +14,7 @@ import { SqliteAlertStore } from './store.js';
 async function harness(server: Record<string, unknown>, fail = false) {
   const clock = new ManualClock();
   let sub: IngestSubscriber | undefined;
-  const ingest = { subscribe: (fn: IngestSubscriber) => { sub = fn; return () => { sub = undefined; }; } } as unknown as Ingest;
+  const ingest = { subscribe: (fn: IngestSubscriber) => { sub = fn; return () => { sub = undefined; }; }, state: new StateIndex() } as unknown as Ingest;
   const sent: NotificationPayload[] = [];
   const notifier: Notifier = { name: 'rec', type: 'test', send: async (p) => { if (fail) throw new Error('down'); sent.push(p); } };
   const config = serverConfigSchema.parse({ ...server, notifiers: {} });
