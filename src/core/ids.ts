@@ -30,20 +30,24 @@ export class UlidFactory {
       for (let i = 0; i < 10; i++) this.rand[i] = this.pool[this.poolPos++]!;
       this.rand[0]! &= 0x7f; // leave headroom so increments rarely overflow
     }
-    let out = '';
-    let t = time;
-    const timeChars: string[] = new Array(10);
-    for (let i = 9; i >= 0; i--) { timeChars[i] = ALPHABET[t % 32]!; t = Math.floor(t / 32); }
-    out = timeChars.join('');
-    // 80 bits → 16 chars, 5 bits each
-    let acc = 0, bits = 0;
-    for (let i = 0; i < 10; i++) {
-      acc = (acc << 8) | this.rand[i]!; bits += 8;
-      while (bits >= 5) { bits -= 5; out += ALPHABET[(acc >> bits) & 31]; }
-      acc &= (1 << bits) - 1;
-    }
-    return out;
+    return encodeUlid(time, this.rand);
   }
+}
+
+/** A ULID's text: 48-bit millisecond `time` (10 characters), then the first 10 bytes of `rand` (16 characters). */
+export function encodeUlid(time: number, rand: Uint8Array): string {
+  let t = time;
+  const timeChars: string[] = new Array(10);
+  for (let i = 9; i >= 0; i--) { timeChars[i] = ALPHABET[t % 32]!; t = Math.floor(t / 32); }
+  let out = timeChars.join('');
+  // 80 bits → 16 chars, 5 bits each
+  let acc = 0, bits = 0;
+  for (let i = 0; i < 10; i++) {
+    acc = (acc << 8) | rand[i]!; bits += 8;
+    while (bits >= 5) { bits -= 5; out += ALPHABET[(acc >> bits) & 31]; }
+    acc &= (1 << bits) - 1;
+  }
+  return out;
 }
 
 const shared = new UlidFactory();

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatch
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { encodeUlid } from '../../core/ids.js';
 import type { Logger } from '../../core/log.js';
 
 /** Options of {@link FileTail}. */
@@ -41,36 +42,22 @@ const CHUNK = 64 * 1024;
 
 /**
  * Where a delivered line came from: the file (inode), the byte offset of its
- * first byte, and the read epoch. The epoch is the time of the position save
- * after which the line was read; the position file keeps it, so a line read
- * again after a crash (the position is saved every second) has the same origin
- * as the first time.
+ * first byte, and the read epoch. A new epoch begins whenever offsets start
+ * over (a new file, a truncation, a start without a saved position), so no two
+ * lines share an origin; the position file keeps it, so a line read again
+ * after a crash has the same origin as the first time.
  */
 export interface LineOrigin { ino: number; offset: number; epoch: number }
 
-const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
 /**
- * The event id of a line (or of an entry that starts at that line): ULID-shaped,
- * with the epoch as its time and a hash of file, offset and `salt` (what
- * distinguishes listeners on the same file) as its random part. A line read
- * again after a crash gets the same id, so the server drops the repeat as a
- * duplicate instead of storing the event twice.
+ * The event id of a line (or of an entry that starts at that line): a ULID
+ * whose time is the epoch and whose random part is a hash of file, offset and
+ * `salt` (host and listener: what tells listeners on the same file apart). A
+ * line read again after a crash gets the same id, so the server drops the
+ * repeat as a duplicate instead of storing the event twice.
  */
 export function lineEventId(origin: LineOrigin, salt: string): string {
-  const h = createHash('sha1').update(`${salt}\u0000${origin.ino}\u0000${origin.offset}`).digest();
-  let out = '';
-  let t = origin.epoch;
-  const time: string[] = new Array(10);
-  for (let i = 9; i >= 0; i--) { time[i] = ULID_ALPHABET[t % 32]!; t = Math.floor(t / 32); }
-  out = time.join('');
-  let acc = 0, bits = 0;
-  for (let i = 0; i < 10; i++) {
-    acc = (acc << 8) | h[i]!; bits += 8;
-    while (bits >= 5) { bits -= 5; out += ULID_ALPHABET[(acc >> bits) & 31]; }
-    acc &= (1 << bits) - 1;
-  }
-  return out;
+  return encodeUlid(origin.epoch, createHash('sha1').update(`${salt}\u0000${origin.ino}\u0000${origin.offset}`).digest());
 }
 
 /**
