@@ -16,9 +16,18 @@ export function glob(pattern: string): Matcher {
   const hit = cache.get(pattern);
   if (hit) return hit;
   let m: Matcher;
+  const stars = pattern.split('*').length - 1;
   if (pattern === '*') m = () => true;
   else if (!isGlob(pattern)) m = (v) => v === pattern;
-  else m = (v) => wildcardMatch(pattern, v);
+  else if (stars === 1 && !pattern.includes('?')) {
+    // the usual shapes, `disk *` and `*.service`: a prefix and a suffix
+    const at = pattern.indexOf('*');
+    const prefix = pattern.slice(0, at), suffix = pattern.slice(at + 1);
+    m = (v) => v.length >= prefix.length + suffix.length && v.startsWith(prefix) && v.endsWith(suffix);
+  } else if (stars === 2 && pattern.startsWith('*') && pattern.endsWith('*') && !pattern.includes('?')) {
+    const part = pattern.slice(1, -1);
+    m = (v) => v.includes(part);
+  } else m = (v) => wildcardMatch(pattern, v);
   if (cache.size < 10_000) cache.set(pattern, m);
   return m;
 }
