@@ -20,6 +20,7 @@ usage:
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
   blick check-config FILE           validate a configuration file (exit 2 on error)
+  blick version | --version         the version of blick and of node
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
                                     (H and S may be globs: --host 'web-*')
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
@@ -88,9 +89,12 @@ function upDefaults(c: BlickConfig, flags: Record<string, string | true>): void 
 
 export async function main(argv: string[]): Promise<void> {
   const { positional, flags } = parseArgs(argv);
-  const cmd = positional[0];
+  const cmd = positional[0] ?? (flags.version === true ? 'version' : undefined);
   try {
     switch (cmd) {
+      case 'version':
+        process.stdout.write(`blick ${blickVersion()} (node ${process.version})\n`);
+        return;
       case 'up': {
         const c = loadBlickConfig(configFlag(flags, false, cmd));
         const [{ BlickServer }, { BlickAgent }, { StatsdDaemon }] = await Promise.all([import('../server/index.js'), import('../agent/index.js'), import('../statsd/daemon.js')]);

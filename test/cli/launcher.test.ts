@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentProcess, api, BLICK_BIN, deferrals, exited, startServer, tempDir, until } from '../fixtures/blick.js';
+import { agentProcess, api, BLICK_BIN, deferrals, exited, runBlick, startServer, tempDir, until } from '../fixtures/blick.js';
 
 /**
  * bin/blick is what npm installs as `blick`: a shell launcher that execs node
@@ -39,6 +39,15 @@ test('the launcher gives the agent lite mode and every other command plain node,
   assert.deepEqual(await nodeArgs(['statsd', '--config', 'x.yaml']), [entry, 'statsd', '--config', 'x.yaml']);
   assert.deepEqual(await nodeArgs(['check-config', 'agent; rm -rf /']), [entry, 'check-config', 'agent; rm -rf /'], 'arguments pass through untouched');
   assert.deepEqual(await nodeArgs([]), [entry]);
+});
+
+test('`blick --version` and `blick version` print the version and exit 0', async () => {
+  const pkg = JSON.parse(readFileSync(join(BLICK_BIN, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  for (const args of [['--version'], ['version']]) {
+    const r = await runBlick(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `blick ${pkg.version} (node ${process.version})\n`);
+  }
 });
 
 test('BLICK_AGENT_NODE_FLAGS replaces the agent\'s node flags; empty means node\'s defaults', async () => {
