@@ -14,6 +14,9 @@
  * 2. systemd failure → event stored at the server: real systemd in a
  *    namespace, a `blick agent` process, a unit's main process SIGKILLed
  *    BENCH_AGENT_KILLS times (default 50), time from kill() to the commit.
+ * 3. Following a log: a log_patterns listener reads a BENCH_AGENT_TAIL_LINES
+ *    (default 1 M) line file from its beginning, with the agent's node flags
+ *    and with Node's defaults (`node dist/bench/agent.js --tail` is one run).
  *
  * collectd: `collectd` on PATH, or BENCH_COLLECTD=/path/to/sbin/collectd (for an
  * unpacked Debian package: `apt-get download collectd-core && dpkg -x …`).
@@ -60,6 +63,51 @@ async function harness(): Promise<void> {
     process.stdout.write(JSON.stringify({ monitors: monitors.map((m) => m.name), emitted }) + '\n');
     process.exit(0);
   });
+}
+
+/**
+ * Tail mode: a log_patterns listener reads a file of LINES lines (one in ten
+ * matches) from its beginning into a no-op; prints lines per second.
+ */
+const TAIL_LINES = Number(process.env.BENCH_AGENT_TAIL_LINES ?? 1_000_000);
+async function tailHarness(): Promise<void> {
+  const { LogPatternListener } = await import('../src/agent/listeners/log-pattern/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'blick-bench-tail-'));
+  try {
+    const path = join(dir, 'app.log');
+    const chunk: string[] = [];
+    for (let i = 0; i < TAIL_LINES; i++) {
+      chunk.push(`2026-11-26T03:22:09.${String(i % 1000).padStart(3, '0')}Z 10.0.${i % 255}.${i % 7} GET /api/v1/items/${i} ${i % 10 === 0 ? 502 : 200} ${(i * 7) % 9000}b`);
+    }
+    writeFileSync(path, chunk.join('\n') + '\n');
+    const want = Math.ceil(TAIL_LINES / 10);
+    let got = 0;
+    let done: () => void = () => {};
+    const finished = new Promise<void>((r) => { done = r; });
+    const ctx: MonitorContext = { host: 'bench', log: pino({ level: 'warn' }), now: Date.now, emit: () => { if (++got === want) done(); } };
+    const l = new LogPatternListener({ path, pattern: ' (?<status>5\\d\\d) ', flags: '', state: 'warning', from_beginning: true, tags: [] } as never, { pollMs: 10 });
+    const alive = setInterval(() => {}, 1000); // the tail's own timers do not keep a process alive
+    const t0 = performance.now();
+    await l.start(ctx);
+    await finished;
+    clearInterval(alive);
+    const s = (performance.now() - t0) / 1000;
+    await l.stop();
+    process.stdout.write(JSON.stringify({ linesPerSecond: TAIL_LINES / s, matches: got }) + '\n');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+/** Lines per second of the tail harness under `flags`: the median of three runs, each its own process. */
+async function tailThroughput(flags: string[]): Promise<number> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c = spawn(process.execPath, [...flags, fileURLToPath(import.meta.url), '--tail'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (b) => { out += b; });
+    await new Promise((r) => c.once('exit', r));
+    try { runs.push(JSON.parse(out.trim()).linesPerSecond as number); } catch { runs.push(NaN); }
+  }
+  return runs.sort((a, b) => a - b)[1]!;
 }
 
 /* ------------------------------------------------------------ measuring */
@@ -360,11 +408,14 @@ async function systemdLatency(kills: number): Promise<Latency> {
 /* ------------------------------------------------------------ report */
 
 const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : Math.round(n).toLocaleString('en-US'));
 const f2 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? 'n/a' : n.toFixed(2));
 
 /** Runs the agent benchmark and returns a Markdown section. */
 export async function run(): Promise<string> {
   const fp = await footprint(SECONDS);
+  const tailLite = await tailThroughput(agentNodeFlags());
+  const tailDefault = await tailThroughput([]);
   let lat: Latency;
   try { lat = await systemdLatency(KILLS); } catch (err) { lat = { p50: NaN, p99: NaN, max: NaN, n: 0, note: `failed: ${(err as Error).message}` }; }
   const ratio = (a?: Usage, b?: Usage, k: keyof Usage = 'rssMeanMb') => (a && b && b[k] > 0 ? `${(a[k] / b[k]).toFixed(2)}×` : 'n/a');
@@ -389,6 +440,10 @@ export async function run(): Promise<string> {
       'Start-up (loading the code, the first observations, the first D-Bus sync) leaves garbage that V8\'s memory reducer returns about 8 s after the process goes idle.' +
       (fp.agentNote ? ` Agent: ${fp.agentNote}.` : '') + (fp.collectdNote ? ` collectd: ${fp.collectdNote}.` : ''),
     '',
+    `Following a log (\`log_patterns\`, one line in ten matches, read from the beginning of a ${(TAIL_LINES / 1e6).toFixed(1)} M-line file into a no-op): ` +
+      `${f0(tailLite)} lines/s with the agent's flags, ${f0(tailDefault)} lines/s with Node's defaults (${(tailLite / tailDefault).toFixed(2)}×; median of 3 runs each). ` +
+      'Lite mode interprets all JavaScript and regular expressions: a host whose logs run to tens of thousands of lines a second is better served by `BLICK_AGENT_NODE_FLAGS=`.',
+    '',
     `systemd failure → event stored at the server (real systemd in a namespace, a real \`blick agent\` process and a server over ZeroMQ; SIGKILL of the unit's main process → the server's ingest has committed the critical event), ${lat.n} kills: ` +
       `p50 ${f1(lat.p50)} ms, p99 ${f1(lat.p99)} ms, max ${f1(lat.max)} ms (target p99 < 50 ms).${lat.note ? ' ' + lat.note : ''}`,
     '',
@@ -398,5 +453,6 @@ export async function run(): Promise<string> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--harness')) await harness();
+  else if (process.argv.includes('--tail')) await tailHarness();
   else process.stdout.write(await run());
 }
