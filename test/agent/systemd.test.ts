@@ -1,15 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordingContext } from '../../src/agent/listeners/testing.js';
+import { recordingContext, type RecordingContext } from '../../src/agent/listeners/testing.js';
 import { SystemdListener, systemdSchema } from '../../src/agent/listeners/systemd/index.js';
 import { missing } from './require.js';
-import { bootSystemd, systemdNamespaceMissing } from './systemd-namespace.js';
+import { bootSystemd, systemdNamespaceMissing, type SystemdNamespace } from './systemd-namespace.js';
 
 const UNIT = `[Unit]
 Description=Blick test sleeper
 [Service]
 ExecStart=/bin/sleep infinity
 `;
+
+/** Starts `unit`, then a listener watching `units` on that systemd; runs `fn`; stops the listener. */
+async function listening(ns: SystemdNamespace, units: string[], unit: string, fn: (ctx: RecordingContext, l: SystemdListener) => Promise<void>): Promise<void> {
+  const l = new SystemdListener(systemdSchema.parse({ units, bus: ns.busAddress }));
+  const ctx = recordingContext({ realClock: true });
+  await ns.systemctl('start', unit);
+  await l.start(ctx);
+  try { await fn(ctx, l); } finally { await l.stop(); }
+}
 
 test('real systemd: a killed unit is reported critical within milliseconds, a restart ok again', { timeout: 60_000 }, async (t) => {
   const why = await systemdNamespaceMissing();
@@ -46,36 +55,28 @@ test('real systemd: a killed unit is reported critical within milliseconds, a re
     const back = await ctx.waitFor((e) => e.service === 'systemd blick-sleep.service' && e.state === 'ok' && e.attributes?.sub_state === 'running' && ctx.events.indexOf(e) > ctx.events.indexOf(failed));
     assert.equal(back.attributes?.active_state, 'active');
 
+    await listener.stop();
+
     // a unit that systemd restarts by itself: the restart count and the new main pid follow
     await ns.addUnit('blick-phoenix.service', `${UNIT}Restart=always\nRestartSec=200ms\n`);
-    await listener.stop();
-    const lr = new SystemdListener(systemdSchema.parse({ units: ['blick-phoenix.service'], bus: ns.busAddress }));
-    const ctxr = recordingContext({ realClock: true });
-    await ns.systemctl('start', 'blick-phoenix.service');
-    await lr.start(ctxr);
-    try {
+    await listening(ns, ['blick-phoenix.service'], 'blick-phoenix.service', async (ctxr) => {
       const before = await ctxr.waitFor((e) => e.attributes?.sub_state === 'running');
       await ns.systemctl('kill', '-s', 'KILL', 'blick-phoenix.service');
       const again = await ctxr.waitFor((e) => e.attributes?.sub_state === 'running' && e.attributes?.restarts === '1', 10_000);
       assert.notEqual(again.attributes?.main_pid, before.attributes?.main_pid);
       assert.ok(Number(again.attributes?.main_pid) > 0);
-    } finally { await lr.stop(); }
+    });
 
     // a clean stop is critical only for a unit expected to run
     await ns.addUnit('blick-other.service', UNIT.replace('sleeper', 'other'));
-    await listener.stop();
-    const l2 = new SystemdListener(systemdSchema.parse({ units: ['blick-*.service'], bus: ns.busAddress }));
-    const ctx2 = recordingContext({ realClock: true });
-    await ns.systemctl('start', 'blick-other.service');
-    await l2.start(ctx2);
-    try {
+    await listening(ns, ['blick-*.service'], 'blick-other.service', async (ctx2, l2) => {
       await ns.systemctl('stop', 'blick-other.service');
       const stopped = await ctx2.waitFor((e) => e.service === 'systemd blick-other.service' && e.attributes?.active_state === 'inactive');
       assert.equal(stopped.state, 'ok', 'not expected: a stopped unit is fine');
       await l2.setExpectedUnits(['blick-other']);
       const nowExpected = await ctx2.waitFor((e) => e.service === 'systemd blick-other.service' && e.attributes?.expected === 'true');
       assert.equal(nowExpected.state, 'critical');
-    } finally { await l2.stop(); }
+    });
   } finally {
     await listener.stop();
     await ns.stop();
