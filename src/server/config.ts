@@ -25,7 +25,9 @@ export const serverConfigSchema = z.strictObject({
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
-  }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+    /** how far ahead of the server's clock an event's time may be; later times are set to the receive time */
+    max_future_skew: zDuration.prefault('5m'),
+  }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

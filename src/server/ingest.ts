@@ -141,12 +141,17 @@ export class Ingest {
     for (const { host, service } of due) {
       const c = this.state.get(host, service);
       if (!c || c.ttl === null) continue;
-      events.push(makeEvent({
-        host, service, state: 'critical',
-        description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
-        attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id },
-        tags: c.tags,
-      }, { source: 'server', now: this.now }));
+      try {
+        events.push(makeEvent({
+          host, service, state: 'critical',
+          description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
+          attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id },
+          tags: c.tags,
+        }, { source: 'server', now: this.now }));
+      } catch (err) {
+        // a check stored before today's name rules must not stop the others from expiring
+        this.opts.log.warn({ host, service, err }, 'cannot emit the expired event of a check with an invalid name');
+      }
     }
     if (events.length === 0) return 0;
     await this.ingest(events);

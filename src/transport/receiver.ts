@@ -4,7 +4,7 @@ import { isBlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { zap, type CurveServerOptions } from './curve.js';
-import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireLimits } from './wire.js';
+import { decodeMessage, DEFAULT_WIRE_EVENT_RULES, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireEventRules, type WireLimits } from './wire.js';
 
 /** What the receiver's owner reports back for a batch once it is durably stored. */
 export interface BatchResult { accepted: number; duplicates: number }
@@ -17,6 +17,8 @@ export interface ReceiverOptions {
   bind: string;
   handler: BatchHandler;
   limits?: Partial<WireLimits>;
+  /** sources producers may claim, time bounds [DEFAULT_WIRE_EVENT_RULES] */
+  events?: WireEventRules;
   curve?: CurveServerOptions | undefined;
   log?: Logger;
   metrics?: Registry;
@@ -106,7 +108,7 @@ export class Receiver implements Component {
         const payload = frames[1]!;
         let decoded;
         try {
-          decoded = decodeMessage(payload, this.limits, now);
+          decoded = decodeMessage(payload, this.limits, now, this.opts.events ?? DEFAULT_WIRE_EVENT_RULES);
         } catch (err) {
           const reason = isBlickError(err, 'MESSAGE_TOO_LARGE') ? 'too_large' : isBlickError(err, 'UNSUPPORTED_VERSION') ? 'version' : isBlickError(err, 'BATCH_TOO_LARGE') ? 'batch_too_large' : 'garbage';
           this.reject(reason, { bytes: payload.length, error: (err as Error).message }, 'message rejected');

@@ -1,3 +1,4 @@
+import type { EventOptions } from '../../core/event.js';
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import type { Alerting } from '../alerts/index.js';
@@ -15,6 +16,8 @@ export interface ApiContext {
   alerting?: Alerting;
   metrics: Registry;
   log: Logger;
+  /** makeEvent rules of POST /events [source always api, no time bounds] */
+  events?: EventOptions;
   /** false until the store is open and state is loaded */
   ready(): boolean;
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { BlickError } from '../../../../core/errors.js';
-import { makeEvent, STATES, type BlickEvent } from '../../../../core/event.js';
+import { makeEvent, STATES, type BlickEvent, type EventOptions } from '../../../../core/event.js';
 import type { ApiContext } from '../../context.js';
 import { linkHeader, parseQuery } from '../../query.js';
 
@@ -14,6 +14,9 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   cursor: z.string().optional(),
 });
+
+// a client's `source` is ignored: an API client cannot speak for the server (PRODUCT.md)
+const API_EVENT_RULES: EventOptions = { source: 'api', sources: 'ignore' };
 
 /** Largest batch accepted by POST /api/v1/events. */
 export const MAX_POST_EVENTS = 10_000;
@@ -33,9 +36,10 @@ export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     if (!Array.isArray(list)) throw new BlickError('BAD_REQUEST', 'the body must be {"events":[…]} or an array of events');
     if (list.length > MAX_POST_EVENTS) throw new BlickError('BATCH_TOO_LARGE', `at most ${MAX_POST_EVENTS} events per request (got ${list.length})`);
     const events: BlickEvent[] = [];
+    const rules = ctx.events ?? API_EVENT_RULES;
     for (let i = 0; i < list.length; i++) {
       try {
-        events.push(makeEvent(list[i], { source: 'api' }));
+        events.push(makeEvent(list[i], rules));
       } catch (err) {
         throw new BlickError('EVENT_INVALID', `events[${i}]: ${(err as Error).message}`);
       }
