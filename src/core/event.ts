@@ -109,7 +109,7 @@ function invalid(field: string, why: string): never {
  * renamed to U+FFFD on the next start and collide with the original.
  */
 function checkName(field: string, s: string): void {
-  if (!s.isWellFormed()) invalid(field, 'is not well-formed Unicode (a lone UTF-16 surrogate)');
+  if (!s.isWellFormed()) invalid(field, 'is not well-formed Unicode (a lone UTF-16 surrogate, or bytes that are not UTF-8)');
   if (CONTROL.test(s)) invalid(field, 'contains a control character');
 }
 
@@ -221,7 +221,7 @@ export function makeEvent(input: EventInput, options: EventOptions = {}): BlickE
   }
   const ttl = input.ttl;
   if (ttl !== undefined && ttl !== null && ttl !== 0) {
-    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0 || ttl > EVENT_LIMITS.maxTtlSeconds) invalid('ttl', `must be a finite number of seconds up to ${EVENT_LIMITS.maxTtlSeconds}`);
+    if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0 || ttl > EVENT_LIMITS.maxTtlSeconds) invalid('ttl', `must be a number of seconds (finite, at most ${EVENT_LIMITS.maxTtlSeconds})`);
     ev.ttl = ttl;
   }
   const source = input.source;

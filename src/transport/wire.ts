@@ -9,6 +9,20 @@ import { DEFAULT_TIME_BOUNDS, makeEvent, PRODUCER_SOURCES, type BlickEvent, type
 protobuf.util.Long = undefined as any;
 protobuf.configure();
 
+// proto3 strings are UTF-8. One that is not (a JS producer's lone surrogate, stray
+// bytes) decodes with U+FFFD as usual plus a trailing lone surrogate, so that
+// makeEvent treats it as it treats a lone surrogate from the HTTP API: rejected
+// in a name, repaired in text. A valid string pays only for the includes().
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+(protobuf.BufferReader.prototype as unknown as { string(): string }).string = function readString(this: { buf: Buffer; pos: number; len: number; uint32(): number }): string {
+  const len = this.uint32();
+  const start = this.pos;
+  const end = this.pos = Math.min(start + len, this.len);
+  const s = this.buf.toString('utf8', start, end);
+  if (!s.includes('\uFFFD')) return s;
+  try { strictUtf8.decode(this.buf.subarray(start, end)); return s; } catch { return s + '\uDC00'; }
+};
+
 /** The wire protocol version this build speaks (Envelope.version). */
 export const WIRE_VERSION = 1;
 
@@ -85,7 +99,8 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   }
   let env: any;
   try {
-    env = EnvelopeType.decode(buf);
+    // always through the BufferReader and its UTF-8 check above
+    env = EnvelopeType.decode(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (err) {
     throw new BlickError('MESSAGE_INVALID', `not a Blick envelope: ${(err as Error).message}`, { cause: err });
   }
