@@ -117,3 +117,15 @@ test('a batch whose commit fails is not remembered as seen: its resend is stored
   store.commit = commit;
   assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
 });
+
+test('a check stored under a name today\'s rules refuse (e.g. a tab in the host) does not stop the other checks from expiring', async (t) => {
+  const store = await openStore(t);
+  let now = 1_800_000_000_000;
+  const ingest = new Ingest({ store, log: createLogger('test', { level: 'silent' }), metrics: new Registry(), now: () => now });
+  // as written by a server before the name rules, straight into the pipeline
+  const raw = (host: string) => ({ id: `e-${host}`, host, service: 'heartbeat', state: 'ok' as const, description: '', tags: [], attributes: {}, time: now, ttl: 1, source: 'agent' as const });
+  await ingest.ingest([raw('old\thost'), raw('good-host')]);
+  now += 5000;
+  assert.equal(await ingest.expireDue(), 1);
+  assert.equal(ingest.state.get('good-host', 'heartbeat')!.attributes.expired, 'true');
+});
