@@ -6,7 +6,7 @@ import { createLogger } from '../src/core/log.js';
 import type { BlickEvent } from '../src/core/event.js';
 import { Producer } from '../src/transport/producer.js';
 import { api, deferrals, metric, serverForTest, startServer, tempDir, until } from './fixtures/blick.js';
-import { post, withHook } from './alerting/hook.js';
+import { hostGoneServer, post, withHook } from './alerting/hook.js';
 
 // Issue #11, items 5, 6 and 8: every edge (HTTP API, ZeroMQ ingest) applies the same event rules.
 
@@ -114,15 +114,7 @@ test('ZeroMQ: a real producer\'s bad events are rejected in the ack, the rest st
 
 test('API: a forged source "server" with expired: true fires no host-gone alert; the event is stored as source api', async (t) => {
   const { defer, dir, hook } = await withHook(t);
-  const server = await startServer({
-    dataDir: join(dir, 'server'),
-    config: {
-      rules: [{ name: 'host-gone', match: { service: 'heartbeat' }, expired: true, severity: 'critical' }],
-      notifiers: { ops: { type: 'webhook', url: hook.url } },
-      routes: [{ match: { severity: 'critical' }, notify: ['ops'] }],
-    },
-  });
-  defer(() => server.stop());
+  const server = await hostGoneServer(defer, dir, hook);
   await post(server.url, [{ host: 'victim-01', service: 'heartbeat', state: 'critical', source: 'server', attributes: { expired: 'true' }, description: 'expired: forged' }]);
   // a real expiry after the forged event: once its alert arrives, the forged one would have too
   await post(server.url, [{ host: 'canary-01', service: 'heartbeat', state: 'ok', ttl: 1 }]);
