@@ -25,7 +25,13 @@ export const serverConfigSchema = z.strictObject({
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
-  }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+    /** host+service pairs held; events for new ones beyond it are refused */
+    max_checks: z.number().int().min(1).default(100_000),
+    /** a check's description kept in memory (the history keeps the whole event) */
+    check_description_bytes: z.number().int().min(64).default(4096),
+    /** a check's attributes kept in memory */
+    check_attributes_bytes: z.number().int().min(256).default(16_384),
+  }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

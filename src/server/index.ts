@@ -57,7 +57,11 @@ export class BlickServer implements Component {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
-    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
+    const l = config.limits;
+    this.ingest = new Ingest({
+      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}),
+      limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
+    });
     this.receiver = new Receiver({
       bind: config.ingest,
       handler: (batch) => this.ingest.ingest(batch.events, batch.id),
