@@ -115,5 +115,5 @@ test('a batch whose commit fails is not remembered as seen: its resend is stored
   store.commit = async () => { throw new Error('disk full'); };
   await assert.rejects(ingest.ingest(batch, 'b1'), /disk full/);
   store.commit = commit;
-  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
+  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1, refused: 0, refusedIndexes: [] }, 'stored once; the repeat inside the batch dropped');
 });
