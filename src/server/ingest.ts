@@ -66,7 +66,7 @@ export class Ingest {
       commit: r.histogram('blick_store_commit_seconds', 'Time to commit one ingest batch to the store'),
       failures: r.counter('blick_store_failures_total', 'Store commits that failed'),
       refused: r.counter('blick_checks_refused_total', 'Events refused (not stored) because they would add a check beyond server.limits.max_checks'),
-      notLoaded: r.counter('blick_checks_not_loaded_total', 'Stored checks not loaded at start because server.limits.max_checks was reached'),
+      notLoaded: r.counter('blick_checks_not_loaded_total', 'Stored checks (and replayed events of checks) not loaded at start because server.limits.max_checks was reached'),
     };
     r.gauge('blick_checks', 'Host+service pairs the server knows').collectWith(() => this.state.size);
     r.gauge('blick_checks_bytes', 'Approximate bytes of check state held in memory').collectWith(() => this.state.bytes);
