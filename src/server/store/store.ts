@@ -56,7 +56,7 @@ export interface Commit {
   events: BlickEvent[];
   /**
    * the resulting state of every host+service the events touched; a store may
-   * save these behind the history (they can be rebuilt from it, see loadState)
+   * save these behind the history (they can be rebuilt from it, see loadChecks and replayEvents)
    */
   checks: CheckState[];
   /** facts reported by agents */
