@@ -27,6 +27,12 @@ export const serverConfigSchema = z.strictObject({
     max_batch_events: z.number().int().min(1).default(10_000),
     /** how far ahead of the server's clock an event's time may be; later times are set to the receive time */
     max_future_skew: zDuration.prefault('5m'),
+    /** host+service pairs held; events for new ones beyond it are refused */
+    max_checks: z.number().int().min(1).default(100_000),
+    /** a check's description kept in memory (the history keeps the whole event) */
+    check_description_bytes: z.number().int().min(64).default(4096),
+    /** a check's attributes kept in memory */
+    check_attributes_bytes: z.number().int().min(256).default(16_384),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,

@@ -59,7 +59,11 @@ export class BlickServer implements Component {
     }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
     const edges = edgeRules(config, this.metrics, this.log, deps.now);
-    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
+    const l = config.limits;
+    this.ingest = new Ingest({
+      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}),
+      limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
+    });
     this.receiver = new Receiver({
       bind: config.ingest,
       handler: (batch) => this.ingest.ingest(batch.events, batch.id),

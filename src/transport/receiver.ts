@@ -7,7 +7,12 @@ import { zap, type CurveServerOptions } from './curve.js';
 import { decodeMessage, DEFAULT_WIRE_EVENT_RULES, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireEventRules, type WireLimits } from './wire.js';
 
 /** What the receiver's owner reports back for a batch once it is durably stored. */
-export interface BatchResult { accepted: number; duplicates: number }
+export interface BatchResult {
+  accepted: number;
+  duplicates: number;
+  /** valid events the owner will not store (e.g. beyond a capacity); acknowledged as rejected so they are not resent */
+  refused?: number;
+}
 
 /** The receiver's owner: store the batch, resolve when committed (the ack goes out then). */
 export type BatchHandler = (batch: Batch) => Promise<BatchResult> | BatchResult;
@@ -133,7 +138,7 @@ export class Receiver implements Component {
         this.counters.duplicates.inc(result.duplicates);
         if (!this.running) break;
         try {
-          await sock.send([identity, encodeAck({ batchId: batch.id, accepted: result.accepted, duplicates: result.duplicates, rejected: invalid })]);
+          await sock.send([identity, encodeAck({ batchId: batch.id, accepted: result.accepted, duplicates: result.duplicates, rejected: invalid + (result.refused ?? 0) })]);
         } catch (err) {
           this.warn.warn('ack-failed', { err }, 'could not send an ack; the producer will resend and the duplicate is dropped');
         }

@@ -18,7 +18,12 @@ export interface CheckState {
   attributes: Record<string, string>;
   /** id of the latest event */
   event_id: string;
+  /** time of the latest event the host itself sent (an expiry by the server does not count), unix ms */
+  last_seen: number;
 }
+
+/** A check as a store returns it at start (stores need not keep last_seen; it is derived then). */
+export type StoredCheck = Omit<CheckState, 'last_seen'> & { last_seen?: number };
 
 /** What the server knows about a host besides its checks. */
 export interface HostRecord {
@@ -51,7 +56,7 @@ export interface Commit {
   events: BlickEvent[];
   /**
    * the resulting state of every host+service the events touched; a store may
-   * save these behind the history (they can be rebuilt from it, see loadState)
+   * save these behind the history (they can be rebuilt from it, see loadChecks and replayEvents)
    */
   checks: CheckState[];
   /** facts reported by agents */
@@ -74,11 +79,14 @@ export interface Store {
   /** The ids of the newest events, newest first (to warm the dedupe cache after a restart). */
   recentEventIds(limit: number): Promise<string[]>;
   /**
-   * What the in-memory state index is rebuilt from at start: the saved checks,
+   * What the in-memory state index is rebuilt from at start, read a page at a
+   * time so that a database larger than memory can be loaded: the saved checks,
    * and the events committed after they were last saved (a store may save
-   * checks behind the history, e.g. once a second), to be replayed in order.
+   * checks behind the history, e.g. once a second), to be replayed in order in
+   * chunks of at most `chunk.events` events and about `chunk.bytes` bytes.
    */
-  loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }>;
+  loadChecks(): AsyncIterable<StoredCheck>;
+  replayEvents(chunk: { events: number; bytes: number }): AsyncIterable<BlickEvent[]>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   listHosts(): Promise<HostRecord[]>;
   getHost(host: string): Promise<HostRecord | undefined>;

@@ -115,7 +115,25 @@ test('a batch whose commit fails is not remembered as seen: its resend is stored
   store.commit = async () => { throw new Error('disk full'); };
   await assert.rejects(ingest.ingest(batch, 'b1'), /disk full/);
   store.commit = commit;
-  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
+  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1, refused: 0, refusedIndexes: [] }, 'stored once; the repeat inside the batch dropped');
+});
+
+test('start-up reads checks a page at a time and the replay in chunks bounded by count and bytes, in order', async (t) => {
+  const store = await openStore(t);
+  const events = Array.from({ length: 2500 }, (_, i) => makeEvent({ host: `h${i % 1300}`, service: 's', metric: i, description: 'x'.repeat(i % 7 === 0 ? 20_000 : 10) }));
+  for (let i = 0; i < events.length; i += 500) await store.commit({ events: events.slice(i, i + 500), checks: [], facts: [] });
+  const chunks: number[][] = [];
+  for await (const c of store.replayEvents({ events: 400, bytes: 100_000 })) chunks.push(c.map((e) => e.metric!));
+  assert.deepEqual(chunks.flat(), events.map((e) => e.metric), 'every event after the last checks save, once, in order');
+  assert.ok(chunks.every((c) => c.length <= 400));
+  assert.ok(chunks.length > 2500 / 400 + 1, 'large events end a chunk early');
+
+  const rows = events.slice(0, 1300).map((e) => ({ host: e.host, service: e.service, state: null, metric: e.metric!, description: '', time: e.time, last_change: e.time, source: e.source, ttl: null, tags: [], attributes: {}, event_id: e.id, last_seen: e.time }));
+  await store.commit({ events: [], checks: rows, facts: [] });
+  store.flushChecks();
+  const loaded: string[] = [];
+  for await (const c of store.loadChecks()) loaded.push(c.host);
+  assert.deepEqual(loaded, rows.map((r) => r.host).sort(), 'every check once, across page boundaries');
 });
 
 test('a check stored under a name today\'s rules refuse (e.g. a tab in the host) does not stop the other checks from expiring', async (t) => {

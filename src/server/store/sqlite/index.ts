@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
-import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store } from '../store.js';
+import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store, StoredCheck } from '../store.js';
 
 export interface SqliteStoreOptions {
   /** database file, or ':memory:' */
@@ -16,6 +16,9 @@ export interface SqliteStoreOptions {
 }
 
 const SCHEMA_VERSION = 3;
+
+/** checks read per page at start */
+const LOAD_PAGE_ROWS = 1000;
 
 /** how far a producer's clock may run ahead for `since` queries to still find its events */
 const SINCE_SLACK_MS = 10 * 60_000;
@@ -151,7 +154,7 @@ export class SqliteStore implements Store {
     }
     this.stmts = this.prepare();
     const s = this.stmts;
-    for (const r of s.allSeries.all() as { sid: number; host: string; service: string; last_seq: number | null }[]) this.addSeries({ sid: r.sid, host: r.host, service: r.service, last: r.last_seq });
+    for (const r of s.allSeries.iterate() as IterableIterator<{ sid: number; host: string; service: string; last_seq: number | null }>) this.addSeries({ sid: r.sid, host: r.host, service: r.service, last: r.last_seq });
     this.lastSeq = (s.maxSeq.get() as number | null) ?? 0;
     // series heads saved behind the history: bring them up to date
     const saved = Number((s.getMeta.get('checks_seq') as string | undefined) ?? 0);
@@ -234,8 +237,8 @@ export class SqliteStore implements Store {
       upsertFacts: db.prepare(`INSERT INTO hosts (host, facts, facts_time) VALUES (?, ?, ?)
         ON CONFLICT (host) DO UPDATE SET facts = excluded.facts, facts_time = excluded.facts_time`),
       recentIds: db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT ?').pluck(),
-      allChecks: db.prepare('SELECT * FROM checks'),
-      eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq'),
+      checksPage: db.prepare('SELECT * FROM checks WHERE (host, service) > (?, ?) ORDER BY host, service LIMIT ?'),
+      eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq LIMIT ?'),
       scanEvents: db.prepare('SELECT * FROM events WHERE seq < ? ORDER BY seq DESC'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host'),
       oneHost: db.prepare('SELECT * FROM hosts WHERE host = ?'),
@@ -296,15 +299,39 @@ export class SqliteStore implements Store {
 
   async recentEventIds(limit: number): Promise<string[]> { return this.stmts.recentIds.all(limit) as string[]; }
 
-  async loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }> {
-    const checks = (this.stmts.allChecks.all() as any[]).map((r) => ({
-      host: r.host, service: r.service, state: r.state, metric: r.metric, description: r.description, time: r.time,
-      last_change: r.last_change, source: r.source, ttl: r.ttl, tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY),
-      attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT), event_id: r.event_id,
-    }));
-    const saved = Number((this.stmts.getMeta.get('checks_seq') as string | undefined) ?? 0);
-    const replay = (this.stmts.eventsAfter.all(saved) as EventRow[]).map(rowToEvent);
-    return { checks, replay };
+  // Pages by key (no statement stays open across an await: commits may run in between).
+  async *loadChecks(): AsyncIterable<StoredCheck> {
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = this.stmts.checksPage.all(after[0], after[1], LOAD_PAGE_ROWS) as any[];
+      for (const r of rows) {
+        yield {
+          host: r.host, service: r.service, state: r.state, metric: r.metric, description: r.description, time: r.time,
+          last_change: r.last_change, source: r.source, ttl: r.ttl, tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY),
+          attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT), event_id: r.event_id,
+        };
+      }
+      if (rows.length < LOAD_PAGE_ROWS) return;
+      const last = rows[rows.length - 1];
+      after = [last.host, last.service];
+    }
+  }
+
+  async *replayEvents(chunk: { events: number; bytes: number }): AsyncIterable<BlickEvent[]> {
+    let after = Number((this.stmts.getMeta.get('checks_seq') as string | undefined) ?? 0);
+    for (;;) {
+      const events: BlickEvent[] = [];
+      let bytes = 0;
+      let more = false;
+      for (const r of this.stmts.eventsAfter.iterate(after, chunk.events) as IterableIterator<EventRow>) {
+        events.push(rowToEvent(r));
+        after = r.seq;
+        bytes += r.description.length + (r.attributes?.length ?? 0) + (r.tags?.length ?? 0);
+        if (events.length === chunk.events || bytes >= chunk.bytes) { more = true; break; }
+      }
+      if (events.length > 0) yield events;
+      if (!more) return;
+    }
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {

@@ -45,7 +45,15 @@ export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       }
     }
     const r = await ctx.ingest.ingest(events);
+    const limit = ctx.ingest.state.limits.maxChecks;
+    if (r.refused > 0 && r.refused === events.length) {
+      throw new BlickError('CHECKS_LIMIT', `no event was stored: each would add a check, and the server holds its limit of ${limit} (server.limits.max_checks); raise the limit to add checks`);
+    }
     reply.code(202);
-    return { accepted: r.accepted, duplicates: r.duplicates, ids: events.map((e) => e.id) };
+    const out: Record<string, unknown> = { accepted: r.accepted, duplicates: r.duplicates, refused: r.refused, ids: events.map((e) => e.id) };
+    if (r.refused > 0) {
+      out.refused_events = r.refusedIndexes.map((index) => ({ index, id: events[index]!.id, code: 'CHECKS_LIMIT', message: `would add a check beyond server.limits.max_checks (${limit}); not stored` }));
+    }
+    return out;
   });
 };

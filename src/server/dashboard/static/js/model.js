@@ -53,7 +53,8 @@ export function apply(items) {
       if (d.service === 'facts') continue;
       if (!model.hosts.has(d.host)) added.add(d.host);
       const h = host(d.host);
-      if (h.last_seen === null || d.time > h.last_seen) h.last_seen = d.time;
+      // the server's own events (ttl expiry) are not a sign of life
+      if (d.source !== 'server' && (h.last_seen === null || d.time > h.last_seen)) h.last_seen = d.time;
     } else if (it.kind === 'check') {
       if (!model.hosts.has(d.host)) added.add(d.host);
       const h = host(d.host);
