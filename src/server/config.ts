@@ -25,7 +25,13 @@ export const serverConfigSchema = z.strictObject({
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
-  }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+    /** an API page (events, checks, hosts) ends before its JSON exceeds this; the Link header continues it */
+    max_page_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /** history rows one GET /api/v1/events may examine before it answers a partial page */
+    query_scan_rows: z.number().int().min(1).default(50_000),
+    /** milliseconds one GET /api/v1/events may run before it answers a partial page */
+    query_budget_ms: z.number().int().min(1).default(50),
+  }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

@@ -67,7 +67,8 @@ export class BlickServer implements Component {
       metrics: this.metrics,
     });
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q) });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready,
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, { tokens: config.tokens });
   }
 
   async start(): Promise<void> {
