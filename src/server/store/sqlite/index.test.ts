@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEvent } from '../../../core/event.js';
+import { glob } from '../../../core/glob.js';
 import { createLogger } from '../../../core/log.js';
 import { Registry } from '../../../core/metrics.js';
 import { Ingest } from '../../ingest.js';
@@ -116,4 +117,29 @@ test('a batch whose commit fails is not remembered as seen: its resend is stored
   await assert.rejects(ingest.ingest(batch, 'b1'), /disk full/);
   store.commit = commit;
   assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
+});
+
+test('a query out of time (the injected clock) answers what it has with a cursor; the pages together hold every match once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const s = new SqliteStore({ path: join(dir, 'blick.db'), clock: () => now++ }); // every reading of the clock is 1 ms later
+  await s.open();
+  t.after(() => s.close());
+  const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ host: `h${i % 3}`, service: 's', metric: i, state: i % 100 === 0 ? 'critical' : 'ok' }));
+  await s.commit({ events, checks: [], facts: [] });
+  const budget = { rows: 1_000_000, ms: 20 };
+  for (const q of [{ state: 'critical' as const }, { host: 'h?', state: 'critical' as const }, { host: 'h0' }]) {
+    const first = await s.queryEvents({ ...q, limit: 1000, budget });
+    assert.equal(first.stopped, 'time', JSON.stringify(q));
+    assert.ok(first.next !== undefined && first.examined! < 2000);
+    const got: number[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await s.queryEvents({ ...q, limit: 1000, cursor, budget });
+      got.push(...page.events.map((e) => e.metric!));
+      if (!(cursor = page.next)) break;
+    }
+    const want = events.filter((e) => (!q.state || e.state === q.state) && (!q.host || glob(q.host)(e.host))).map((e) => e.metric!).reverse();
+    assert.deepEqual(got, want, JSON.stringify(q));
+  }
 });
