@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { makeEvent, STATES, type BlickEvent } from '../src/core/event.js';
 import type { BlickServer } from '../src/server/index.js';
-import { api, metric, metricSum, runBlick, serverForTest } from './fixtures/blick.js';
+import { api, metric, metricSum, runBlick, serverForTest, startServer } from './fixtures/blick.js';
 
 const json = { 'content-type': 'application/json' };
 const MiB = 1024 * 1024;
@@ -202,4 +202,21 @@ test('property: any events query answers 200 or 400, never 500, and paging retur
     }
     assert.deepEqual(got, expected, `${params}`);
   }), { numRuns: 150 });
+});
+
+test('the rules\' rebuild at start replays at most warm_max_bytes of stored events, and says so', async (t) => {
+  const config = { rules: [{ name: 'flappy', match: { service: 'api' }, flapping: { low: 20, high: 30 } }] };
+  const { server, dir, defer } = await serverForTest(t, config);
+  const events = Array.from({ length: 40 }, (_, i) => ({ host: 'web-1', service: 'api', state: i % 2 ? 'ok' : 'critical', description: 'd'.repeat(8 * 1024) }));
+  assert.equal((await api(server.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify(events) })).status, 202);
+  await server.stop();
+  const restart = async (limits: Record<string, number>) => {
+    const s = await startServer({ dataDir: dir, config: { ...config, limits } });
+    defer(() => s.stop());
+    const truncated = metric(await scrape(s), 'blick_alerting_warm_truncated_total');
+    await s.stop();
+    return truncated;
+  };
+  assert.equal(await restart({}), 0, 'all 330 KB are replayed under the default bound');
+  assert.equal(await restart({ warm_max_bytes: 64 * 1024 }), 1, 'the replay stops at 64 KiB and is counted');
 });

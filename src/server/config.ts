@@ -31,6 +31,8 @@ export const serverConfigSchema = z.strictObject({
     query_scan_rows: z.number().int().min(1).default(50_000),
     /** milliseconds one GET /api/v1/events may run before it answers a partial page */
     query_budget_ms: z.number().int().min(1).default(50),
+    /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
+    warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
