@@ -331,18 +331,18 @@ export class SqliteStore implements Store {
       floor = f;
     }
     // Rows are decided newest first (by seq) whichever plan reads them, so when the
-    // budget runs out every row at or above `examined` is decided and the next page
+    // budget runs out every row at or above `decidedTo` is decided and the next page
     // continues below it: the cursor stays a seq, as it always was.
     const budget = new ReadBudget(q.budget, this.clock);
     const json = q.maxBytes === undefined ? undefined : new JsonPage(q.maxBytes);
     const events: BlickEvent[] = [];
     let lastTaken = 0;
-    let examined = cursor;
+    let decidedTo = cursor;
     let full: 'limit' | 'bytes' | undefined;
     let end = false;
     /** Decide one row; false once a match does not fit the page. */
     const take = (r: EventRow): boolean => {
-      examined = r.seq;
+      decidedTo = r.seq;
       if (!keep(r)) return true;
       if (events.length === q.limit) { full = 'limit'; return false; }
       const ser = this.bySid.get(r.sid)!;
@@ -356,7 +356,7 @@ export class SqliteStore implements Store {
     const scan = (wanted?: (sid: number) => boolean) => {
       for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
         if (r.seq < floor) { end = true; return; }
-        if (wanted === undefined || wanted(r.sid)) { if (!take(r)) return; } else examined = r.seq;
+        if (wanted === undefined || wanted(r.sid)) { if (!take(r)) return; } else decidedTo = r.seq;
         if (!budget.spend()) return;
       }
       end = true;
@@ -387,14 +387,9 @@ export class SqliteStore implements Store {
       } else if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
       else if (q.host !== undefined) series = this.hostSeries.get(q.host) ?? [];
       else series = this.serviceSeries.get(q.service!) ?? [];
-      if (series && series.length > MERGE_SERIES_MAX) {
-        // a wide filter: walking the history once beats merging thousands of chains
-        const sids = new Set(series.map((ser) => ser.sid));
-        wanted = (sid) => sids.has(sid);
-        series = undefined;
-      }
-      if (series && !this.mergeSeries(series, cursor, floor, budget, take)) {
-        // skipping to the cursor along the chains took half the budget: walk instead
+      // a wide filter (walking the history once beats merging thousands of chains), or a
+      // merge whose skip to the cursor along the chains took half the budget: walk instead
+      if (series && (series.length > MERGE_SERIES_MAX || !this.mergeSeries(series, cursor, floor, budget, take))) {
         const sids = new Set(series.map((ser) => ser.sid));
         wanted = (sid) => sids.has(sid);
         series = undefined;
@@ -408,7 +403,7 @@ export class SqliteStore implements Store {
       page.next = String(lastTaken);
       if (full === 'bytes') page.stopped = 'bytes';
     } else if (!end && budget.exhausted !== undefined) {
-      page.next = String(examined);
+      page.next = String(decidedTo);
       page.stopped = budget.exhausted;
     }
     return page;
