@@ -143,7 +143,7 @@ export class Alerting implements Component {
       do {
         const page = await this.deps.history({ since, limit: 10_000, cursor, maxBytes: Math.min(WARM_PAGE_BYTES, maxBytes) });
         newestFirst.push(...page.events);
-        bytes += page.json?.length ?? 0;
+        bytes += page.json === undefined ? 0 : Buffer.byteLength(page.json);
         cursor = page.next;
       } while (cursor !== undefined && newestFirst.length < WARM_MAX_EVENTS && bytes < maxBytes);
       if (cursor !== undefined) {

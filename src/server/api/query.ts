@@ -54,11 +54,12 @@ export function readBounds(ctx: Pick<ApiContext, 'metrics' | 'log' | 'reads'>) {
     limits: ctx.reads ?? DEFAULT_READ_LIMITS,
     rows,
     /** Count (and note) why a page ended early. */
-    stopped(path: string, why: 'bytes' | 'rows' | 'time' | undefined, url: string): void {
+    stopped(path: string, why: 'bytes' | 'rows' | 'time' | undefined, query?: Record<string, unknown>): void {
       if (why === undefined) return;
       if (why === 'bytes') bytes.inc(1, { path });
       else budget.inc(1, { by: why });
-      note.warn(`read:${path}:${why}`, { path, url: url.slice(0, 200), limit: why }, why === 'bytes' ? 'page ended at max_page_bytes; the client pages on' : 'query budget spent; answered a partial page with a next link');
+      // the parsed query, not the URL: no credential reaches the log this way
+      note.warn(`read:${path}:${why}`, { path, limit: why, ...(query ? { query } : {}) }, why === 'bytes' ? 'page ended at max_page_bytes; the client pages on' : 'query budget spent; answered a partial page with a next link');
     },
   };
 }
@@ -77,7 +78,7 @@ export function page<T>(list: T[], q: { limit: number; cursor?: string | undefin
   const to = Math.min(list.length, from + q.limit);
   let i = from;
   while (i < to && out.add(list[i])) i++;
-  if (i < to) reads.stopped(path, 'bytes', req.url);
+  if (i < to) reads.stopped(path, 'bytes');
   if (i < list.length) reply.header('Link', linkHeader(path, req.query as Record<string, string>, String(i)));
   reply.type('application/json; charset=utf-8');
   return out.text();

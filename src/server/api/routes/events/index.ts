@@ -27,7 +27,7 @@ export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     // a page may be shorter than limit, even empty, and still have a next link (docs/api.md)
     const page = await ctx.store.queryEvents({ ...q, maxBytes: maxPageBytes, budget: { rows: queryScanRows, ms: queryBudgetMs } });
     reads.rows.inc(page.examined ?? 0);
-    reads.stopped('/api/v1/events', page.stopped, req.url);
+    reads.stopped('/api/v1/events', page.stopped, q);
     if (page.next) reply.header('Link', linkHeader('/api/v1/events', req.query as Record<string, string>, page.next));
     if (page.json === undefined) return page.events;
     reply.type('application/json; charset=utf-8');
