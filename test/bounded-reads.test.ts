@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { makeEvent, STATES, type BlickEvent } from '../src/core/event.js';
 import type { BlickServer } from '../src/server/index.js';
-import { api, metric, metricSum, runBlick, serverForTest, startServer } from './fixtures/blick.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SqliteStore } from '../src/server/store/sqlite/index.js';
+import type { Store } from '../src/server/store/store.js';
+import { api, deferrals, exited, metric, metricSum, runBlick, serverForTest, spawnBlick, startServer, tempDir, until } from './fixtures/blick.js';
 
 const json = { 'content-type': 'application/json' };
 const MiB = 1024 * 1024;
@@ -36,12 +40,12 @@ const scrape = async (s: BlickServer) => (await api<string>(s.url, '/metrics')).
  * History seeded through the store (setup, not the path under test): one
  * `unknown` event at the oldest end, then `n` small `ok` events over 20 series.
  */
-async function seedHistory(s: BlickServer, n: number): Promise<BlickEvent> {
+async function seedHistory(store: Store, n: number): Promise<BlickEvent> {
   const now = Date.now();
   const planted = makeEvent({ host: 'h-7', service: 'svc-3', state: 'unknown', description: 'the one', time: now - n - 1 });
   const events = [planted];
   for (let i = 0; i < n; i++) events.push(makeEvent({ id: `e${i}`, host: `h-${i % 10}`, service: `svc-${i % 2}`, state: 'ok', time: now - n + i }));
-  await s.store.commit({ events, checks: [], facts: [] });
+  await store.commit({ events, checks: [], facts: [] });
   return planted;
 }
 
@@ -74,7 +78,7 @@ test('GET /api/v1/events?limit=10000 over large events answers pages under max_p
 
 test('a filter that matches nothing over 300k rows answers within its row budget; the links lead to the one match at the oldest end', async (t) => {
   const { server: s } = await serverForTest(t);
-  const planted = await seedHistory(s, 300_000);
+  const planted = await seedHistory(s.store, 300_000);
   const budget = 50_000; // the default server.limits.query_scan_rows
   for (const path of ['/api/v1/events?state=unknown', `/api/v1/events?host=${encodeURIComponent('h-*')}&state=unknown`, `/api/v1/events?host=${encodeURIComponent('h-?')}&since=${planted.time}&state=unknown&limit=5`]) {
     const before = metricSum(await scrape(s), 'blick_query_budget_exhausted_total');
@@ -93,22 +97,33 @@ test('a filter that matches nothing over 300k rows answers within its row budget
   }
 });
 
-test('while a long scan is paged, /healthz and an ingest POST are answered between its pages', async (t) => {
-  const { server: s } = await serverForTest(t, { limits: { query_scan_rows: 20_000 } });
-  const planted = await seedHistory(s, 300_000);
+test('while a long scan is paged, the server process answers /healthz and an ingest POST between its pages', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  // seed the database file, then run `blick server` on it as a user would
+  const store = new SqliteStore({ path: join(dir, 'blick.db') });
+  await store.open();
+  const planted = await seedHistory(store, 300_000);
+  await store.close();
+  const file = join(dir, 'blick.yaml');
+  writeFileSync(file, `data_dir: ${JSON.stringify(dir)}\nserver:\n  http: 127.0.0.1:0\n  ingest: tcp://127.0.0.1:0\n  limits:\n    query_scan_rows: 20000\n`);
+  const proc = spawnBlick(['server', '--config', file], { env: { BLICK_LOG_LEVEL: 'info', BLICK_LOG_FORMAT: 'json' } });
+  defer(async () => { if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exited(proc); } });
+  const url = await until(() => /"http":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(proc.output())?.[1], 'the server to listen', 30_000);
   const order: string[] = [];
-  const firstPage = getPage(s.url, '/api/v1/events?state=unknown').then((p) => { order.push('page'); return p; });
+  const firstPage = getPage(url, '/api/v1/events?state=unknown').then((p) => { order.push('page'); return p; });
   // sent while the first page is being read
-  const health = fetch(s.url + '/healthz').then((r) => { order.push('healthz'); return r.status; });
-  const ingest = api(s.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify([{ host: 'live', service: 'ping', state: 'ok' }]) }).then((r) => { order.push('ingest'); return r.status; });
+  const health = fetch(url + '/healthz').then((r) => { order.push('healthz'); return r.status; });
+  const ingest = api(url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify([{ host: 'live', service: 'ping', state: 'ok' }]) }).then((r) => { order.push('ingest'); return r.status; });
   const first = await firstPage;
-  const rest = first.next ? await allPages(s.url, first.next, () => { order.push('page'); }) : [];
+  const rest = first.next ? await allPages(url, first.next, () => { order.push('page'); }) : [];
   assert.equal(await health, 200);
   assert.equal(await ingest, 202);
   assert.deepEqual([first, ...rest].flatMap((p) => p.body.map((e) => e.id)), [planted.id]);
   const lastPage = order.lastIndexOf('page');
   assert.ok(order.indexOf('healthz') < lastPage && order.indexOf('ingest') < lastPage, `answered between pages: ${order.join(' ')}`);
-  assert.equal((await api<any[]>(s.url, '/api/v1/checks?host=live')).body[0]?.state, 'ok');
+  assert.equal((await api<any[]>(url, '/api/v1/checks?host=live')).body[0]?.state, 'ok');
 });
 
 test('GET /api/v1/checks and /api/v1/hosts pages end at max_page_bytes with a next link; together they list everything once', async (t) => {
@@ -133,7 +148,7 @@ test('GET /api/v1/checks and /api/v1/hosts pages end at max_page_bytes with a ne
 
 test('blick events keeps paging through empty pages that have a next link', async (t) => {
   const { server: s } = await serverForTest(t, { limits: { query_scan_rows: 1000 } });
-  const planted = await seedHistory(s, 20_000);
+  const planted = await seedHistory(s.store, 20_000);
   const first = await getPage(s.url, '/api/v1/events?state=unknown');
   assert.deepEqual(first.body, []);
   assert.ok(first.next);
