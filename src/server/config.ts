@@ -33,6 +33,14 @@ export const serverConfigSchema = z.strictObject({
     check_description_bytes: z.number().int().min(64).default(4096),
     /** a check's attributes kept in memory */
     check_attributes_bytes: z.number().int().min(256).default(16_384),
+    /** an API page (events, checks, hosts) ends before its JSON exceeds this; the Link header continues it */
+    max_page_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /** history rows one GET /api/v1/events may examine before it answers a partial page */
+    query_scan_rows: z.number().int().min(1).default(50_000),
+    /** milliseconds one GET /api/v1/events may run before it answers a partial page */
+    query_budget_ms: z.number().int().min(1).default(50),
+    /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
+    warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,

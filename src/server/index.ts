@@ -73,8 +73,10 @@ export class BlickServer implements Component {
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q) });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready }, { tokens: config.tokens });
+    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
+      warmMaxBytes: config.limits.warm_max_bytes });
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, { tokens: config.tokens });
   }
 
   async start(): Promise<void> {

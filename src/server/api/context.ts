@@ -4,6 +4,7 @@ import type { Registry } from '../../core/metrics.js';
 import type { Alerting } from '../alerts/index.js';
 import type { Ingest } from '../ingest.js';
 import type { Store } from '../store/store.js';
+import type { ReadLimits } from './query.js';
 
 export type Role = 'read' | 'write' | 'admin';
 export const ROLE_RANK: Record<Role, number> = { read: 1, write: 2, admin: 3 };
@@ -20,6 +21,8 @@ export interface ApiContext {
   events?: EventOptions;
   /** false until the store is open and state is loaded */
   ready(): boolean;
+  /** bounds of every read (server.limits); DEFAULT_READ_LIMITS when absent */
+  reads?: ReadLimits;
 }
 
 declare module 'fastify' {

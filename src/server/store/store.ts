@@ -1,4 +1,5 @@
 import type { BlickEvent, Source, State } from '../../core/event.js';
+import type { ReadBudgetLimits } from './page.js';
 
 /** The current state of one host+service (a row of GET /api/v1/checks). */
 export interface CheckState {
@@ -44,9 +45,29 @@ export interface EventQuery {
   /** paging cursor from the previous page's Link header */
   cursor?: string | undefined;
   limit: number;
+  /**
+   * End the page before its JSON array (what the API sends) exceeds this many
+   * bytes; the first event is always included. The store then also returns `json`.
+   */
+  maxBytes?: number | undefined;
+  /**
+   * The work this read may do. When it is spent the page ends early, possibly
+   * empty, with a `next` cursor that continues where the read stopped.
+   */
+  budget?: ReadBudgetLimits | undefined;
 }
 
-export interface EventPage { events: BlickEvent[]; next?: string }
+export interface EventPage {
+  events: BlickEvent[];
+  /** cursor of the next page; a page may be shorter than `limit`, even empty, and still have one */
+  next?: string;
+  /** the events as one JSON array, when the query gave `maxBytes` */
+  json?: string;
+  /** why the page ended before `limit` events with more to read */
+  stopped?: 'bytes' | 'rows' | 'time';
+  /** rows the read examined */
+  examined?: number;
+}
 
 /** Everything one ingest commit writes, atomically. */
 export interface Commit {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEvent } from '../../../core/event.js';
+import { glob } from '../../../core/glob.js';
 import { createLogger } from '../../../core/log.js';
 import { Registry } from '../../../core/metrics.js';
 import { Ingest } from '../../ingest.js';
@@ -146,4 +147,51 @@ test('a check stored under a name today\'s rules refuse (e.g. a tab in the host)
   now += 5000;
   assert.equal(await ingest.expireDue(), 1);
   assert.equal(ingest.state.get('good-host', 'heartbeat')!.attributes.expired, 'true');
+});
+
+test('a query out of time (the injected clock) answers what it has with a cursor; the pages together hold every match once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const s = new SqliteStore({ path: join(dir, 'blick.db'), clock: () => now++ }); // every reading of the clock is 1 ms later
+  await s.open();
+  t.after(() => s.close());
+  const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ host: `h${i % 3}`, service: 's', metric: i, state: i % 100 === 0 ? 'critical' : 'ok' }));
+  await s.commit({ events, checks: [], facts: [] });
+  const budget = { rows: 1_000_000, ms: 20 };
+  for (const q of [{ state: 'critical' as const }, { host: 'h?', state: 'critical' as const }, { host: 'h0' }]) {
+    const first = await s.queryEvents({ ...q, limit: 1000, budget });
+    assert.equal(first.stopped, 'time', JSON.stringify(q));
+    assert.ok(first.next !== undefined && first.examined! < 2000);
+    const got: number[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await s.queryEvents({ ...q, limit: 1000, cursor, budget });
+      got.push(...page.events.map((e) => e.metric!));
+      if (!(cursor = page.next)) break;
+    }
+    const want = events.filter((e) => (!q.state || e.state === q.state) && (!q.host || glob(q.host)(e.host))).map((e) => e.metric!).reverse();
+    assert.deepEqual(got, want, JSON.stringify(q));
+  }
+});
+
+test('a glob over more series than half the time budget can compare falls back to a walk, and paging still finds every match once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const s = new SqliteStore({ path: join(dir, 'blick.db'), clock: () => now++ });
+  await s.open();
+  t.after(() => s.close());
+  // 200 series: comparing them all would read the clock ~12 times (every 16 series), past half of a 10 ms budget
+  const events = Array.from({ length: 400 }, (_, i) => makeEvent({ host: `h${i % 200}`, service: 's', metric: i }));
+  await s.commit({ events, checks: [], facts: [] });
+  const q = { host: 'h1?', limit: 1000, budget: { rows: 1_000_000, ms: 10 } };
+  const got: number[] = [];
+  let pages = 0;
+  for (let cursor: string | undefined; ; pages++) {
+    const page = await s.queryEvents({ ...q, cursor });
+    got.push(...page.events.map((e) => e.metric!));
+    if (!(cursor = page.next)) break;
+  }
+  assert.ok(pages > 1, 'the budget ended pages early');
+  assert.deepEqual(got, events.filter((e) => glob('h1?')(e.host)).map((e) => e.metric!).reverse());
 });

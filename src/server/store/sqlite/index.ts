@@ -5,6 +5,7 @@ import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
 import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store, StoredCheck } from '../store.js';
+import { JsonPage, ReadBudget } from '../page.js';
 
 export interface SqliteStoreOptions {
   /** database file, or ':memory:' */
@@ -13,6 +14,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** how often changed checks are saved, ms [1000]; history is always written first, so nothing is lost */
   checksFlushMs?: number;
+  /** the clock of read budgets, ms [performance.now] */
+  clock?: () => number;
 }
 
 const SCHEMA_VERSION = 3;
@@ -130,7 +133,11 @@ export class SqliteStore implements Store {
   private lastSeq = 0;
   private flushTimer?: NodeJS.Timeout;
 
-  constructor(private readonly opts: SqliteStoreOptions) {}
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: SqliteStoreOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
   async open(): Promise<void> {
     if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
@@ -347,77 +354,136 @@ export class SqliteStore implements Store {
     let floor = 0;
     if (q.since !== undefined) {
       const f = this.stmts.firstMarkFrom.get(Math.floor((q.since - SINCE_SLACK_MS) / 60_000)) as number | null;
-      if (f === null || f === undefined) return { events: [] };
+      if (f === null || f === undefined) return { events: [], examined: 0 };
       floor = f;
     }
-    const out: EventRow[] = [];
-    const want = q.limit + 1;
-    if (q.host === undefined && q.service === undefined) {
-      // everything: newest first along the primary key
+    // Rows are decided newest first (by seq) whichever plan reads them, so when the
+    // budget runs out every row at or above `decidedTo` is decided and the next page
+    // continues below it: the cursor stays a seq, as it always was.
+    const budget = new ReadBudget(q.budget, this.clock);
+    const json = q.maxBytes === undefined ? undefined : new JsonPage(q.maxBytes);
+    const events: BlickEvent[] = [];
+    let lastTaken = 0;
+    let decidedTo = cursor;
+    let full: 'limit' | 'bytes' | undefined;
+    let end = false;
+    /** Decide one row; false once a match does not fit the page. */
+    const take = (r: EventRow): boolean => {
+      decidedTo = r.seq;
+      if (!keep(r)) return true;
+      if (events.length === q.limit) { full = 'limit'; return false; }
+      const ser = this.bySid.get(r.sid)!;
+      const e = rowToEvent({ ...r, host: ser.host, service: ser.service });
+      if (json && !json.add(e)) { full = 'bytes'; return false; }
+      events.push(e);
+      lastTaken = r.seq;
+      return true;
+    };
+    /** Walk the history along the primary key: every row read moves the cursor, so a page always progresses. */
+    const scan = (wanted?: (sid: number) => boolean) => {
       for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
-        if (r.seq < floor) break;
-        if (keep(r)) { out.push(r); if (out.length === want) break; }
+        if (r.seq < floor) { end = true; return; }
+        if (wanted === undefined || wanted(r.sid)) { if (!take(r)) return; } else decidedTo = r.seq;
+        if (!budget.spend()) return;
       }
-    } else {
-      let series: Series[];
+      end = true;
+    };
+    if (q.host === undefined && q.service === undefined) scan();
+    else {
+      let series: Series[] | undefined;
+      let wanted: ((sid: number) => boolean) | undefined;
       if (isGlob(q.host) || isGlob(q.service)) {
         const hostOk = q.host === undefined ? undefined : glob(q.host);
         const serviceOk = q.service === undefined ? undefined : glob(q.service);
+        const match = (ser: Series) => (!hostOk || hostOk(ser.host)) && (!serviceOk || serviceOk(ser.service));
         series = [];
-        for (const ser of this.bySid.values()) if ((!hostOk || hostOk(ser.host)) && (!serviceOk || serviceOk(ser.service))) series.push(ser);
+        for (const ser of this.bySid.values()) {
+          if (match(ser)) series.push(ser);
+          // many series, or too many to compare within the budget: decide each row's series as the walk meets it
+          if (series.length > MERGE_SERIES_MAX || (!budget.spend(0) || budget.halfSpent())) {
+            const memo = new Map<number, boolean>();
+            wanted = (sid) => {
+              let ok = memo.get(sid);
+              if (ok === undefined) { const ser = this.bySid.get(sid); ok = ser !== undefined && match(ser); memo.set(sid, ok); }
+              return ok;
+            };
+            series = undefined;
+            break;
+          }
+        }
       } else if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
       else if (q.host !== undefined) series = this.hostSeries.get(q.host) ?? [];
       else series = this.serviceSeries.get(q.service!) ?? [];
-      if (series.length > MERGE_SERIES_MAX) {
-        // a wide glob: walking the history once beats merging thousands of chains
-        const wanted = new Set(series.map((ser) => ser.sid));
-        for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
-          if (r.seq < floor) break;
-          if (wanted.has(r.sid) && keep(r)) { out.push(r); if (out.length === want) break; }
-        }
-        series = [];
+      // a wide filter (walking the history once beats merging thousands of chains), or a
+      // merge whose skip to the cursor along the chains took half the budget: walk instead
+      if (series && (series.length > MERGE_SERIES_MAX || !this.mergeSeries(series, cursor, floor, budget, take))) {
+        const sids = new Set(series.map((ser) => ser.sid));
+        wanted = (sid) => sids.has(sid);
+        series = undefined;
       }
-      // merge the series' chains newest first (a max-heap on seq)
-      const heap: EventRow[] = [];
-      const push = (r: EventRow) => {
-        heap.push(r);
-        for (let i = heap.length - 1; i > 0;) { const p = (i - 1) >> 1; if (heap[p]!.seq >= heap[i]!.seq) break; [heap[p], heap[i]] = [heap[i]!, heap[p]!]; i = p; }
-      };
-      const pop = (): EventRow => {
-        const top = heap[0]!; const last = heap.pop()!;
-        if (heap.length > 0) {
-          heap[0] = last;
-          for (let i = 0; ;) {
-            const l = 2 * i + 1, r = l + 1; let m = i;
-            if (l < heap.length && heap[l]!.seq > heap[m]!.seq) m = l;
-            if (r < heap.length && heap[r]!.seq > heap[m]!.seq) m = r;
-            if (m === i) break;
-            [heap[m], heap[i]] = [heap[i]!, heap[m]!]; i = m;
-          }
-        }
-        return top;
-      };
-      const get = (seq: number | null) => (seq === null ? undefined : this.stmts.eventBySeq.get(seq) as EventRow | undefined);
-      for (const ser of series) {
-        let r = get(ser.last);
-        while (r && r.seq >= cursor) r = get(r.prev); // paging: skip what earlier pages returned
-        if (r) push(r);
-      }
-      while (heap.length > 0 && out.length < want) {
-        const r = pop();
-        if (r.seq < floor) continue; // this series has nothing newer than `since` left
-        if (keep(r)) out.push(r);
-        const prev = get(r.prev);
-        if (prev) push(prev);
-      }
+      if (series) end = budget.exhausted === undefined && full === undefined;
+      else scan(wanted);
     }
-    const events = out.slice(0, q.limit).map((r) => {
-      const ser = this.bySid.get(r.sid)!;
-      return rowToEvent({ ...r, host: ser.host, service: ser.service });
-    });
-    const page: EventPage = { events };
-    if (out.length > q.limit) page.next = String(out[q.limit - 1]!.seq);
+    const page: EventPage = { events, examined: budget.spent };
+    if (json) page.json = json.text();
+    if (full !== undefined) {
+      page.next = String(lastTaken);
+      if (full === 'bytes') page.stopped = 'bytes';
+    } else if (!end && budget.exhausted !== undefined) {
+      page.next = String(decidedTo);
+      page.stopped = budget.exhausted;
+    }
     return page;
+  }
+
+  /**
+   * Merge the series' chains newest first (a max-heap on seq), handing each row
+   * to `take`. Returns false, having taken nothing, when reaching the cursor
+   * along the chains costs half the budget (the caller walks the history instead).
+   */
+  private mergeSeries(series: Series[], cursor: number, floor: number, budget: ReadBudget, take: (r: EventRow) => boolean): boolean {
+    const heap: EventRow[] = [];
+    const push = (r: EventRow) => {
+      heap.push(r);
+      for (let i = heap.length - 1; i > 0;) { const p = (i - 1) >> 1; if (heap[p]!.seq >= heap[i]!.seq) break; [heap[p], heap[i]] = [heap[i]!, heap[p]!]; i = p; }
+    };
+    const pop = (): EventRow => {
+      const top = heap[0]!; const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1, r = l + 1; let m = i;
+          if (l < heap.length && heap[l]!.seq > heap[m]!.seq) m = l;
+          if (r < heap.length && heap[r]!.seq > heap[m]!.seq) m = r;
+          if (m === i) break;
+          [heap[m], heap[i]] = [heap[i]!, heap[m]!]; i = m;
+        }
+      }
+      return top;
+    };
+    const get = (seq: number | null) => {
+      if (seq === null) return undefined;
+      budget.spend();
+      return this.stmts.eventBySeq.get(seq) as EventRow | undefined;
+    };
+    for (const ser of series) {
+      let r = get(ser.last);
+      while (r && r.seq >= cursor) { // paging: skip what earlier pages returned
+        if (budget.halfSpent()) return false;
+        r = get(r.prev);
+      }
+      if (budget.halfSpent()) return false;
+      if (r) push(r);
+    }
+    while (heap.length > 0) {
+      const r = pop();
+      if (r.seq < floor) continue; // this series has nothing newer than `since` left
+      if (!take(r)) return true;
+      const prev = get(r.prev);
+      if (prev) push(prev);
+      if (budget.exhausted) return true;
+    }
+    return true;
   }
 
   private hostRow(r: any): HostRecord {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BlickError } from '../../../../core/errors.js';
 import { makeEvent, STATES, type BlickEvent, type EventOptions } from '../../../../core/event.js';
 import type { ApiContext } from '../../context.js';
-import { linkHeader, parseQuery } from '../../query.js';
+import { linkHeader, parseQuery, readBounds } from '../../query.js';
 
 const listQuery = z.strictObject({
   /** a host name or glob (`web-*`), like the stream's and the silences' matchers */
@@ -23,11 +23,18 @@ export const MAX_POST_EVENTS = 10_000;
 
 /** GET /api/v1/events (history, newest first) and POST /api/v1/events (submit a batch). */
 export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  const reads = readBounds(ctx);
   app.get('/events', async (req, reply) => {
     const q = parseQuery(listQuery, req.query);
-    const page = await ctx.store.queryEvents(q);
+    const { maxPageBytes, queryScanRows, queryBudgetMs } = reads.limits;
+    // a page may be shorter than limit, even empty, and still have a next link (docs/api.md)
+    const page = await ctx.store.queryEvents({ ...q, maxBytes: maxPageBytes, budget: { rows: queryScanRows, ms: queryBudgetMs } });
+    reads.rows.inc(page.examined ?? 0);
+    reads.stopped('/api/v1/events', page.stopped, q);
     if (page.next) reply.header('Link', linkHeader('/api/v1/events', req.query as Record<string, string>, page.next));
-    return page.events;
+    if (page.json === undefined) return page.events;
+    reply.type('application/json; charset=utf-8');
+    return page.json;
   });
 
   app.post('/events', { config: { role: 'write' } }, async (req, reply) => {
