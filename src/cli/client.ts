@@ -1,6 +1,7 @@
 import { BlickError } from '../core/errors.js';
 import { alertingCommand } from './alerts.js';
 import { followEvents } from './follow.js';
+import { cliRequest, type CliResponse } from './http.js';
 import { clientTarget } from './target.js';
 
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
@@ -17,14 +18,14 @@ export function when(ms: unknown): string {
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
-  const { base, token } = clientTarget(flags);
-  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags);
+  const { base, token, ca } = clientTarget(flags);
+  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   const url = `${base}/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`;
-  let res: Response;
+  let res: CliResponse;
   try {
-    res = await fetch(url, { headers: typeof token === 'string' ? { authorization: `Bearer ${token}` } : {} });
+    res = await cliRequest(url, { headers: typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, ca });
   } catch (err) {
     throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
   }
