@@ -17,7 +17,26 @@ export const serverConfigSchema = z.strictObject({
       synchronous: z.enum(['normal', 'full']).default('normal'),
     }),
   ]).default({ type: 'sqlite', synchronous: 'normal' }),
-  tokens: z.array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: z.enum(['read', 'write', 'admin']) })).default([]),
+  /** bearer tokens: the token itself, or its SHA-256 (`printf %s "$TOKEN" | sha256sum`) so the file holds no secret */
+  tokens: z.array(z.strictObject({
+    token: z.string().min(16, 'tokens must be at least 16 characters').optional(),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the token\'s SHA-256 (printf %s "$TOKEN" | sha256sum)').optional(),
+    role: z.enum(['read', 'write', 'admin']),
+  }).refine((t) => (t.token === undefined) !== (t.sha256 === undefined), 'give either token: or sha256:, not both or neither')).default([]),
+  /**
+   * names (optionally name:port) the API is reached by besides loopback and the
+   * listen address, e.g. behind a proxy; other Host headers are refused (DNS rebinding)
+   */
+  http_hosts: z.array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s/\[\]]+)(:\d{1,5})?$/, 'must be a host name, optionally with :port')).default([]),
+  /** failed authentications per client address before it gets 429 until the window passes */
+  auth_failures: z.strictObject({
+    max: z.number().int().min(1).default(10),
+    window: zDuration.prefault('1m'),
+    /** addresses remembered; the oldest is forgotten first */
+    max_addresses: z.number().int().min(1).default(10_000),
+  }).prefault({}),
+  /** serve the API over HTTPS (PEM files) */
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   /** how long history is kept */
   retention: zDuration.prefault('7d'),
   /** recent event ids remembered for dedupe */

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { Alerting } from './alerts/index.js';
 import type { Component } from '../core/component.js';
@@ -8,6 +10,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import { Receiver } from '../transport/receiver.js';
+import type { TokenConfig } from './api/auth.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
@@ -25,6 +28,21 @@ export interface ServerDeps {
   /** a store to use instead of the configured one (tests, other backends) */
   store?: Store;
   now?: () => number;
+}
+
+function readPem(file: string, key: string): Buffer {
+  try { return readFileSync(file); } catch (err) {
+    throw new BlickError('CONFIG_UNREADABLE', `${key}: cannot read ${file} (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** The PEM files of server.tls, checked now so that a bad pair stops start-up with a config error. */
+function tlsFromConfig(c: NonNullable<ServerConfig['tls']>): { cert: Buffer; key: Buffer } {
+  const pem = { cert: readPem(c.cert_file, 'server.tls.cert_file'), key: readPem(c.key_file, 'server.tls.key_file') };
+  try { createSecureContext(pem); } catch (err) {
+    throw new BlickError('CONFIG_INVALID', `server.tls: ${c.cert_file} and ${c.key_file} are not a PEM certificate and its key (${(err as Error).message})`, { cause: err });
+  }
+  return pem;
 }
 
 /** Build the configured store: a name → factory map of the built-ins. */
@@ -47,7 +65,7 @@ export class BlickServer implements Component {
   private readonly log: Logger;
   private ready = false;
   private timers: NodeJS.Timeout[] = [];
-  /** the address the API listens on, e.g. http://127.0.0.1:8080 */
+  /** the address the API listens on, e.g. http://127.0.0.1:8080 (https:// with server.tls) */
   url = '';
 
   constructor(readonly config: ServerConfig, deps: ServerDeps) {
@@ -75,8 +93,14 @@ export class BlickServer implements Component {
     });
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
       warmMaxBytes: config.limits.warm_max_bytes });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
-      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, { tokens: config.tokens });
+        this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, {
+      tokens: config.tokens as TokenConfig[],
+      failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
+      // without tokens nothing but the Host header tells a rebound page from a local client
+      hosts: { listenHost: host, names: config.http_hosts, strict: config.tokens.length === 0 || config.http_hosts.length > 0, tls: config.tls !== undefined },
+      ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
+    });
   }
 
   async start(): Promise<void> {
@@ -99,7 +123,7 @@ export class BlickServer implements Component {
       throw err;
     }
     const addr = this.api.server.address();
-    if (addr && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    if (addr && typeof addr === 'object') this.url = `${this.config.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
     this.timers.push(setInterval(() => {
       this.ingest.expireDue().catch((err) => this.log.error({ err }, 'ttl expiry failed'));
     }, 250));
