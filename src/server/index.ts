@@ -57,10 +57,10 @@ export class BlickServer implements Component {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
-    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
+    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, dedupeProducers: config.dedupe_producers, ...(deps.now ? { now: deps.now } : {}) });
     this.receiver = new Receiver({
       bind: config.ingest,
-      handler: (batch) => this.ingest.ingest(batch.events, batch.id),
+      handler: (batch, numbers) => this.ingest.ingest(batch.events, batch.id, batch.origin && numbers ? { ...batch.origin, ...numbers } : undefined),
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
       curve: curveServerFromConfig(deps.curve, this.log),
       log: this.log.child({ part: 'ingest' }),

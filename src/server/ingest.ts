@@ -2,6 +2,7 @@ import { FACTS_SERVICE, makeEvent, type BlickEvent, type State } from '../core/e
 import { formatDuration } from '../core/duration.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
+import { ProducerMarks, type MarkPlan, type NumberedBatch } from './producers.js';
 import { ExpiryTracker, RecentIds, StateIndex } from './state.js';
 import type { CheckState, Store } from './store/store.js';
 
@@ -20,6 +21,8 @@ export interface IngestOptions {
   metrics: Registry;
   /** how many recent event ids are remembered for dedupe [200,000] */
   dedupeWindow?: number;
+  /** producers whose event numbers are remembered for exact dedupe [10,000] */
+  dedupeProducers?: number;
   now?: () => number;
 }
 
@@ -31,6 +34,7 @@ export class Ingest {
   readonly state = new StateIndex();
   private readonly recent: RecentIds;
   private readonly recentBatches = new RecentIds(100_000);
+  private readonly marks: ProducerMarks;
   readonly expiry = new ExpiryTracker();
   private readonly subscribers = new Set<IngestSubscriber>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -39,6 +43,7 @@ export class Ingest {
 
   constructor(private readonly opts: IngestOptions) {
     this.recent = new RecentIds(opts.dedupeWindow ?? 200_000);
+    this.marks = new ProducerMarks({ maxProducers: opts.dedupeProducers ?? 10_000 });
     this.now = opts.now ?? Date.now;
     const r = opts.metrics;
     this.m = {
@@ -47,7 +52,9 @@ export class Ingest {
       expired: r.counter('blick_events_expired_total', 'expired events emitted because a ttl ran out'),
       commit: r.histogram('blick_store_commit_seconds', 'Time to commit one ingest batch to the store'),
       failures: r.counter('blick_store_failures_total', 'Store commits that failed'),
+      forgotten: r.counter('blick_dedupe_producers_forgotten_total', 'Producers whose event numbers were forgotten (over server.dedupe_producers, or too many gaps); their repeats fall back to event-id dedupe'),
     };
+    r.gauge('blick_dedupe_producers', 'Producers whose event numbers the server remembers').collectWith(() => this.marks.size);
     r.gauge('blick_checks', 'Host+service pairs the server knows').collectWith(() => this.state.size);
   }
 
@@ -67,6 +74,7 @@ export class Ingest {
       // a check that expired while the server was down expires at the first tick
       if (c.ttl !== null && !(c.attributes.expired === 'true')) this.expiry.track(c.host, c.service, Math.min(now, c.time), c.ttl);
     }
+    this.marks.load(await this.opts.store.loadProducers());
     const ids = await this.opts.store.recentEventIds(Math.min(200_000, this.opts.dedupeWindow ?? 200_000));
     for (let i = ids.length - 1; i >= 0; i--) this.recent.add(ids[i]!);
   }
@@ -76,16 +84,24 @@ export class Ingest {
     return () => this.subscribers.delete(fn);
   }
 
-  /** Store a batch; resolves once committed. */
-  ingest(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
-    const run = this.chain.then(() => this.commit(events, batchId));
+  /**
+   * Store a batch; resolves once committed. With `numbered` (a producer that
+   * numbers its events), repeats are dropped exactly by number; without, by
+   * batch id. Either way also by event id within the dedupe window.
+   */
+  ingest(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<{ accepted: number; duplicates: number }> {
+    const run = this.chain.then(() => this.commit(events, batchId, numbered));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async commit(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
+  private async commit(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<{ accepted: number; duplicates: number }> {
     const store = this.opts.store;
-    if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
+    let plan: MarkPlan | undefined;
+    if (numbered) {
+      plan = this.marks.plan(numbered, this.now());
+      batchId = undefined; // the numbers replace the batch id
+    } else if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
       this.m.duplicates.inc(events.length);
       return { accepted: 0, duplicates: events.length };
     }
@@ -95,7 +111,7 @@ export class Ingest {
     let duplicates = 0;
     for (let i = 0; i < events.length; i++) {
       const id = events[i]!.id;
-      if (this.recent.has(id)) {
+      if ((plan && !plan.isNew(i)) || this.recent.has(id)) {
         if (fresh === events) fresh = events.slice(0, i);
         duplicates++;
       } else {
@@ -108,7 +124,7 @@ export class Ingest {
     for (const e of fresh) if (e.service === FACTS_SERVICE) facts.push({ host: e.host, facts: e.attributes, time: e.time });
     const t0 = performance.now();
     try {
-      await store.commit({ batchId, events: fresh, checks: rows, facts });
+      await store.commit({ batchId, events: fresh, checks: rows, facts, ...(plan ? { producer: plan.next, forgetProducers: plan.forget } : {}) });
     } catch (err) {
       this.m.failures.inc();
       for (const e of fresh) this.recent.delete(e.id);
@@ -117,6 +133,10 @@ export class Ingest {
     this.m.commit.observe((performance.now() - t0) / 1000);
     this.state.apply(rows);
     if (batchId !== undefined) this.recentBatches.add(batchId);
+    if (plan) {
+      this.marks.apply(plan);
+      if (plan.forget.length + plan.abandoned > 0) this.m.forgotten.inc(plan.forget.length + plan.abandoned);
+    }
     const now = this.now();
     for (const r of rows) {
       if (r.ttl !== null) this.expiry.track(r.host, r.service, now, r.ttl);
