@@ -6,6 +6,8 @@ import { alertingConfigKeys } from './alerts/config.js';
 export const serverConfigSchema = z.strictObject({
   /** ZeroMQ endpoint the ingest socket binds */
   ingest: zEndpoint.default('tcp://0.0.0.0:5556'),
+  /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
+  insecure_ingest: z.boolean().default(false),
   /** HTTP API, live stream, dashboard and /metrics */
   http: zHostPort.default('127.0.0.1:8080'),
   store: z.discriminatedUnion('type', [
