@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BlickError } from '../core/errors.js';
 import type { BlickEvent } from '../core/event.js';
-import { decodeMessage, encodeAck, encodeBatch } from './wire.js';
+import { decodeMessage, encodeAck, encodeBatch, peekBatchId } from './wire.js';
 
 const arbEvent: fc.Arbitrary<BlickEvent> = fc.record({
   id: fc.string({ minLength: 1, maxLength: 30 }),
@@ -49,4 +49,27 @@ test('acks round-trip; limits are enforced', () => {
   const big = encodeBatch({ id: 'b', producer: 'p', events: Array.from({ length: 11 }, (_, i) => ({ id: `e${i}`, host: 'h', service: 's', description: '', tags: [], attributes: {}, time: 1, source: 'agent' as const })) });
   assert.throws(() => decodeMessage(big, { maxBatchEvents: 10, maxMessageBytes: 1e6 }), (e: any) => e.code === 'BATCH_TOO_LARGE');
   assert.throws(() => decodeMessage(big, { maxBatchEvents: 100, maxMessageBytes: 10 }), (e: any) => e.code === 'MESSAGE_TOO_LARGE');
+});
+
+test('property: numbered batches and refusals round-trip; the batch id is read without decoding the events', () => {
+  fc.assert(fc.property(fc.array(arbEvent, { maxLength: 20 }), fc.string({ minLength: 1, maxLength: 40 }), fc.nat(2 ** 40), fc.nat(2 ** 40), (events, id, seq, lowWater) => {
+    const origin = { producerId: 'p1', seq, lowWater };
+    const buf = encodeBatch({ id, producer: 'p', events, origin });
+    assert.equal(peekBatchId(buf), id);
+    const d = decodeMessage(buf);
+    assert.ok(d.kind === 'batch');
+    if (d.kind !== 'batch') return;
+    assert.deepEqual(d.batch.origin, origin);
+    assert.deepEqual(d.seqs, events.map((_, i) => seq + i));
+  }));
+  const r = decodeMessage(encodeAck({ batchId: 'b', accepted: 0, duplicates: 0, rejected: 0, error: 'too big', refusal: 'message_too_large', maxMessageBytes: 1024, maxBatchEvents: 7 }));
+  assert.ok(r.kind === 'ack');
+  if (r.kind === 'ack') assert.deepEqual([r.ack.refusal, r.ack.maxMessageBytes, r.ack.maxBatchEvents], ['message_too_large', 1024, 7]);
+});
+
+test('property: peeking at arbitrary bytes for a batch id never throws', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+    const id = peekBatchId(bytes);
+    assert.ok(id === undefined || typeof id === 'string');
+  }));
 });
