@@ -31,11 +31,14 @@ test('a batch over the receiver limits is refused, the producer splits it until 
   // the producer believes in big batches: 1000 events, 4 MiB
   const { producer, metrics } = producerForTest(defer, dir, server.receiver.endpoint, { batchEvents: 1000, batchMaxBytes: 4 * 1024 * 1024, batchDelayMs: 50, ackTimeoutMs: 500 });
   await producer.start();
-  const N = 240;
-  for (let i = 1; i <= N; i++) {
+  // both batches are spooled before any answer: one over the event limit only, one over the byte limit
+  const SMALL = 100, N = 340;
+  for (let i = 1; i <= SMALL; i++) producer.send(event('split-host', i));
+  producer.flush();
+  for (let i = SMALL + 1; i <= N; i++) {
     producer.send(event('split-host', i, 'x'.repeat(300)));
     // one event larger than the receiver accepts in any batch (~72 KB of attributes)
-    if (i === 100) producer.send(makeEvent({ host: 'split-host', service: 'huge', state: 'ok', attributes: Object.fromEntries(Array.from({ length: 9 }, (_, k) => [`a${k}`, 'y'.repeat(8000)])) }, { source: 'agent' }));
+    if (i === 200) producer.send(makeEvent({ host: 'split-host', service: 'huge', state: 'ok', attributes: Object.fromEntries(Array.from({ length: 9 }, (_, k) => [`a${k}`, 'y'.repeat(8000)])) }, { source: 'agent' }));
   }
   producer.flush();
   await until(() => producer.unacknowledged.batches === 0, 'the spool to empty', 30_000);
@@ -45,7 +48,7 @@ test('a batch over the receiver limits is refused, the producer splits it until 
   assert.deepEqual(numbers, Array.from({ length: N }, (_, i) => i + 1), 'every event that fits arrived exactly once');
   assert.ok(!events.some((e) => e.service === 'huge'));
   assert.equal(metric(metrics.render(), 'blick_producer_dropped_events_total{reason="refused"}'), 1, 'the oversized single event is dropped and counted');
-  assert.ok(producer.stats.batchesSplit >= 1, 'the refused batch was split');
+  assert.ok(producer.stats.batchesSplit >= 2, 'both refused batches were split');
   const m = await (await fetch(server.url + '/metrics')).text();
   assert.ok(metric(m, 'blick_ingest_batches_refused_total{reason="too_many_events"}') >= 1);
   assert.ok(metric(m, 'blick_ingest_batches_refused_total{reason="message_too_large"}') >= 1);

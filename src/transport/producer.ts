@@ -51,7 +51,10 @@ interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
  * The sending half of the transport: batches events, appends each batch to the
  * spool, sends it over a DEALER socket and forgets it only when the receiver
  * acknowledges it (after its commit). Unacknowledged batches are resent after
- * a timeout, after a reconnect and after a restart (from the spool).
+ * a timeout, after a reconnect and after a restart (from the spool). Events
+ * are numbered per producer (Batch.producer_id, seq) so that the receiver drops
+ * every repeat exactly; a batch the receiver refuses as too large is split in
+ * its place in the spool, keeping the numbers, or dropped if it is one event.
  */
 export class Producer implements Component {
   readonly name = 'producer';
@@ -153,13 +156,14 @@ export class Producer implements Component {
     while (this.pending.length > 0) {
       const events = this.pending.length <= maxEvents ? this.pending : this.pending.slice(0, maxEvents);
       this.pending = events === this.pending ? [] : this.pending.slice(events.length);
+      let spooled = 0;
       try {
         const seq = this.spool.reserve(events.length);
-        for (const part of this.cut(this.ids.next(), seq, events, false)) this.spool.append(part);
+        for (const part of this.cut(this.ids.next(), seq, events, false)) { this.spool.append(part); spooled += part.events; }
       } catch (err) {
-        // the spool cannot write (disk full, directory gone): keep the events in memory,
-        // bounded, and try again shortly; never crash the daemon over it
-        this.pending = events.concat(this.pending);
+        // the spool cannot write (disk full, directory gone): keep the events not yet
+        // spooled in memory, bounded, and try again shortly; never crash the daemon over it
+        this.pending = (spooled === 0 ? events : events.slice(spooled)).concat(this.pending);
         const over = this.pending.length - MAX_PENDING_EVENTS;
         if (over > 0) { this.pending.splice(0, over); this.spoolFailureDrops += over; }
         this.warn.warn('spool-write', { err: (err as Error).message, pending: this.pending.length, dropped: this.spoolFailureDrops }, 'cannot write to the spool; events held in memory');
@@ -271,7 +275,11 @@ export class Producer implements Component {
         this.inflight.delete(ack.batchId);
         const refused = ack.refusal ? this.spool.get(ack.batchId) : undefined;
         if (refused) {
-          try { this.refused(refused, ack); } catch (err) { this.warn.warn('split', { err: (err as Error).message }, 'could not split a refused batch; it stays in the spool'); }
+          try { this.refused(refused, ack); } catch (err) {
+            // e.g. the disk is full: try again later rather than resend it at once to be refused again
+            this.inflight.set(refused.id, { entry: refused, deadline: Date.now() + this.opts.ackTimeoutMs, attempts: 1 });
+            this.warn.warn('split', { err: (err as Error).message }, 'could not split a refused batch; it stays in the spool');
+          }
         } else if (ack.error && !ack.refusal) {
           // refused as a whole for another reason: resending will not help; drop it loudly
           this.log.error({ batch: ack.batchId, error: ack.error }, 'upstream refused a batch; dropped');

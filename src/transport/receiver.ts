@@ -39,7 +39,9 @@ let domainSeq = 0;
  * message, hands the batch to its owner, and acknowledges it after the owner's
  * commit. Bad messages (garbage, truncated, too large, wrong version, invalid
  * events) are rejected, counted and logged (rate limited); the socket keeps
- * serving.
+ * serving. A batch over the limits is answered with a refusal (the producer
+ * splits it or drops it), so it is not resent forever. A batch the owner could
+ * not commit is not answered at all: the producer resends it.
  */
 export class Receiver implements Component {
   readonly name = 'receiver';

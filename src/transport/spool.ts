@@ -99,7 +99,9 @@ export class Spool {
       this.producerId = randomBytes(16).toString('base64url');
     }
     this.reserved = 0;
-    this.reserve(0);
+    // an unwritable spool must not stop the daemon: the next reserve() tries again and
+    // its failure keeps the events in memory (see Producer.flush)
+    try { this.reserve(0); } catch (err) { this.opts.log?.error({ err: (err as Error).message }, 'cannot write the producer identity to the spool'); }
   }
 
   private writeFile(file: string, data: Uint8Array): void {
@@ -159,7 +161,13 @@ export class Spool {
   replace(id: string, parts: SpoolPart[]): void {
     const old = this.entries.get(id);
     if (!old) return;
-    const written = parts.map((p) => this.write(p));
+    const written: SpooledBatch[] = [];
+    try {
+      for (const p of parts) written.push(this.write(p));
+    } catch (err) {
+      for (const w of written) this.remove(w);
+      throw err;
+    }
     const all = [...this.entries.values()];
     this.entries.clear();
     for (const e of all) {
