@@ -91,7 +91,7 @@ export class Producer implements Component {
     this.warn = new RateLimitedLog(this.log);
     const m = options.metrics;
     const dropped = m?.counter('blick_spool_dropped_events_total', 'Events dropped because the spool was full');
-    this.droppedCounter = m?.counter('blick_producer_dropped_events_total', 'Events the producer gave up on (reason: refused = a single event larger than the upstream accepts)');
+    this.droppedCounter = m?.counter('blick_producer_dropped_events_total', 'Events the producer gave up on (reason: refused = a single event larger than the upstream accepts; invalid = no longer valid when a refused batch was split)');
     this.spool = new Spool({
       dir: this.opts.spoolDir, maxBytes: this.opts.spoolMaxBytes, fsync: this.opts.fsync, log: this.log,
       onDrop: (_b, events) => {
@@ -203,14 +203,21 @@ export class Producer implements Component {
     if (ack.maxBatchEvents) this.upstreamMaxEvents = Math.min(this.upstreamMaxEvents, ack.maxBatchEvents);
     const decoded = decodeMessage(this.spool.read(entry), OWN_LIMITS);
     const events = decoded.kind === 'batch' ? decoded.batch.events : [];
+    const invalid = decoded.kind === 'batch' ? decoded.invalid : 0;
+    if (invalid > 0) {
+      // only if validation got stricter since the batch was spooled (an upgrade)
+      this.stats.eventsDropped += invalid;
+      this.droppedCounter?.inc(invalid, { reason: 'invalid' });
+    }
     if (events.length <= 1) {
       this.spool.ack(entry.id);
-      this.stats.eventsDropped += entry.events;
-      this.droppedCounter?.inc(entry.events, { reason: 'refused' });
+      this.stats.eventsDropped += events.length;
+      this.droppedCounter?.inc(events.length, { reason: 'refused' });
       this.warn.warn('refused', { batch: entry.id, error: ack.error, bytes: entry.bytes }, 'upstream refused a single event as too large; dropped (it can never be accepted)');
       return;
     }
-    const seq = decoded.kind === 'batch' && decoded.batch.origin ? decoded.batch.origin.seq : entry.seq;
+    // a batch spooled before events were numbered gets fresh numbers (its file order number is not one)
+    const seq = decoded.kind === 'batch' && decoded.batch.origin ? decoded.batch.origin.seq : this.spool.reserve(events.length);
     this.spool.replace(entry.id, this.cut(entry.id, seq, events, true));
     this.stats.batchesSplit++;
     this.log.info({ batch: entry.id, events: events.length, error: ack.error }, 'upstream refused a batch as too large; split it in halves');
