@@ -26,11 +26,14 @@ test('property: however batches are repeated and reordered, every number is acce
     fc.array(fc.nat(), { maxLength: 120 }),
     (sizes, picks) => {
       const all = batches(sizes);
+      const total = sizes.reduce((a, b) => a + b, 0);
       const marks = new ProducerMarks({ maxRanges: 1000 });
       const stored: number[] = [];
       for (const p of picks) deliver(marks, all[p % all.length]!, stored);
       for (const b of all) deliver(marks, b, stored); // then each once more, in order
-      const total = sizes.reduce((a, b) => a + b, 0);
+      // once all is delivered the mark is a floor alone, and an empty batch leaves it so
+      const empty = marks.plan({ producerId: 'p', seq: total + 1, lowWater: 1, count: 0, seqs: [] }, 0);
+      assert.deepEqual([empty.next.floor, empty.next.ranges], [total + 1, []]);
       assert.deepEqual([...stored].sort((a, b) => a - b), Array.from({ length: total }, (_, i) => i + 1));
     },
   ));

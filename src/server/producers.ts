@@ -80,7 +80,7 @@ export class ProducerMarks {
   plan(b: NumberedBatch, now: number): MarkPlan {
     const cur = this.marks.get(b.producerId) ?? { id: b.producerId, floor: 0, ranges: [], seen: now };
     const ranges = cur.ranges.map((r) => [r[0], r[1]] as [number, number]);
-    ranges.push([b.seq, b.seq + b.count]);
+    if (b.count > 0) ranges.push([b.seq, b.seq + b.count]);
     ranges.sort((x, y) => x[0] - y[0]);
     // a producer never sends below its low water again; it cannot vouch for numbers above this batch
     let floor = Math.max(cur.floor, Math.min(b.lowWater, b.seq + b.count));
