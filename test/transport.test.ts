@@ -187,3 +187,37 @@ test('security defaults: a plaintext ingest beyond loopback is refused unless in
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /empty-allow\.yaml:4: key curve\.allow: an empty allow list would refuse every producer/);
 });
+
+test('a restarted producer resends with the same numbers (dropped as repeats) and numbers new events above every old one (stored)', { timeout: 60_000 }, async (t) => {
+  const { server, defer, dir } = await serverForTest(t);
+  // an upstream that takes batches and never acknowledges them: the ack is lost
+  const blackhole = new zmq.Router({ linger: 0 });
+  await blackhole.bind('tcp://127.0.0.1:0');
+  defer(() => blackhole.close());
+  const spoolDir = join(dir, 'spool');
+  const run = async (upstream: string, first: number, count: number): Promise<Producer> => {
+    const p = new Producer({ upstreams: [upstream], spoolDir, producer: 'restarting', log: quiet(), ackTimeoutMs: 60_000 });
+    await p.start();
+    for (let i = first; i < first + count; i++) p.send(event('restart-producer', i));
+    p.flush();
+    return p;
+  };
+
+  const a = await run(server.receiver.endpoint, 1, 3);
+  await a.drained();
+  await a.stop(); // nothing left in the spool
+
+  const b = await run(blackhole.lastEndpoint!, 4, 2);
+  const [, lost] = await blackhole.receive();
+  await b.stop(); // the batch stays spooled
+  // the blackholed batch did reach a server (its ack was lost): deliver it
+  const sock = await dealer(defer, server.receiver.endpoint);
+  assert.equal((await sendForAck(sock, lost!)).accepted, 2, 'numbers after a restart are new, not mistaken for repeats');
+
+  const c = await run(server.receiver.endpoint, 6, 1);
+  await c.drained();
+  await c.stop();
+  assert.equal(c.stats.duplicates, 2, 'the resend from the spool was dropped as a repeat');
+  const numbers = (await storedEvents(server.url, 'restart-producer')).map((e) => Number(e.attributes.n)).sort((x, y) => x - y);
+  assert.deepEqual(numbers, [1, 2, 3, 4, 5, 6]);
+});
