@@ -19,7 +19,7 @@ export const ErrorCodes = {
   BAD_REQUEST: { status: 1, http: 400, summary: 'bad request' },
   STORE_FAILED: { status: 1, http: 503, summary: 'the store failed' },
   CHECKS_LIMIT: { status: 1, http: 507, summary: 'the server holds as many checks as server.limits.max_checks allows' },
-  INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens' },
+  INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens, or the ingest without CURVE' },
   SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
   KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },
 } as const;

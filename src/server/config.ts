@@ -6,6 +6,8 @@ import { alertingConfigKeys } from './alerts/config.js';
 export const serverConfigSchema = z.strictObject({
   /** ZeroMQ endpoint the ingest socket binds */
   ingest: zEndpoint.default('tcp://0.0.0.0:5556'),
+  /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
+  insecure_ingest: z.boolean().default(false),
   /** HTTP API, live stream, dashboard and /metrics */
   http: zHostPort.default('127.0.0.1:8080'),
   store: z.discriminatedUnion('type', [
@@ -41,6 +43,8 @@ export const serverConfigSchema = z.strictObject({
   retention: zDuration.prefault('7d'),
   /** recent event ids remembered for dedupe */
   dedupe_window: z.number().int().min(1000).default(200_000),
+  /** producers whose event numbers are remembered for exact dedupe (beyond, the one seen longest ago is forgotten) */
+  dedupe_producers: z.number().int().min(1).default(10_000),
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),

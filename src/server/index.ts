@@ -45,6 +45,13 @@ function tlsFromConfig(c: NonNullable<ServerConfig['tls']>): { cert: Buffer; key
   return pem;
 }
 
+/** An ingest endpoint only this machine can reach: loopback tcp, ipc, inproc. */
+function isLocalEndpoint(endpoint: string): boolean {
+  const m = /^tcp:\/\/(?:\[([^\]]+)\]|([^:]+)):[^:]+$/.exec(endpoint);
+  if (!m) return !endpoint.startsWith('tcp://');
+  return isLoopback(m[1] ?? m[2]!);
+}
+
 /** Build the configured store: a name → factory map of the built-ins. */
 const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string) => Store> = {
   sqlite: (c, dataDir) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous }),
@@ -75,19 +82,23 @@ export class BlickServer implements Component {
     if (config.tokens.length === 0 && !isLoopback(host)) {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
+    const curve = curveServerFromConfig(deps.curve, this.log);
+    if (!curve && !config.insecure_ingest && !isLocalEndpoint(config.ingest)) {
+      throw new BlickError('INSECURE_BIND', `server.ingest is ${config.ingest}, which is not loopback, and CURVE is not configured, so anyone who can reach it could send events; add a curve: section (blick keygen --out DIR; docs/configuration.md "curve:"), bind tcp://127.0.0.1:PORT, or set server.insecure_ingest: true`);
+    }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
     const edges = edgeRules(config, this.metrics, this.log, deps.now);
     const l = config.limits;
     this.ingest = new Ingest({
-      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}),
+      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, dedupeProducers: config.dedupe_producers, ...(deps.now ? { now: deps.now } : {}),
       limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
     });
     this.receiver = new Receiver({
       bind: config.ingest,
-      handler: (batch) => this.ingest.ingest(batch.events, batch.id),
+      handler: (batch, numbers) => this.ingest.ingest(batch.events, batch.id, batch.origin && numbers ? { ...batch.origin, ...numbers } : undefined),
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
       events: edges.ingest,
-      curve: curveServerFromConfig(deps.curve, this.log),
+      curve,
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
