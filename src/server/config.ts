@@ -25,7 +25,14 @@ export const serverConfigSchema = z.strictObject({
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
-  }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+    /** live stream: unsent bytes across all clients; the slowest are dropped beyond it */
+    stream_buffer_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** live stream: unsent bytes of one client; it is dropped beyond it */
+    stream_client_buffer_bytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+    /** live stream: concurrent streams, and per token (or per address without one) */
+    stream_clients: z.number().int().min(1).default(256),
+    stream_clients_per_address: z.number().int().min(1).default(16),
+  }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

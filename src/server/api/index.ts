@@ -9,11 +9,11 @@ import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
 import { silencesRoutes } from './routes/silences/index.js';
 import { systemRoutes } from './routes/system/index.js';
-import { streamRoutes } from './routes/stream/index.js';
+import { streamRoutes, type StreamLimits } from './routes/stream/index.js';
 import { whoamiRoutes } from './routes/whoami/index.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 
-export interface ApiOptions { tokens: TokenConfig[]; bodyLimit?: number }
+export interface ApiOptions { tokens: TokenConfig[]; bodyLimit?: number; stream?: Partial<StreamLimits> }
 
 /**
  * The HTTP API (PRODUCT.md, "HTTP API"): one plugin per resource under
@@ -48,7 +48,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
   app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
   app.register(silencesRoutes(ctx), { prefix: '/api/v1' });
-  app.register(streamRoutes(ctx), { prefix: '/api/v1' });
+  app.register(streamRoutes(ctx, { auth: opts.tokens.length > 0, ...(opts.stream ? { limits: opts.stream } : {}) }), { prefix: '/api/v1' });
   app.register(whoamiRoutes(ctx, { auth: opts.tokens.length > 0 }), { prefix: '/api/v1' });
   app.register(dashboardRoutes());
   return app;
