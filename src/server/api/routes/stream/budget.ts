@@ -31,7 +31,12 @@ export interface StreamBudgetHooks {
   onRefuse?(reason: RefuseReason): void;
 }
 
-interface Member { sink: StreamSink; key: string }
+interface Member {
+  sink: StreamSink;
+  key: string;
+  /** unsent bytes when the current write round began: how far behind it is */
+  lag: number;
+}
 
 /**
  * Admission and memory bounds of the live stream's clients. Writes are checked
@@ -69,7 +74,7 @@ export class StreamBudget {
       this.hooks.onRefuse?.('per_address');
       throw new BlickError('TOO_MANY_STREAMS', `this token or address already has ${mine} live streams, the limit (server.limits.stream_clients_per_address); close one first`);
     }
-    this.members.set(sink, { sink, key });
+    this.members.set(sink, { sink, key, lag: 0 });
     this.perKey.set(key, mine + 1);
   }
 
@@ -87,16 +92,23 @@ export class StreamBudget {
   send(sink: StreamSink, chunk: string): boolean {
     const m = this.members.get(sink);
     if (!m) return false;
-    return this.write(m, chunk, this.buffered()).ok;
+    return this.write(m, chunk, this.snapshot()).ok;
   }
 
   /** Write each client its chunk (`''` skips it), dropping clients as the budgets require. */
   fanOut(chunkFor: (sink: StreamSink) => string): void {
-    let total = this.buffered();
+    let total = this.snapshot();
     for (const m of this.members.values()) {
       const chunk = chunkFor(m.sink);
       if (chunk !== '') total = this.write(m, chunk, total).total;
     }
+  }
+
+  /** Note each client's lag and return the unsent total. */
+  private snapshot(): number {
+    let n = 0;
+    for (const m of this.members.values()) { m.lag = m.sink.unsent; n += m.lag; }
+    return n;
   }
 
   private write(m: Member, chunk: string, total: number): { ok: boolean; total: number } {
@@ -116,12 +128,14 @@ export class StreamBudget {
   }
 
   /**
-   * Drop the clients with the most unsent bytes until `excess` is freed. The
-   * writing client takes its turn by its current unsent bytes; once it is
-   * dropped its chunk is not written, so nothing more needs to go (`self`).
+   * Drop the slowest clients until `excess` is freed: the most unsent bytes
+   * before this round (what it was given in this round is not its fault), then
+   * the most unsent now. Once the writing client is dropped its chunk is not
+   * written, so nothing more needs to go (`self`).
    */
   private shed(excess: number, writer: Member): { freed: number; self: boolean } {
-    const bySlowest = [...this.members.values()].map((x) => ({ m: x, unsent: x.sink.unsent })).sort((a, b) => b.unsent - a.unsent);
+    const bySlowest = [...this.members.values()].map((x) => ({ m: x, unsent: x.sink.unsent }))
+      .sort((a, b) => b.m.lag - a.m.lag || b.unsent - a.unsent);
     let freed = 0, self = false;
     for (const { m, unsent } of bySlowest) {
       if (freed >= excess) break;
