@@ -37,6 +37,14 @@ function drain(s: Socket): Promise<string> {
 
 async function metrics(base: string, headers: Record<string, string> = {}): Promise<string> { return (await fetch(base + '/metrics', { headers })).text(); }
 
+/** A stream request expected to be refused; one that is served is closed at once, not read forever. */
+async function streamRequest(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const ac = new AbortController();
+  const res = await fetch(url, { headers, signal: ac.signal });
+  if (res.status === 200) { ac.abort(); return { status: 200, body: null }; }
+  return { status: res.status, body: await res.json() };
+}
+
 let batches = 0;
 
 /**
@@ -127,12 +135,12 @@ test('streams over the count limits are refused with 429 and counted; a token (v
   };
   assert.equal((await stream(A)).status, 200);
   assert.equal((await stream(A)).status, 200);
-  const overToken = await api(server.url, `/api/v1/stream?token=${A}`);
+  const overToken = await streamRequest(`${server.url}/api/v1/stream?token=${A}`);
   assert.equal(overToken.status, 429);
   assert.equal(overToken.body.error.code, 'TOO_MANY_STREAMS');
   assert.match(overToken.body.error.message, /stream_clients_per_address/);
   assert.equal((await stream(B)).status, 200, 'another token from the same address has its own count');
-  const overTotal = await api(server.url, `/api/v1/stream?token=${B}`);
+  const overTotal = await streamRequest(`${server.url}/api/v1/stream?token=${B}`);
   assert.equal(overTotal.status, 429);
   assert.match(overTotal.body.error.message, /server\.limits\.stream_clients\b/);
   const asA = { authorization: `Bearer ${A}` };
@@ -154,7 +162,7 @@ test('without configured tokens the address is the key: made-up tokens do not bu
   const open = await Promise.all([1, 2].map((i) => stalledStream(server.url, { authorization: `Bearer made-up-token-${i}` })));
   defer(() => { for (const s of open) s.destroy(); });
   await until(async () => metric(await metrics(server.url), 'blick_stream_clients') === 2, 'two streams open');
-  const third = await api(server.url, '/api/v1/stream', { headers: { authorization: 'Bearer made-up-token-3' } });
+  const third = await streamRequest(`${server.url}/api/v1/stream`, { authorization: 'Bearer made-up-token-3' });
   assert.equal(third.status, 429);
   assert.equal(metric(await metrics(server.url), 'blick_stream_clients_refused_total{reason="per_address"}'), 1);
 });
