@@ -166,3 +166,26 @@ test('without configured tokens the address is the key: made-up tokens do not bu
   assert.equal(third.status, 429);
   assert.equal(metric(await metrics(server.url), 'blick_stream_clients_refused_total{reason="per_address"}'), 1);
 });
+
+test('the resume buffer is bounded in bytes: big events push the oldest out, counted, and a resume from before them is told to reload', async (t) => {
+  const historyBytes = 256 * KIB;
+  const { server } = await serverForTest(t, { limits: { stream_history_bytes: historyBytes } });
+  const reader = await connectSse(server.url + '/api/v1/stream?kinds=event');
+  t.after(() => reader.close());
+  const first = batches;
+  const ids = await ingestUntil(server.url, {}, Infinity, () => batches - first >= 10);
+  await until(() => reader.frames.filter((f) => f.event === 'event').length === ids.length, 'the reader got every event');
+  const m = await metrics(server.url);
+  assert.ok(metric(m, 'blick_stream_history_bytes') <= historyBytes, `the resume buffer holds ${metric(m, 'blick_stream_history_bytes')} bytes`);
+  assert.ok(metric(m, 'blick_stream_history_trimmed_total') > 0);
+
+  const fromStart = await connectSse(server.url + '/api/v1/stream?kinds=event', { 'last-event-id': reader.frames.find((f) => f.event === 'hello')!.id! });
+  t.after(() => fromStart.close());
+  const reset = await until(() => fromStart.frames.find((f) => f.event === 'reset'), 'a reset: the first events left the buffer');
+  assert.match(reset.data, /no longer buffered/);
+  const events = reader.frames.filter((f) => f.event === 'event');
+  const recent = await connectSse(server.url + '/api/v1/stream?kinds=event', { 'last-event-id': events.at(-3)!.id! });
+  t.after(() => recent.close());
+  await until(() => recent.items(['event']).length === 2, 'the two events after a recent id');
+  assert.deepEqual(recent.items(['event']).map((i) => i.data.id), ids.slice(-2));
+});

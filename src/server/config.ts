@@ -32,6 +32,8 @@ export const serverConfigSchema = z.strictObject({
     /** live stream: concurrent streams, and per token (or per address without one) */
     stream_clients: z.number().int().min(1).default(256),
     stream_clients_per_address: z.number().int().min(1).default(16),
+    /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
+    stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,

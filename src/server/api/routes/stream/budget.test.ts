@@ -13,7 +13,7 @@ class Sink implements StreamSink {
   destroy(): void { this.destroyed++; this.unsent = 0; this.order.push(this); }
 }
 
-const limits: StreamLimits = { totalBytes: 1000, clientBytes: 300, clients: 6, clientsPerKey: 3 };
+const limits: StreamLimits = { totalBytes: 1000, clientBytes: 300, clients: 6, clientsPerKey: 3, historyBytes: 0 };
 
 type Op =
   | { op: 'open'; key: number }
@@ -89,7 +89,7 @@ test('a chunk larger than the client budget still reaches a client with nothing 
 
 test('over the total budget the client furthest behind goes first, not the one just given the most', () => {
   const drops: DropReason[] = [];
-  const budget = new StreamBudget({ totalBytes: 600, clientBytes: 600, clients: 10, clientsPerKey: 10 }, { onDrop: (r) => drops.push(r) });
+  const budget = new StreamBudget({ ...limits, totalBytes: 600, clientBytes: 600, clients: 10, clientsPerKey: 10 }, { onDrop: (r) => drops.push(r) });
   const [fast, slow, other] = [new Sink('a'), new Sink('b'), new Sink('c')];
   for (const s of [fast, slow, other]) budget.admit(s.key, s);
   budget.send(slow, 'x'.repeat(100)); // slow is 100 behind

@@ -19,9 +19,11 @@ export interface StreamLimits {
   clients: number;
   /** concurrent streams per token, or per remote address without one [16] */
   clientsPerKey: number;
+  /** recent items kept for `Last-Event-ID` resume, in bytes [64 MiB] (the hub's, not the budget's) */
+  historyBytes: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = { totalBytes: 64 * 1024 * 1024, clientBytes: 4 * 1024 * 1024, clients: 256, clientsPerKey: 16 };
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { totalBytes: 64 * 1024 * 1024, clientBytes: 4 * 1024 * 1024, clients: 256, clientsPerKey: 16, historyBytes: 64 * 1024 * 1024 };
 
 export type DropReason = 'client_budget' | 'total_budget';
 export type RefuseReason = 'clients' | 'per_address';

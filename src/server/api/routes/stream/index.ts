@@ -59,14 +59,16 @@ function clientKey(req: FastifyRequest, queryToken: string | undefined, auth: bo
  * client too far behind (or the slowest, when the total is over) is dropped.
  */
 export const streamRoutes = (ctx: ApiContext, opts: StreamRoutesOptions = {}): FastifyPluginAsync => async (app) => {
-  const hub = opts.hub ?? new StreamHub();
+  const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
+  const trimmed = ctx.metrics.counter('blick_stream_history_trimmed_total', 'Items that left the resume buffer early because it held server.limits.stream_history_bytes');
+  const hub = opts.hub ?? new StreamHub({ maxBytes: limits.historyBytes, onTrim: (n) => trimmed.inc(n) });
+  ctx.metrics.gauge('blick_stream_history_bytes', 'About how many bytes the resume buffer of the live stream holds').collectWith(() => hub.bytes);
   const unsubscribe: (() => void)[] = [];
   if (!opts.hub) {
     unsubscribe.push(ctx.ingest.subscribe((i) => hub.onIngest(i)));
     const alerting = ctx.alerting;
     if (alerting) unsubscribe.push(alerting.onAlertChange((c) => hub.onAlerts(c, (a) => alerting.mutedBy(a))));
   }
-  const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, ...opts.limits };
   const warn = new RateLimitedLog(ctx.log);
   const dropped = ctx.metrics.counter('blick_stream_clients_dropped_total', 'Stream clients dropped because they fell too far behind (by reason: client_budget, total_budget)');
   const refused = ctx.metrics.counter('blick_stream_clients_refused_total', 'Stream requests refused because too many streams are open (by reason: clients, per_address)');
