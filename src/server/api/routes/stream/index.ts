@@ -96,8 +96,7 @@ export const streamRoutes = (ctx: ApiContext, opts: StreamRoutesOptions = {}): F
   app.addHook('preClose', async () => {
     for (const u of unsubscribe) u();
     offHub?.();
-    // a client that does not read would hold an ended response open forever
-    for (const { res } of open.values()) { if (res.writableLength > 0) res.destroy(); else res.end(); }
+    for (const { res } of open.values()) res.end();
   });
 
   app.get('/stream', async (req, reply) => {
