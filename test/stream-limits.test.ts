@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { api, metric, metricSum, serverForTest, until } from './fixtures/blick.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { api, deferrals, exited, metric, metricSum, serverForTest, spawnBlick, tempDir, until } from './fixtures/blick.js';
 import { connectSse } from './dashboard/sse.js';
 
 const KIB = 1024;
@@ -154,7 +156,7 @@ test('streams over the count limits are refused with 429 and counted; a token (v
   await until(async () => metric(await metrics(server.url, asA), 'blick_stream_clients') === 2, 'the closed stream released');
   assert.equal((await stream(A)).status, 200);
   m = await metrics(server.url, asA);
-  assert.equal(metric(m, 'blick_http_requests_rejected_total{status="429"}'), 2);
+  assert.equal(metricSum(m, 'blick_stream_clients_refused_total'), 2);
 });
 
 test('without configured tokens the address is the key: made-up tokens do not buy more streams', async (t) => {
@@ -188,4 +190,34 @@ test('the resume buffer is bounded in bytes: big events push the oldest out, cou
   t.after(() => recent.close());
   await until(() => recent.items(['event']).length === 2, 'the two events after a recent id');
   assert.deepEqual(recent.items(['event']).map((i) => i.data.id), ids.slice(-2));
+});
+
+test('blick server logs a refused stream without the ?token= it came with', async (t) => {
+  const TOKEN = 'stream-limits-secret-token-0123456789';
+  const defer = deferrals(t);
+  const tmp = tempDir();
+  defer(tmp.cleanup);
+  const file = join(tmp.dir, 'blick.yaml');
+  writeFileSync(file, [
+    `data_dir: ${JSON.stringify(tmp.dir)}`,
+    'server:',
+    '  http: 127.0.0.1:0',
+    '  ingest: tcp://127.0.0.1:0',
+    `  tokens: [{ token: ${TOKEN}, role: read }]`,
+    '  limits: { stream_clients_per_address: 1 }',
+  ].join('\n') + '\n');
+  const server = spawnBlick(['server', '--config', file], { env: { BLICK_LOG_LEVEL: 'info', BLICK_LOG_FORMAT: 'json' } });
+  defer(async () => { if (server.exitCode === null && server.signalCode === null) { server.kill('SIGKILL'); await exited(server); } });
+  const started = await until(() => /"http":"(http:\/\/[^"]+)"/.exec(server.output()), 'the server started');
+  const base = started[1]!;
+  const first = await connectSse(`${base}/api/v1/stream?token=${TOKEN}`);
+  defer(() => first.close());
+  assert.equal(first.status, 200);
+  const second = await streamRequest(`${base}/api/v1/stream?token=${TOKEN}`);
+  assert.equal(second.status, 429);
+  assert.equal(second.body.error.code, 'TOO_MANY_STREAMS');
+  await until(() => server.output().includes('stream_clients_per_address'), 'the refusal logged');
+  assert.ok(!server.output().includes(TOKEN), 'the token is not in the log');
+  assert.match(server.output(), /live stream refused/);
+  assert.equal((await api(base, '/healthz')).status, 200);
 });

@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { STATES } from '../../../../core/event.js';
 import type { ApiContext } from '../../context.js';
+import { isBlickError } from '../../../../core/errors.js';
 import { RateLimitedLog } from '../../../../core/log.js';
 import { parseQuery } from '../../query.js';
 import { DEFAULT_STREAM_LIMITS, StreamBudget, type StreamLimits, type StreamSink } from './budget.js';
@@ -109,7 +110,14 @@ export const streamRoutes = (ctx: ApiContext, opts: StreamRoutesOptions = {}): F
 
     const res = reply.raw;
     const sink: StreamSink = { get unsent() { return res.writableLength; }, write: (c) => { res.write(c); }, destroy: () => { res.destroy(); } };
-    budget.admit(clientKey(req, q.token, opts.auth ?? false), sink);
+    try {
+      budget.admit(clientKey(req, q.token, opts.auth ?? false), sink);
+    } catch (err) {
+      if (!isBlickError(err, 'TOO_MANY_STREAMS')) throw err;
+      // answered here: the API's error handler logs the URL, and with it a ?token=
+      warn.warn('stream:refused', { error: err.message, clients: budget.clients }, 'live stream refused');
+      return reply.code(err.status).send({ error: { code: err.code, message: err.message } });
+    }
     reply.hijack();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
