@@ -22,6 +22,7 @@ export const ErrorCodes = {
   INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens, or the ingest without CURVE' },
   SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
   KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },
+  TOO_MANY_STREAMS: { status: 1, http: 429, summary: 'too many live streams are open' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

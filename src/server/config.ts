@@ -64,6 +64,15 @@ export const serverConfigSchema = z.strictObject({
     query_budget_ms: z.number().int().min(1).default(50),
     /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
     warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+    /** live stream: unsent bytes across all clients; the slowest are dropped beyond it */
+    stream_buffer_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** live stream: unsent bytes of one client; it is dropped beyond it */
+    stream_client_buffer_bytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+    /** live stream: concurrent streams, and per token (or per address without one) */
+    stream_clients: z.number().int().min(1).default(256),
+    stream_clients_per_address: z.number().int().min(1).default(16),
+    /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
+    stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,

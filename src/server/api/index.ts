@@ -10,7 +10,7 @@ import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
 import { silencesRoutes } from './routes/silences/index.js';
 import { systemRoutes } from './routes/system/index.js';
-import { streamRoutes } from './routes/stream/index.js';
+import { streamRoutes, type StreamLimits } from './routes/stream/index.js';
 import { whoamiRoutes } from './routes/whoami/index.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 
@@ -23,6 +23,8 @@ export interface ApiOptions {
   hosts?: Partial<HostRuleOptions>;
   /** serve HTTPS with this PEM certificate and key */
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /** live stream bounds (server.limits.stream_*) */
+  stream?: Partial<StreamLimits>;
 }
 
 /** `url` with the value of every `token` query parameter replaced, so that no log line holds a token. */
@@ -81,7 +83,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
   app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
   app.register(silencesRoutes(ctx), { prefix: '/api/v1' });
-  app.register(streamRoutes(ctx), { prefix: '/api/v1' });
+  app.register(streamRoutes(ctx, { auth: opts.tokens.length > 0, ...(opts.stream ? { limits: opts.stream } : {}) }), { prefix: '/api/v1' });
   app.register(whoamiRoutes(ctx, { auth: opts.tokens.length > 0 }), { prefix: '/api/v1' });
   app.register(dashboardRoutes());
   return app;
