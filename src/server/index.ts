@@ -4,7 +4,7 @@ import { Alerting } from './alerts/index.js';
 import type { Component } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import { Receiver } from '../transport/receiver.js';
@@ -27,8 +27,8 @@ export interface ServerDeps {
 }
 
 /** Build the configured store: a name → factory map of the built-ins. */
-const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string) => Store> = {
-  sqlite: (c, dataDir) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous }),
+const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string, onFlushError: (err: unknown) => void) => Store> = {
+  sqlite: (c, dataDir, onFlushError) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous, onFlushError }),
 };
 
 /**
@@ -56,7 +56,12 @@ export class BlickServer implements Component {
     if (config.tokens.length === 0 && !isLoopback(host)) {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
-    this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
+    const flushWarn = new RateLimitedLog(this.log);
+    const flushFailures = this.metrics.counter('blick_store_checks_save_failures_total', 'Saves of the current checks that failed (retried; the history has every event)');
+    this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir, (err) => {
+      flushFailures.inc();
+      flushWarn.warn('checks-save', { err: (err as Error).message }, 'could not save the current checks; retrying');
+    });
     this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
     this.receiver = new Receiver({
       bind: config.ingest,

@@ -76,14 +76,20 @@ export class Spool {
     const seq = this.nextSeq++;
     const file = join(this.opts.dir, `${String(seq).padStart(16, '0')}.${events}.${id}.pb`);
     const tmp = file + '.tmp';
-    const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, data);
-      if (this.opts.fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, data);
+        if (this.opts.fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+    } catch (err) {
+      // a full disk leaves a partial file: remove it, or it holds the space the next try needs
+      try { unlinkSync(tmp); } catch { /* never created */ }
+      throw err;
     }
-    renameSync(tmp, file);
     const entry: SpooledBatch = { seq, id, events, bytes: data.length, file };
     if (this.memBytes + data.length <= this.memoryBytes) { entry.data = data; this.memBytes += data.length; }
     this.entries.set(id, entry);
