@@ -23,6 +23,7 @@ export class StatsdDaemon implements Component {
   constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
+    const metrics = deps.metrics ?? new Registry();
     if (config.upstreams.length > 0) {
       this.producer = new Producer({
         upstreams: config.upstreams,
@@ -30,12 +31,13 @@ export class StatsdDaemon implements Component {
         producer: config.host,
         curve: curveClientFromConfig(deps.curve),
         log: this.log.child({ part: 'producer' }),
-        metrics: deps.metrics ?? new Registry(),
+        metrics,
       });
     }
     const producer = this.producer;
     this.statsd = createStatsd(config, {
       log: this.log,
+      metrics,
       ...(producer ? {
         emit: (events) => {
           for (const e of events) {
