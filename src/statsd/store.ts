@@ -106,12 +106,13 @@ export class MetricStore implements MetricSink {
 
   /**
    * Whether a name not held yet may be added: within `max_names`, and either
-   * sampled in the previous interval or within this interval's new names.
+   * sampled in the previous interval or within this interval's new names
+   * (statsd's own names are not counted).
    * A refused value is counted (and `statsd.metrics_dropped` in Graphite).
    */
   private admit(key: string, last: ReadonlySet<string>): boolean {
     const s = this.settings;
-    if (this.size() < s.maxNames) {
+    if (this.size() - this.ownHeld() < s.maxNames) {
       if (last.has(key)) return true;
       if (this.newNames < s.maxNewNamesPerInterval) { this.newNames++; return true; }
     }
@@ -346,6 +347,13 @@ export class MetricStore implements MetricSink {
     this.droppedTotal = droppedTotal;
     this.clear();
     this.lastSampled = data.sampled;
+  }
+
+  /** How many of statsd's own names are held (not counted against `max_names`). */
+  private ownHeld(): number {
+    let n = this.gauges.has(this.lagKey) ? 1 : 0;
+    for (const k of [this.badLinesKey, this.packetsKey, this.metricsKey, this.droppedKey]) if (this.counters.has(k)) n++;
+    return n;
   }
 
   /** Number of distinct metric names held (all types). */
