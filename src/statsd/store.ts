@@ -80,6 +80,7 @@ export class MetricStore implements MetricSink {
   readonly metricsKey: string;
   readonly lagKey: string;
   readonly droppedKey: string;
+  private readonly ownCounterKeys: readonly string[];
   /** called for each bad value; the daemon logs it rate-limited */
   onBad: ((line: string, reason: string) => void) | undefined;
 
@@ -90,6 +91,7 @@ export class MetricStore implements MetricSink {
     this.metricsKey = own.metrics;
     this.lagKey = own.lag;
     this.droppedKey = own.dropped;
+    this.ownCounterKeys = [own.badLines, own.packets, own.metrics, own.dropped];
     this.counters.set(this.badLinesKey, 0);
     this.counters.set(this.packetsKey, 0);
     this.counters.set(this.metricsKey, 0);
@@ -352,7 +354,7 @@ export class MetricStore implements MetricSink {
   /** How many of statsd's own names are held (not counted against `max_names`). */
   private ownHeld(): number {
     let n = this.gauges.has(this.lagKey) ? 1 : 0;
-    for (const k of [this.badLinesKey, this.packetsKey, this.metricsKey, this.droppedKey]) if (this.counters.has(k)) n++;
+    for (const k of this.ownCounterKeys) if (this.counters.has(k)) n++;
     return n;
   }
 
