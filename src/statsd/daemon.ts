@@ -24,6 +24,7 @@ export class StatsdDaemon implements Component {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
     const metrics = deps.metrics ?? new Registry();
+    const invalid = metrics.counter('blick_statsd_side_channel_invalid_total', 'Flushed metrics that could not become an event (e.g. a name with a control character, with key_name_sanitize off)');
     if (config.upstreams.length > 0) {
       this.producer = new Producer({
         upstreams: config.upstreams,
@@ -42,6 +43,7 @@ export class StatsdDaemon implements Component {
         emit: (events) => {
           for (const e of events) {
             try { producer.send(makeEvent(e, { source: 'statsd' })); } catch (err) {
+              invalid.inc();
               warn.warn('side-channel', { service: e.service, error: (err as Error).message }, 'a flushed metric could not become an event');
             }
           }

@@ -3,11 +3,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { BlickError } from '../core/errors.js';
-import { makeEvent, type BlickEvent, type State } from '../core/event.js';
+import { DEFAULT_TIME_BOUNDS, makeEvent, PRODUCER_SOURCES, type BlickEvent, type EventOptions, type State } from '../core/event.js';
 
 // int64 as plain numbers (unix ms fits in 2^53), not Long objects
 protobuf.util.Long = undefined as any;
 protobuf.configure();
+
+// proto3 strings are UTF-8. One that is not (a JS producer's lone surrogate, stray
+// bytes) decodes with U+FFFD as usual plus a trailing lone surrogate, so that
+// makeEvent treats it as it treats a lone surrogate from the HTTP API: rejected
+// in a name, repaired in text. A valid string pays only for the includes().
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+(protobuf.BufferReader.prototype as unknown as { string(): string }).string = function readString(this: { buf: Buffer; pos: number; len: number; uint32(): number }): string {
+  const len = this.uint32();
+  const start = this.pos;
+  const end = this.pos = Math.min(start + len, this.len);
+  const s = this.buf.toString('utf8', start, end);
+  if (!s.includes('\uFFFD')) return s;
+  try { strictUtf8.decode(this.buf.subarray(start, end)); return s; } catch { return s + '\uDC00'; }
+};
 
 /** The wire protocol version this build speaks (Envelope.version). */
 export const WIRE_VERSION = 1;
@@ -37,12 +51,44 @@ const EnvelopeType = root.lookupType('blick.v1.Envelope');
 const STATE_TO_WIRE: Record<State, number> = { ok: 1, warning: 2, critical: 3, unknown: 4 };
 const WIRE_TO_STATE: (State | undefined)[] = [undefined, 'ok', 'warning', 'critical', 'unknown'];
 
-export interface Batch { id: string; events: BlickEvent[]; producer: string }
-export interface Ack { batchId: string; accepted: number; duplicates: number; rejected: number; error?: string }
+/** The edge rules the decoder applies to each event (see makeEvent); defaults: {@link DEFAULT_WIRE_EVENT_RULES}. */
+export type WireEventRules = Pick<EventOptions, 'sources' | 'time' | 'onTimeClamped'>;
+/** A producer may claim agent, relay, statsd or snmp (never server or api); times are bounded. */
+export const DEFAULT_WIRE_EVENT_RULES: WireEventRules = { sources: PRODUCER_SOURCES, time: DEFAULT_TIME_BOUNDS };
 
-/** A decoded message: a batch (with the events that failed validation counted) or an ack. */
+/**
+ * Where a batch's events come from, for exact dedupe (proto: Batch.producer_id,
+ * seq, low_water): event i of the batch has number `seq + i`.
+ */
+export interface Origin {
+  /** stable id of the producer that made the events */
+  producerId: string;
+  /** number of the first event */
+  seq: number;
+  /** the producer sends no number below this again */
+  lowWater: number;
+}
+
+export interface Batch { id: string; events: BlickEvent[]; producer: string; origin?: Origin | undefined }
+
+/** Why a receiver refused a whole batch (proto enum Refusal). */
+export type Refusal = 'message_too_large' | 'too_many_events';
+const REFUSAL_TO_WIRE: Record<Refusal, number> = { message_too_large: 1, too_many_events: 2 };
+const WIRE_TO_REFUSAL: (Refusal | undefined)[] = [undefined, 'message_too_large', 'too_many_events'];
+
+export interface Ack {
+  batchId: string; accepted: number; duplicates: number; rejected: number; error?: string;
+  /** set when the batch was refused as a whole; with it, the receiver's limits */
+  refusal?: Refusal; maxMessageBytes?: number; maxBatchEvents?: number;
+}
+
+/**
+ * A decoded message: a batch (with the events that failed validation counted)
+ * or an ack. With an origin, `seqs[i]` is the number of `batch.events[i]`
+ * (invalid events leave gaps).
+ */
 export type Decoded =
-  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string }
+  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string; seqs?: number[] }
   | { kind: 'ack'; ack: Ack };
 
 function toWireEvent(e: BlickEvent): Record<string, unknown> {
@@ -59,27 +105,65 @@ function toWireEvent(e: BlickEvent): Record<string, unknown> {
 
 /** Encode a batch as an Envelope. */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return EnvelopeType.encode({ version: WIRE_VERSION, batch: { id: batch.id, producer: batch.producer, events: batch.events.map(toWireEvent) } }).finish();
+  const o = batch.origin;
+  return EnvelopeType.encode({ version: WIRE_VERSION, batch: {
+    id: batch.id, producer: batch.producer, events: batch.events.map(toWireEvent),
+    ...(o ? { producerId: o.producerId, seq: o.seq, lowWater: o.lowWater } : {}),
+  } }).finish();
 }
 
 /** Encode an ack as an Envelope. */
 export function encodeAck(ack: Ack): Uint8Array {
-  return EnvelopeType.encode({ version: WIRE_VERSION, ack: { batchId: ack.batchId, accepted: ack.accepted, duplicates: ack.duplicates, rejected: ack.rejected, error: ack.error ?? '' } }).finish();
+  return EnvelopeType.encode({ version: WIRE_VERSION, ack: {
+    batchId: ack.batchId, accepted: ack.accepted, duplicates: ack.duplicates, rejected: ack.rejected, error: ack.error ?? '',
+    ...(ack.refusal ? { refusal: REFUSAL_TO_WIRE[ack.refusal], maxMessageBytes: ack.maxMessageBytes ?? 0, maxBatchEvents: ack.maxBatchEvents ?? 0 } : {}),
+  } }).finish();
+}
+
+/**
+ * The batch id of an encoded Envelope without decoding its events (they are
+ * skipped by length), so that a message over the size limit can still be
+ * refused by id. Undefined when the bytes are not a batch envelope of this
+ * version with an id. Costs one tag read per event, no allocation per event.
+ */
+export function peekBatchId(buf: Uint8Array): string | undefined {
+  try {
+    const r = protobuf.Reader.create(buf);
+    let version = 0;
+    let id: string | undefined;
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === 8) { version = r.uint32(); continue; } // field 1, varint
+      if (tag !== 18) { r.skipType(tag & 7); continue; } // not field 2 (batch)
+      const end = r.uint32() + r.pos;
+      if (end > r.len) return undefined;
+      while (r.pos < end) {
+        const t = r.uint32();
+        if (t === 10) id = r.string(); // Batch.id
+        else r.skipType(t & 7);
+      }
+    }
+    return version === WIRE_VERSION && id ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Decode and validate one message. Throws BlickError (MESSAGE_TOO_LARGE,
  * MESSAGE_INVALID, UNSUPPORTED_VERSION, BATCH_TOO_LARGE) when the message as a
  * whole is unusable; events that fail validation are dropped and counted in
- * `invalid`, the rest of the batch is kept.
+ * `invalid`, the rest of the batch is kept. Events follow `rules` (the same
+ * makeEvent rules as the HTTP API, with the sources a producer may claim).
  */
-export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS, now: () => number = Date.now): Decoded {
+export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS, now: () => number = Date.now, rules: WireEventRules = DEFAULT_WIRE_EVENT_RULES): Decoded {
   if (buf.length > limits.maxMessageBytes) {
     throw new BlickError('MESSAGE_TOO_LARGE', `message of ${buf.length} bytes exceeds the limit of ${limits.maxMessageBytes}`);
   }
   let env: any;
   try {
-    env = EnvelopeType.decode(buf);
+    // always through the BufferReader and its UTF-8 check above
+    env = EnvelopeType.decode(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (err) {
     throw new BlickError('MESSAGE_INVALID', `not a Blick envelope: ${(err as Error).message}`, { cause: err });
   }
@@ -89,7 +173,12 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   if (env.ack) {
     const a = env.ack;
     if (!a.batchId) throw new BlickError('MESSAGE_INVALID', 'ack without batch id');
-    return { kind: 'ack', ack: { batchId: a.batchId, accepted: a.accepted >>> 0, duplicates: a.duplicates >>> 0, rejected: a.rejected >>> 0, ...(a.error ? { error: a.error } : {}) } };
+    const refusal = WIRE_TO_REFUSAL[a.refusal ?? 0];
+    return { kind: 'ack', ack: {
+      batchId: a.batchId, accepted: a.accepted >>> 0, duplicates: a.duplicates >>> 0, rejected: a.rejected >>> 0,
+      ...(a.error ? { error: a.error } : {}),
+      ...(refusal ? { refusal, maxMessageBytes: a.maxMessageBytes >>> 0, maxBatchEvents: a.maxBatchEvents >>> 0 } : {}),
+    } };
   }
   const b = env.batch;
   if (!b) throw new BlickError('MESSAGE_INVALID', 'envelope carries neither a batch nor an ack');
@@ -98,10 +187,17 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   if (wireEvents.length > limits.maxBatchEvents) {
     throw new BlickError('BATCH_TOO_LARGE', `batch of ${wireEvents.length} events exceeds the limit of ${limits.maxBatchEvents}`);
   }
+  const options: EventOptions = { ...rules, now };
   const events: BlickEvent[] = [];
   let invalid = 0;
   let firstError: string | undefined;
-  for (const w of wireEvents) {
+  const origin: Origin | undefined = b.producerId ? { producerId: b.producerId, seq: Number(b.seq ?? 0), lowWater: Number(b.lowWater ?? 0) } : undefined;
+  if (origin && !(Number.isSafeInteger(origin.seq + wireEvents.length) && Number.isSafeInteger(origin.lowWater))) {
+    throw new BlickError('MESSAGE_INVALID', 'batch sequence numbers beyond 2^53');
+  }
+  const seqs: number[] | undefined = origin ? [] : undefined;
+  for (let i = 0; i < wireEvents.length; i++) {
+    const w = wireEvents[i];
     try {
       const state = WIRE_TO_STATE[w.state];
       if (w.state !== 0 && state === undefined) throw new BlickError('EVENT_INVALID', `event field "state" has unknown value ${w.state}`);
@@ -109,11 +205,15 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
         id: w.id, host: w.host, service: w.service, state,
         metric: w.metric, description: w.description, tags: w.tags, attributes: w.attributes,
         time: w.time, ttl: w.ttl, source: w.source || 'agent',
-      }, { now }));
+      }, options));
+      seqs?.push(origin!.seq + i);
     } catch (err) {
       invalid++;
       firstError ??= (err as Error).message;
     }
   }
-  return { kind: 'batch', batch: { id: b.id, events, producer: b.producer ?? '' }, invalid, ...(firstError ? { firstError } : {}) };
+  return {
+    kind: 'batch', batch: { id: b.id, events, producer: b.producer ?? '', ...(origin ? { origin } : {}) }, invalid,
+    ...(firstError ? { firstError } : {}), ...(seqs ? { seqs } : {}),
+  };
 }
