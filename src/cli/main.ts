@@ -18,7 +18,8 @@ usage:
   blick server   --config FILE      the server (ingest, store, API)
   blick agent    --config FILE      the agent (monitors → server)
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
-  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
+  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
+                 [--force]          unless --force
   blick check-config FILE           validate a configuration file (exit 2 on error)
   blick version | --version         the version of blick and of node
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
@@ -142,7 +143,7 @@ export async function main(argv: string[]): Promise<void> {
         const out = flags.out;
         if (typeof out !== 'string') throw new BlickError('BAD_REQUEST', 'blick keygen needs --out DIR');
         const { writeKeyPair } = await import('../transport/curve.js');
-        const k = writeKeyPair(out);
+        const k = writeKeyPair(out, { force: flags.force === true });
         process.stdout.write(`secret key: ${k.secretFile} (keep it private)\npublic key: ${k.publicFile}\n${k.publicKey}\n`);
         return;
       }
