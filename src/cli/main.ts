@@ -3,6 +3,7 @@ import type { Component } from '../core/component.js';
 import { Supervisor } from '../core/component.js';
 import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
+import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
@@ -169,7 +170,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (err) {
     if (isBlickError(err)) {
-      process.stderr.write(`blick ${cmd ?? ''}: ${err.message}\n`);
+      process.stderr.write(`blick ${cmd ?? ''}: ${err.message.split('\n').map(terminalSafe).join('\n')}\n`);
       process.exit(err.exitCode);
     }
     throw err;
