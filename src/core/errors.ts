@@ -18,6 +18,7 @@ export const ErrorCodes = {
   INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens' },
   SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
   KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },
+  COMPONENT_FAILED: { status: 1, http: 503, summary: 'a daemon component failed to start or died while running' },
   KEY_EXISTS: { status: 2, http: 409, summary: 'a key pair exists already' },
 } as const;
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Alerting } from './alerts/index.js';
-import type { Component } from '../core/component.js';
+import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/log.js';
@@ -32,8 +32,10 @@ const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: s
 };
 
 /**
- * The Blick server: store → ingest pipeline → ZeroMQ receiver → HTTP API,
- * plus the ttl and retention timers. Starts in that order, stops in reverse.
+ * The Blick server: store → ingest → alerting → ZeroMQ receiver → HTTP API →
+ * ttl and retention timers, one supervisor that starts them in that order and
+ * stops them in reverse. When the receiver's loop or the HTTP listener dies,
+ * everything is stopped and the server's failure listeners hear it.
  */
 export class BlickServer implements Component {
   readonly name = 'server';
@@ -45,7 +47,9 @@ export class BlickServer implements Component {
   readonly alerting: Alerting;
   private readonly log: Logger;
   private ready = false;
+  private running = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly parts: Supervisor;
   /** the address the API listens on, e.g. http://127.0.0.1:8080 */
   url = '';
 
@@ -68,29 +72,48 @@ export class BlickServer implements Component {
     });
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q) });
     this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
+    this.parts = new Supervisor('server', [
+      part('store', () => this.store.open(), () => this.store.close()),
+      part('ingest', () => this.ingest.init()),
+      this.alerting,
+      this.receiver,
+      this.httpListener(),
+      part('timers', () => this.startTimers(), () => this.stopTimers()),
+    ], this.log);
   }
 
-  async start(): Promise<void> {
-    const t0 = Date.now();
-    await this.store.open();
-    try {
-      await this.ingest.init();
-      await this.alerting.start();
-      await this.receiver.start();
-      const { host, port } = splitHostPort(this.config.http);
-      try {
+  onFailure(listener: FailureListener): void { this.parts.onFailure(listener); }
+
+  /** The HTTP API's listener as a component: an error or close while it runs is a failure. */
+  private httpListener(): Component {
+    const failures = new FailureSignal();
+    let listening = false;
+    const died = (err?: Error) => {
+      if (!listening) return;
+      this.log.error({ http: this.url, err }, `HTTP listener ${err ? 'failed' : 'closed'} while running`);
+      failures.fail(new BlickError('COMPONENT_FAILED', `the HTTP listener ${this.url} ${err ? `failed: ${err.message}` : 'closed while running'}`, err ? { cause: err } : {}));
+    };
+    this.api.server.on('error', (err) => died(err));
+    this.api.server.on('close', () => died());
+    return {
+      name: 'http',
+      onFailure: (l) => failures.listen(l),
+      start: async () => {
+        failures.reset();
+        const { host, port } = splitHostPort(this.config.http);
         await this.api.listen({ host, port });
-      } catch (err) {
-        await this.receiver.stop();
-        throw err;
-      }
-    } catch (err) {
-      await this.alerting.stop().catch(() => undefined);
-      await this.store.close();
-      throw err;
-    }
-    const addr = this.api.server.address();
-    if (addr && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        const addr = this.api.server.address();
+        if (addr && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        listening = true;
+      },
+      stop: async () => {
+        listening = false;
+        await this.api.close();
+      },
+    };
+  }
+
+  private startTimers(): void {
     this.timers.push(setInterval(() => {
       this.ingest.expireDue().catch((err) => this.log.error({ err }, 'ttl expiry failed'));
     }, 250));
@@ -103,17 +126,24 @@ export class BlickServer implements Component {
     prune();
     for (const t of this.timers) t.unref();
     this.ready = true;
+  }
+
+  private stopTimers(): void {
+    this.ready = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  async start(): Promise<void> {
+    const t0 = Date.now();
+    await this.parts.start();
+    this.running = true;
     this.log.info({ ingest: this.receiver.endpoint, http: this.url, store: this.store.kind, ms: Date.now() - t0 }, 'server started');
   }
 
   async stop(): Promise<void> {
-    this.ready = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    await this.receiver.stop();
-    await this.api.close();
-    await this.alerting.stop();
-    await this.store.close();
-    this.log.info('server stopped');
+    await this.parts.stop();
+    if (this.running) this.log.info('server stopped');
+    this.running = false;
   }
 }

@@ -1,7 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Component } from '../core/component.js';
+import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
+import { BlickError } from '../core/errors.js';
 import type { EventInput } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { AdminServer, type AdminKind, type AdminTarget } from './admin.js';
@@ -63,6 +64,7 @@ export class StatsdServer implements Component {
   private timer: NodeJS.Timeout | undefined;
   private startupSeconds = 0;
   private running = false;
+  private readonly failures = new FailureSignal();
   readonly addresses: StatsdAddresses = {};
 
   constructor(readonly config: StatsdConfig, deps: StatsdDeps = {}) {
@@ -114,7 +116,18 @@ export class StatsdServer implements Component {
     return this.aggregator instanceof WorkerAggregator ? this.aggregator : undefined;
   }
 
+  /** Heard when the UDP or TCP listener errors or closes while running (statsd would be deaf). */
+  onFailure(listener: FailureListener): void { this.failures.listen(listener); }
+
+  /** A listener that dies while running: logged, and reported so the daemon stops instead of running deaf. */
+  private listenerDied(which: 'udp' | 'tcp', address: string, err?: Error): void {
+    if (!this.running) return;
+    this.log.error({ part: which, address, err }, `statsd ${which} listener ${err ? 'failed' : 'closed'} while running`);
+    this.failures.fail(new BlickError('COMPONENT_FAILED', `the statsd ${which} listener on ${address} ${err ? `failed: ${err.message}` : 'closed while running'}`, err ? { cause: err } : {}));
+  }
+
   async start(): Promise<void> {
+    this.failures.reset();
     this.startupSeconds = Math.round(this.now() / 1000);
     for (const b of this.backends) await b.start();
     if (this.workers === 1 && !(this.aggregator instanceof WorkerAggregator)) {
@@ -173,7 +186,9 @@ export class StatsdServer implements Component {
       sock.once('error', reject);
       sock.bind(port, host, () => {
         sock.off('error', reject);
-        sock.on('error', (err) => this.log.error({ part: 'udp', err }, 'udp socket error'));
+        const bound = `${host}:${sock.address().port}`;
+        sock.on('error', (err) => this.listenerDied('udp', bound, err));
+        sock.on('close', () => { if (this.udp === sock) this.listenerDied('udp', bound); });
         try { sock.setRecvBufferSize(8 * 1024 * 1024); } catch { /* capped by net.core.rmem_max */ }
         resolve(sock.address().port);
       });
@@ -209,7 +224,10 @@ export class StatsdServer implements Component {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
+        const bound = (server.address() as { port: number }).port;
+        server.on('error', (err) => this.listenerDied('tcp', `${host}:${bound}`, err));
+        server.on('close', () => { if (this.tcp === server) this.listenerDied('tcp', `${host}:${bound}`); });
+        resolve(bound);
       });
     });
   }
