@@ -71,7 +71,9 @@ test('supervisor: a component failing to start stops the started ones in reverse
 test('supervisor: a started component failing while a later one starts fails the start and stops everything', async () => {
   const journal: string[] = [];
   const a = new Recorder('a', journal);
-  const slow: Component = { name: 'b', start: async () => { a.die('died early'); await new Promise((r) => setTimeout(r, 5)); journal.push('start b'); }, stop: async () => { journal.push('stop b'); } };
+  // b finishes starting only after the supervisor (whose listener came first) has heard a's failure
+  const heard = new Promise<void>((resolve) => { queueMicrotask(() => a.onFailure(() => resolve())); });
+  const slow: Component = { name: 'b', start: async () => { a.die('died early'); await heard; journal.push('start b'); }, stop: async () => { journal.push('stop b'); } };
   const sup = new Supervisor('d', [a, slow, new Recorder('c', journal)]);
   await assert.rejects(sup.start(), /a: died early/);
   assert.deepEqual(journal, ['start a', 'start b', 'stop b', 'stop a']);
