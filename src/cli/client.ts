@@ -2,6 +2,7 @@ import { BlickError } from '../core/errors.js';
 import { terminalSafe, terminalSafeJson } from '../core/terminal.js';
 import { alertingCommand } from './alerts.js';
 import { followEvents } from './follow.js';
+import { getPages } from './pages.js';
 import { clientTarget } from './target.js';
 
 /** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). */
@@ -28,18 +29,9 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   if (cmd === 'events' && flags.follow) return followEvents(base, token, flags);
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
-  const url = `${base}/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: typeof token === 'string' ? { authorization: `Bearer ${token}` } : {} });
-  } catch (err) {
-    throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
-  }
-  const body = await res.json().catch(() => null) as any;
-  if (!res.ok) {
-    const msg = body?.error?.message ?? `HTTP ${res.status}`;
-    throw new BlickError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_FORBIDDEN' : 'BAD_REQUEST', `${url}: ${msg}`);
-  }
+  // events: --limit of them (the server's default 100); hosts and checks: all of them
+  const want = cmd === 'events' ? Number(params.get('limit') ?? 100) : Infinity;
+  const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want);
   if (flags.json) { printJson(body); return; }
   const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
   const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']

@@ -15,6 +15,7 @@ export const ErrorCodes = {
   NOT_FOUND: { status: 1, http: 404, summary: 'not found' },
   BAD_REQUEST: { status: 1, http: 400, summary: 'bad request' },
   STORE_FAILED: { status: 1, http: 503, summary: 'the store failed' },
+  CHECKS_LIMIT: { status: 1, http: 507, summary: 'the server holds as many checks as server.limits.max_checks allows' },
   INSECURE_BIND: { status: 2, http: 500, summary: 'refusing to expose the API without tokens' },
   SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
   KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },

@@ -25,7 +25,23 @@ export const serverConfigSchema = z.strictObject({
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
-  }).default({ max_message_bytes: 4 * 1024 * 1024, max_batch_events: 10_000 }),
+    /** how far ahead of the server's clock an event's time may be; later times are set to the receive time */
+    max_future_skew: zDuration.prefault('5m'),
+    /** host+service pairs held; events for new ones beyond it are refused */
+    max_checks: z.number().int().min(1).default(100_000),
+    /** a check's description kept in memory (the history keeps the whole event) */
+    check_description_bytes: z.number().int().min(64).default(4096),
+    /** a check's attributes kept in memory */
+    check_attributes_bytes: z.number().int().min(256).default(16_384),
+    /** an API page (events, checks, hosts) ends before its JSON exceeds this; the Link header continues it */
+    max_page_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /** history rows one GET /api/v1/events may examine before it answers a partial page */
+    query_scan_rows: z.number().int().min(1).default(50_000),
+    /** milliseconds one GET /api/v1/events may run before it answers a partial page */
+    query_budget_ms: z.number().int().min(1).default(50),
+    /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
+    warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+  }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

@@ -10,6 +10,7 @@ import { curveServerFromConfig } from '../transport/curve.js';
 import { Receiver } from '../transport/receiver.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
+import { edgeRules } from './edge.js';
 import { Ingest } from './ingest.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
@@ -61,17 +62,25 @@ export class BlickServer implements Component {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
-    this.ingest = new Ingest({ store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}) });
+    const edges = edgeRules(config, this.metrics, this.log, deps.now);
+    const l = config.limits;
+    this.ingest = new Ingest({
+      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}),
+      limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
+    });
     this.receiver = new Receiver({
       bind: config.ingest,
       handler: (batch) => this.ingest.ingest(batch.events, batch.id),
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
+      events: edges.ingest,
       curve: curveServerFromConfig(deps.curve, this.log),
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q) });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, ready: () => this.ready }, { tokens: config.tokens });
+    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
+      warmMaxBytes: config.limits.warm_max_bytes });
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, { tokens: config.tokens });
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),

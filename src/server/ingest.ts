@@ -1,8 +1,8 @@
 import { FACTS_SERVICE, makeEvent, type BlickEvent, type State } from '../core/event.js';
 import { formatDuration } from '../core/duration.js';
-import type { Logger } from '../core/log.js';
+import { RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
-import { ExpiryTracker, RecentIds, StateIndex } from './state.js';
+import { ExpiryTracker, isExpiry, RecentIds, StateIndex, type CheckLimits } from './state.js';
 import type { CheckState, Store } from './store/store.js';
 
 /** One committed ingest, as subscribers (rules, the live stream) see it. */
@@ -20,15 +20,30 @@ export interface IngestOptions {
   metrics: Registry;
   /** how many recent event ids are remembered for dedupe [200,000] */
   dedupeWindow?: number;
+  /** bounds of the state index (server.limits: max_checks, check_description_bytes, check_attributes_bytes) */
+  limits?: Partial<CheckLimits>;
   now?: () => number;
 }
+
+/** What one ingest did with a batch. */
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  /** events refused (not stored) because they would add a check beyond max_checks */
+  refused: number;
+  /** their indexes in the batch */
+  refusedIndexes: number[];
+}
+
+/** Replay at start reads the history in chunks this large (events, approximate bytes). */
+const REPLAY_CHUNK = { events: 1000, bytes: 16 * 1024 * 1024 };
 
 /**
  * The server's event pipeline: dedupe → state → commit → publish.
  * Commits are serialised so that state is computed against what is stored.
  */
 export class Ingest {
-  readonly state = new StateIndex();
+  readonly state: StateIndex;
   private readonly recent: RecentIds;
   private readonly recentBatches = new RecentIds(100_000);
   readonly expiry = new ExpiryTracker();
@@ -36,8 +51,11 @@ export class Ingest {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private readonly m;
+  private readonly warn: RateLimitedLog;
 
   constructor(private readonly opts: IngestOptions) {
+    this.state = new StateIndex(opts.limits);
+    this.warn = new RateLimitedLog(opts.log);
     this.recent = new RecentIds(opts.dedupeWindow ?? 200_000);
     this.now = opts.now ?? Date.now;
     const r = opts.metrics;
@@ -47,26 +65,39 @@ export class Ingest {
       expired: r.counter('blick_events_expired_total', 'expired events emitted because a ttl ran out'),
       commit: r.histogram('blick_store_commit_seconds', 'Time to commit one ingest batch to the store'),
       failures: r.counter('blick_store_failures_total', 'Store commits that failed'),
+      refused: r.counter('blick_checks_refused_total', 'Events refused (not stored) because they would add a check beyond server.limits.max_checks'),
+      notLoaded: r.counter('blick_checks_not_loaded_total', 'Stored checks (and replayed events of checks) not loaded at start because server.limits.max_checks was reached'),
     };
     r.gauge('blick_checks', 'Host+service pairs the server knows').collectWith(() => this.state.size);
+    r.gauge('blick_checks_bytes', 'Approximate bytes of check state held in memory').collectWith(() => this.state.bytes);
   }
 
-  /** Rebuild the state index, the dedupe cache and the expiry timers from the store. */
+  /**
+   * Rebuild the state index, the dedupe cache and the expiry timers from the
+   * store, a page at a time; checks beyond max_checks are counted, not loaded.
+   */
   async init(): Promise<void> {
-    const { checks, replay } = await this.opts.store.loadState();
-    this.state.load(checks);
+    let notLoaded = 0;
+    for await (const c of this.opts.store.loadChecks()) if (!this.state.load(c)) notLoaded++;
     // events committed after the checks were last saved: replay them in order
-    for (let i = 0; i < replay.length; i += 1000) {
-      const { rows } = this.state.prepare(replay.slice(i, i + 1000));
+    let replayed = 0;
+    for await (const events of this.opts.store.replayEvents(REPLAY_CHUNK)) {
+      const { rows, refused } = this.state.prepare(events);
+      notLoaded += refused.length;
       this.state.apply(rows);
       await this.opts.store.commit({ events: [], checks: rows, facts: [] });
+      replayed += events.length;
     }
-    if (replay.length > 0) this.opts.log.info({ events: replay.length }, 'rebuilt current state from history');
+    if (replayed > 0) this.opts.log.info({ events: replayed }, 'rebuilt current state from history');
+    if (notLoaded > 0) {
+      this.m.notLoaded.inc(notLoaded);
+      this.opts.log.warn({ not_loaded: notLoaded, max_checks: this.state.limits.maxChecks }, 'more checks are stored than server.limits.max_checks allows; those beyond it were not loaded (raise the limit to see them)');
+    }
+    // Liveness after a restart: producers could not reach a stopped server, so
+    // every check gets one ttl from now. A host that is alive reports within it;
+    // one that died while the server was down expires then.
     const now = this.now();
-    for (const c of this.state.all()) {
-      // a check that expired while the server was down expires at the first tick
-      if (c.ttl !== null && !(c.attributes.expired === 'true')) this.expiry.track(c.host, c.service, Math.min(now, c.time), c.ttl);
-    }
+    for (const c of this.state.all()) if (c.ttl !== null && !isExpiry(c)) this.expiry.track(c.host, c.service, now, c.ttl);
     const ids = await this.opts.store.recentEventIds(Math.min(200_000, this.opts.dedupeWindow ?? 200_000));
     for (let i = ids.length - 1; i >= 0; i--) this.recent.add(ids[i]!);
   }
@@ -77,17 +108,17 @@ export class Ingest {
   }
 
   /** Store a batch; resolves once committed. */
-  ingest(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
+  ingest(events: BlickEvent[], batchId?: string): Promise<IngestResult> {
     const run = this.chain.then(() => this.commit(events, batchId));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async commit(events: BlickEvent[], batchId?: string): Promise<{ accepted: number; duplicates: number }> {
+  private async commit(events: BlickEvent[], batchId?: string): Promise<IngestResult> {
     const store = this.opts.store;
     if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
       this.m.duplicates.inc(events.length);
-      return { accepted: 0, duplicates: events.length };
+      return { accepted: 0, duplicates: events.length, refused: 0, refusedIndexes: [] };
     }
     // ids are remembered as they are checked (so a repeat inside the batch is caught
     // too) and forgotten again if the commit fails, so that the resend is not dropped
@@ -103,7 +134,23 @@ export class Ingest {
         if (fresh !== events) fresh.push(events[i]!);
       }
     }
-    const { rows, changed } = this.state.prepare(fresh);
+    const { rows, changed, refused } = this.state.prepare(fresh);
+    const refusedIndexes: number[] = [];
+    if (refused.length > 0) {
+      // not stored and not remembered: a resend is refused again, not taken for a repeat
+      const drop = new Set(refused);
+      for (const i of refused) this.recent.delete(fresh[i]!.id);
+      // indexes in the caller's batch (fresh is it, or a subsequence without repeats)
+      for (let i = 0, j = 0; i < events.length && j < fresh.length; i++) {
+        if (events[i] !== fresh[j]) continue;
+        if (drop.has(j)) refusedIndexes.push(i);
+        j++;
+      }
+      const first = fresh[refused[0]!]!;
+      fresh = fresh.filter((_, i) => !drop.has(i));
+      this.m.refused.inc(refused.length);
+      this.warn.warn('checks-refused', { refused: refused.length, max_checks: this.state.limits.maxChecks, host: first.host, service: first.service }, 'events for new checks refused: the server holds server.limits.max_checks checks');
+    }
     const facts: { host: string; facts: Record<string, string>; time: number }[] = [];
     for (const e of fresh) if (e.service === FACTS_SERVICE) facts.push({ host: e.host, facts: e.attributes, time: e.time });
     const t0 = performance.now();
@@ -130,7 +177,7 @@ export class Ingest {
         try { s(ingested); } catch (err) { this.opts.log.error({ err }, 'an ingest subscriber failed'); }
       }
     }
-    return { accepted: fresh.length, duplicates };
+    return { accepted: fresh.length, duplicates, refused: refused.length, refusedIndexes };
   }
 
   /** Emit `expired` events for every check whose ttl ran out by now. */
@@ -141,12 +188,17 @@ export class Ingest {
     for (const { host, service } of due) {
       const c = this.state.get(host, service);
       if (!c || c.ttl === null) continue;
-      events.push(makeEvent({
-        host, service, state: 'critical',
-        description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
-        attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id },
-        tags: c.tags,
-      }, { source: 'server', now: this.now }));
+      try {
+        events.push(makeEvent({
+          host, service, state: 'critical',
+          description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
+          attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id, last_seen: String(c.last_seen) },
+          tags: c.tags,
+        }, { source: 'server', now: this.now }));
+      } catch (err) {
+        // a check stored before today's name rules must not stop the others from expiring
+        this.opts.log.warn({ host, service, err }, 'cannot emit the expired event of a check with an invalid name');
+      }
     }
     if (events.length === 0) return 0;
     await this.ingest(events);

@@ -25,6 +25,8 @@ export class StatsdDaemon implements Component {
   constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
+    const metrics = deps.metrics ?? new Registry();
+    const invalid = metrics.counter('blick_statsd_side_channel_invalid_total', 'Flushed metrics that could not become an event (e.g. a name with a control character, with key_name_sanitize off)');
     if (config.upstreams.length > 0) {
       this.producer = new Producer({
         upstreams: config.upstreams,
@@ -32,7 +34,7 @@ export class StatsdDaemon implements Component {
         producer: config.host,
         curve: curveClientFromConfig(deps.curve),
         log: this.log.child({ part: 'producer' }),
-        metrics: deps.metrics ?? new Registry(),
+        metrics,
         stopDrainMs: 1000,
       });
     }
@@ -43,6 +45,7 @@ export class StatsdDaemon implements Component {
         emit: (events) => {
           for (const e of events) {
             try { producer.send(makeEvent(e, { source: 'statsd' })); } catch (err) {
+              invalid.inc();
               warn.warn('side-channel', { service: e.service, error: (err as Error).message }, 'a flushed metric could not become an event');
             }
           }

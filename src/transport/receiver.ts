@@ -4,10 +4,15 @@ import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { zap, type CurveServerOptions } from './curve.js';
-import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireLimits } from './wire.js';
+import { decodeMessage, DEFAULT_WIRE_EVENT_RULES, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireEventRules, type WireLimits } from './wire.js';
 
 /** What the receiver's owner reports back for a batch once it is durably stored. */
-export interface BatchResult { accepted: number; duplicates: number }
+export interface BatchResult {
+  accepted: number;
+  duplicates: number;
+  /** valid events the owner will not store (e.g. beyond a capacity); acknowledged as rejected so they are not resent */
+  refused?: number;
+}
 
 /** The receiver's owner: store the batch, resolve when committed (the ack goes out then). */
 export type BatchHandler = (batch: Batch) => Promise<BatchResult> | BatchResult;
@@ -17,6 +22,8 @@ export interface ReceiverOptions {
   bind: string;
   handler: BatchHandler;
   limits?: Partial<WireLimits>;
+  /** sources producers may claim, time bounds [DEFAULT_WIRE_EVENT_RULES] */
+  events?: WireEventRules;
   curve?: CurveServerOptions | undefined;
   log?: Logger;
   metrics?: Registry;
@@ -111,7 +118,7 @@ export class Receiver implements Component {
         const payload = frames[1]!;
         let decoded;
         try {
-          decoded = decodeMessage(payload, this.limits, now);
+          decoded = decodeMessage(payload, this.limits, now, this.opts.events ?? DEFAULT_WIRE_EVENT_RULES);
         } catch (err) {
           const reason = isBlickError(err, 'MESSAGE_TOO_LARGE') ? 'too_large' : isBlickError(err, 'UNSUPPORTED_VERSION') ? 'version' : isBlickError(err, 'BATCH_TOO_LARGE') ? 'batch_too_large' : 'garbage';
           this.reject(reason, { bytes: payload.length, error: (err as Error).message }, 'message rejected');
@@ -136,7 +143,7 @@ export class Receiver implements Component {
         this.counters.duplicates.inc(result.duplicates);
         if (!this.running) break;
         try {
-          await sock.send([identity, encodeAck({ batchId: batch.id, accepted: result.accepted, duplicates: result.duplicates, rejected: invalid })]);
+          await sock.send([identity, encodeAck({ batchId: batch.id, accepted: result.accepted, duplicates: result.duplicates, rejected: invalid + (result.refused ?? 0) })]);
         } catch (err) {
           this.warn.warn('ack-failed', { err }, 'could not send an ack; the producer will resend and the duplicate is dropped');
         }

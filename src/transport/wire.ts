@@ -3,11 +3,25 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { BlickError } from '../core/errors.js';
-import { makeEvent, type BlickEvent, type State } from '../core/event.js';
+import { DEFAULT_TIME_BOUNDS, makeEvent, PRODUCER_SOURCES, type BlickEvent, type EventOptions, type State } from '../core/event.js';
 
 // int64 as plain numbers (unix ms fits in 2^53), not Long objects
 protobuf.util.Long = undefined as any;
 protobuf.configure();
+
+// proto3 strings are UTF-8. One that is not (a JS producer's lone surrogate, stray
+// bytes) decodes with U+FFFD as usual plus a trailing lone surrogate, so that
+// makeEvent treats it as it treats a lone surrogate from the HTTP API: rejected
+// in a name, repaired in text. A valid string pays only for the includes().
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+(protobuf.BufferReader.prototype as unknown as { string(): string }).string = function readString(this: { buf: Buffer; pos: number; len: number; uint32(): number }): string {
+  const len = this.uint32();
+  const start = this.pos;
+  const end = this.pos = Math.min(start + len, this.len);
+  const s = this.buf.toString('utf8', start, end);
+  if (!s.includes('\uFFFD')) return s;
+  try { strictUtf8.decode(this.buf.subarray(start, end)); return s; } catch { return s + '\uDC00'; }
+};
 
 /** The wire protocol version this build speaks (Envelope.version). */
 export const WIRE_VERSION = 1;
@@ -36,6 +50,11 @@ const EnvelopeType = root.lookupType('blick.v1.Envelope');
 
 const STATE_TO_WIRE: Record<State, number> = { ok: 1, warning: 2, critical: 3, unknown: 4 };
 const WIRE_TO_STATE: (State | undefined)[] = [undefined, 'ok', 'warning', 'critical', 'unknown'];
+
+/** The edge rules the decoder applies to each event (see makeEvent); defaults: {@link DEFAULT_WIRE_EVENT_RULES}. */
+export type WireEventRules = Pick<EventOptions, 'sources' | 'time' | 'onTimeClamped'>;
+/** A producer may claim agent, relay, statsd or snmp (never server or api); times are bounded. */
+export const DEFAULT_WIRE_EVENT_RULES: WireEventRules = { sources: PRODUCER_SOURCES, time: DEFAULT_TIME_BOUNDS };
 
 export interface Batch { id: string; events: BlickEvent[]; producer: string }
 export interface Ack { batchId: string; accepted: number; duplicates: number; rejected: number; error?: string }
@@ -71,15 +90,17 @@ export function encodeAck(ack: Ack): Uint8Array {
  * Decode and validate one message. Throws BlickError (MESSAGE_TOO_LARGE,
  * MESSAGE_INVALID, UNSUPPORTED_VERSION, BATCH_TOO_LARGE) when the message as a
  * whole is unusable; events that fail validation are dropped and counted in
- * `invalid`, the rest of the batch is kept.
+ * `invalid`, the rest of the batch is kept. Events follow `rules` (the same
+ * makeEvent rules as the HTTP API, with the sources a producer may claim).
  */
-export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS, now: () => number = Date.now): Decoded {
+export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE_LIMITS, now: () => number = Date.now, rules: WireEventRules = DEFAULT_WIRE_EVENT_RULES): Decoded {
   if (buf.length > limits.maxMessageBytes) {
     throw new BlickError('MESSAGE_TOO_LARGE', `message of ${buf.length} bytes exceeds the limit of ${limits.maxMessageBytes}`);
   }
   let env: any;
   try {
-    env = EnvelopeType.decode(buf);
+    // always through the BufferReader and its UTF-8 check above
+    env = EnvelopeType.decode(Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
   } catch (err) {
     throw new BlickError('MESSAGE_INVALID', `not a Blick envelope: ${(err as Error).message}`, { cause: err });
   }
@@ -98,6 +119,7 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   if (wireEvents.length > limits.maxBatchEvents) {
     throw new BlickError('BATCH_TOO_LARGE', `batch of ${wireEvents.length} events exceeds the limit of ${limits.maxBatchEvents}`);
   }
+  const options: EventOptions = { ...rules, now };
   const events: BlickEvent[] = [];
   let invalid = 0;
   let firstError: string | undefined;
@@ -109,7 +131,7 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
         id: w.id, host: w.host, service: w.service, state,
         metric: w.metric, description: w.description, tags: w.tags, attributes: w.attributes,
         time: w.time, ttl: w.ttl, source: w.source || 'agent',
-      }, { now }));
+      }, options));
     } catch (err) {
       invalid++;
       firstError ??= (err as Error).message;

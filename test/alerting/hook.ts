@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { deferrals, tempDir } from '../fixtures/blick.js';
+import { join } from 'node:path';
+import type { BlickServer } from '../../src/server/index.js';
+import { deferrals, startServer, tempDir } from '../fixtures/blick.js';
 
 export interface Hit { body: any; raw: string; headers: IncomingHttpHeaders; at: number }
 
@@ -69,4 +71,18 @@ export async function withHook(t: { after(fn: () => unknown): void }): Promise<{
   const hook = await new HookReceiver().start();
   defer(() => hook.stop());
   return { defer, dir, hook };
+}
+
+/** A real server in DIR/server with the `host-gone` rule (expired heartbeat, critical) routed to the hook; stopped by `defer`. */
+export async function hostGoneServer(defer: (fn: () => unknown) => void, dir: string, hook: HookReceiver): Promise<BlickServer> {
+  const server = await startServer({
+    dataDir: join(dir, 'server'),
+    config: {
+      rules: [{ name: 'host-gone', match: { service: 'heartbeat' }, expired: true, severity: 'critical' }],
+      notifiers: { ops: { type: 'webhook', url: hook.url } },
+      routes: [{ match: { severity: 'critical' }, notify: ['ops'] }],
+    },
+  });
+  defer(() => server.stop());
+  return server;
 }

@@ -1,20 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { agentProcess, api, exited, startServer, until } from '../fixtures/blick.js';
-import { withHook } from './hook.js';
+import { agentProcess, api, exited, until } from '../fixtures/blick.js';
+import { hostGoneServer, withHook } from './hook.js';
 
 test('an agent killed with SIGKILL: the expired heartbeat alert fires within ttl + 1 s', async (t) => {
   const { defer, dir, hook } = await withHook(t);
-  const server = await startServer({
-    dataDir: join(dir, 'server'),
-    config: {
-      rules: [{ name: 'host-gone', match: { service: 'heartbeat' }, expired: true, severity: 'critical' }],
-      notifiers: { ops: { type: 'webhook', url: hook.url } },
-      routes: [{ match: { severity: 'critical' }, notify: ['ops'] }],
-    },
-  });
-  defer(() => server.stop());
+  const server = await hostGoneServer(defer, dir, hook);
   const agent = agentProcess(defer, dir, { host: 'doomed-01', upstream: server.receiver.endpoint }).start();
   const hb = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=doomed-01&service=heartbeat')).body[0], `the agent's heartbeat (output: ${agent.output()})`, 15_000);
   assert.equal(hb.ttl, 3, 'heartbeat 1s → ttl 3s');

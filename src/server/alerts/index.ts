@@ -41,10 +41,14 @@ export interface AlertingDeps {
   retention?: number;
   /** the event history, to rebuild rate windows, flap histories and last states at start */
   history?: (q: EventQuery) => Promise<EventPage>;
+  /** bytes of stored events (as JSON) replayed into the rules at start, the newest first [256 MiB] */
+  warmMaxBytes?: number;
 }
 
 /** At most this many stored events are replayed into the rules at start (the newest). */
 const WARM_MAX_EVENTS = 200_000;
+/** Pages of the replay are read this big, so a history of large events is held a page at a time. */
+const WARM_PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Alerting: rules evaluated on every committed event (ingest subscriber),
@@ -149,18 +153,26 @@ export class Alerting implements Component {
    * Runs before the ingest subscription, while nothing new can arrive.
    */
   private async warmRules(): Promise<void> {
+    const truncated = this.deps.metrics.counter('blick_alerting_warm_truncated_total', 'starts whose rule rebuild stopped at 200,000 events or server.limits.warm_max_bytes before the end of the lookback');
     const lookback = this.rules.lookbackMs();
     if (lookback === undefined) return;
     const t0 = performance.now();
     const newestFirst: BlickEvent[] = [];
     if (this.deps.history) {
       const since = this.clock.now() - lookback;
+      const maxBytes = this.deps.warmMaxBytes ?? 256 * 1024 * 1024;
       let cursor: string | undefined;
+      let bytes = 0;
       do {
-        const page = await this.deps.history({ since, limit: 10_000, cursor });
+        const page = await this.deps.history({ since, limit: 10_000, cursor, maxBytes: Math.min(WARM_PAGE_BYTES, maxBytes) });
         newestFirst.push(...page.events);
+        bytes += page.json === undefined ? 0 : Buffer.byteLength(page.json);
         cursor = page.next;
-      } while (cursor !== undefined && newestFirst.length < WARM_MAX_EVENTS);
+      } while (cursor !== undefined && newestFirst.length < WARM_MAX_EVENTS && bytes < maxBytes);
+      if (cursor !== undefined) {
+        truncated.inc();
+        this.deps.log.warn({ part: 'alerting', events: newestFirst.length, bytes, max_bytes: maxBytes }, 'rules rebuilt from the newest part of their lookback only (the replay is bounded)');
+      }
     }
     this.rules.warm(newestFirst.reverse(), this.deps.ingest.state.all());
     this.deps.log.info({ part: 'alerting', events: newestFirst.length, lookback_ms: lookback, ms: Math.round(performance.now() - t0) }, 'rules rebuilt their windows and histories from the stored events');

@@ -14,6 +14,9 @@ export interface SilenceInput {
   reason: string;
 }
 
+/** The longest a silence may run, from now: one year. Beyond it, a typo such as 99999999999999999999h. */
+export const MAX_SILENCE_MS = 366 * 86_400_000;
+
 export type SilenceStatus = 'pending' | 'active' | 'expired';
 
 /**
@@ -45,6 +48,7 @@ export class Silences {
     if (!m.host && !m.service && !m.rule && !m.severity) throw new BlickError('BAD_REQUEST', 'a silence needs at least one matcher (host, service, rule or severity)');
     const startsAt = input.startsAt ?? now;
     if (!(input.endsAt > startsAt) || input.endsAt <= now) throw new BlickError('BAD_REQUEST', 'a silence must end after it starts and in the future');
+    if (input.endsAt - now > MAX_SILENCE_MS) throw new BlickError('BAD_REQUEST', `a silence may end at most ${MAX_SILENCE_MS / 86_400_000} days from now (endsAt ${new Date(Math.min(input.endsAt, 8.64e15)).toISOString()})`);
     const s: Silence = { id: ulid(now), matchers: clean(m), startsAt, endsAt: input.endsAt, author: input.author, reason: input.reason, createdAt: now };
     await this.store.saveSilence(s);
     this.list.push(s);
@@ -87,12 +91,15 @@ export class Silences {
   }
 
   private arm(s: Silence): void {
+    for (const at of [s.startsAt, s.endsAt]) this.armAt(at);
+  }
+
+  private armAt(at: number): void {
     const now = this.clock.now();
-    for (const at of [s.startsAt, s.endsAt]) {
-      if (at <= now) continue;
-      const t = this.clock.setTimeout(() => { this.timers.delete(t); this.onChange(); }, at - now);
-      this.timers.add(t);
-    }
+    if (at <= now) return;
+    // timers run at most ~24.8 days ahead: one that fires early sets the next
+    const t = this.clock.setTimeout(() => { this.timers.delete(t); if (this.clock.now() < at) this.armAt(at); else this.onChange(); }, at - now);
+    this.timers.add(t);
   }
 }
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlickError } from '../../core/errors.js';
+import { RateLimitedLog } from '../../core/log.js';
+import type { ApiContext } from './context.js';
+import { JsonPage } from '../store/page.js';
 
 /** Validate a query string; a bad one is a 400 naming the parameter. */
 export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
@@ -29,14 +32,54 @@ export const pagingKeys = {
   cursor: z.string().regex(/^\d+$/, 'use the cursor of the previous page\'s Link header').optional(),
 };
 
+/** What bounds one API read (`server.limits`): page bytes, rows examined, milliseconds. */
+export interface ReadLimits {
+  /** a page ends before its JSON exceeds this many bytes [4 MiB] */
+  maxPageBytes: number;
+  /** rows a history query may examine per request [50,000] */
+  queryScanRows: number;
+  /** milliseconds a history query may run per request [50] */
+  queryBudgetMs: number;
+}
+
+export const DEFAULT_READ_LIMITS: ReadLimits = { maxPageBytes: 4 * 1024 * 1024, queryScanRows: 50_000, queryBudgetMs: 50 };
+
+/** The read bounds of one API (from `ctx.reads`), their counters, and a rate-limited note when one ends a page early. */
+export function readBounds(ctx: Pick<ApiContext, 'metrics' | 'log' | 'reads'>) {
+  const bytes = ctx.metrics.counter('blick_api_page_bytes_limited_total', 'API pages ended early at server.limits.max_page_bytes (by path)');
+  const budget = ctx.metrics.counter('blick_query_budget_exhausted_total', 'history queries that spent their budget (server.limits.query_scan_rows / query_budget_ms) and answered a partial page with a next link');
+  const rows = ctx.metrics.counter('blick_query_rows_examined_total', 'history rows examined by API queries');
+  const note = new RateLimitedLog(ctx.log);
+  return {
+    limits: ctx.reads ?? DEFAULT_READ_LIMITS,
+    rows,
+    /** Count (and note) why a page ended early. */
+    stopped(path: string, why: 'bytes' | 'rows' | 'time' | undefined, query?: Record<string, unknown>): void {
+      if (why === undefined) return;
+      if (why === 'bytes') bytes.inc(1, { path });
+      else budget.inc(1, { by: why });
+      // the parsed query, not the URL: no credential reaches the log this way
+      note.warn(`read:${path}:${why}`, { path, limit: why, ...(query ? { query } : {}) }, why === 'bytes' ? 'page ended at max_page_bytes; the client pages on' : 'query budget spent; answered a partial page with a next link');
+    },
+  };
+}
+
+export type ReadBounds = ReturnType<typeof readBounds>;
+
 /**
- * One page of an in-memory list, with a Link header to the next. The cursor is a
- * position: the lists are current state, re-sorted on every call, so a page
- * boundary may move by the items that changed in between.
+ * One page of an in-memory list, with a Link header to the next, bounded by
+ * `q.limit` items and by max_page_bytes of JSON (serialized here, once). The
+ * cursor is a position: the lists are current state, re-sorted on every call,
+ * so a page boundary may move by the items that changed in between.
  */
-export function page<T>(list: T[], q: { limit: number; cursor?: string | undefined }, path: string, query: unknown, reply: FastifyReply): T[] {
+export function page<T>(list: T[], q: { limit: number; cursor?: string | undefined }, path: string, req: FastifyRequest, reply: FastifyReply, reads: ReadBounds): string {
   const from = q.cursor === undefined ? 0 : Number(q.cursor);
-  const out = list.slice(from, from + q.limit);
-  if (from + q.limit < list.length) reply.header('Link', linkHeader(path, query as Record<string, string>, String(from + q.limit)));
-  return out;
+  const out = new JsonPage(reads.limits.maxPageBytes);
+  const to = Math.min(list.length, from + q.limit);
+  let i = from;
+  while (i < to && out.add(list[i])) i++;
+  if (i < to) reads.stopped(path, 'bytes');
+  if (i < list.length) reply.header('Link', linkHeader(path, req.query as Record<string, string>, String(i)));
+  reply.type('application/json; charset=utf-8');
+  return out.text();
 }

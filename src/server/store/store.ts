@@ -1,4 +1,5 @@
 import type { BlickEvent, Source, State } from '../../core/event.js';
+import type { ReadBudgetLimits } from './page.js';
 
 /** The current state of one host+service (a row of GET /api/v1/checks). */
 export interface CheckState {
@@ -18,7 +19,12 @@ export interface CheckState {
   attributes: Record<string, string>;
   /** id of the latest event */
   event_id: string;
+  /** time of the latest event the host itself sent (an expiry by the server does not count), unix ms */
+  last_seen: number;
 }
+
+/** A check as a store returns it at start (stores need not keep last_seen; it is derived then). */
+export type StoredCheck = Omit<CheckState, 'last_seen'> & { last_seen?: number };
 
 /** What the server knows about a host besides its checks. */
 export interface HostRecord {
@@ -39,9 +45,29 @@ export interface EventQuery {
   /** paging cursor from the previous page's Link header */
   cursor?: string | undefined;
   limit: number;
+  /**
+   * End the page before its JSON array (what the API sends) exceeds this many
+   * bytes; the first event is always included. The store then also returns `json`.
+   */
+  maxBytes?: number | undefined;
+  /**
+   * The work this read may do. When it is spent the page ends early, possibly
+   * empty, with a `next` cursor that continues where the read stopped.
+   */
+  budget?: ReadBudgetLimits | undefined;
 }
 
-export interface EventPage { events: BlickEvent[]; next?: string }
+export interface EventPage {
+  events: BlickEvent[];
+  /** cursor of the next page; a page may be shorter than `limit`, even empty, and still have one */
+  next?: string;
+  /** the events as one JSON array, when the query gave `maxBytes` */
+  json?: string;
+  /** why the page ended before `limit` events with more to read */
+  stopped?: 'bytes' | 'rows' | 'time';
+  /** rows the read examined */
+  examined?: number;
+}
 
 /** Everything one ingest commit writes, atomically. */
 export interface Commit {
@@ -51,7 +77,7 @@ export interface Commit {
   events: BlickEvent[];
   /**
    * the resulting state of every host+service the events touched; a store may
-   * save these behind the history (they can be rebuilt from it, see loadState)
+   * save these behind the history (they can be rebuilt from it, see loadChecks and replayEvents)
    */
   checks: CheckState[];
   /** facts reported by agents */
@@ -74,11 +100,14 @@ export interface Store {
   /** The ids of the newest events, newest first (to warm the dedupe cache after a restart). */
   recentEventIds(limit: number): Promise<string[]>;
   /**
-   * What the in-memory state index is rebuilt from at start: the saved checks,
+   * What the in-memory state index is rebuilt from at start, read a page at a
+   * time so that a database larger than memory can be loaded: the saved checks,
    * and the events committed after they were last saved (a store may save
-   * checks behind the history, e.g. once a second), to be replayed in order.
+   * checks behind the history, e.g. once a second), to be replayed in order in
+   * chunks of at most `chunk.events` events and about `chunk.bytes` bytes.
    */
-  loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }>;
+  loadChecks(): AsyncIterable<StoredCheck>;
+  replayEvents(chunk: { events: number; bytes: number }): AsyncIterable<BlickEvent[]>;
   queryEvents(q: EventQuery): Promise<EventPage>;
   listHosts(): Promise<HostRecord[]>;
   getHost(host: string): Promise<HostRecord | undefined>;

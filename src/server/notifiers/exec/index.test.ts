@@ -27,3 +27,15 @@ test('exec passes the JSON on stdin and argv verbatim (no shell), fails on a non
   const missing = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: ['/nonexistent/pager'] }));
   await assert.rejects(missing.send(samplePayload, AbortSignal.timeout(5000)), /cannot run \/nonexistent\/pager/);
 });
+
+test('a NUL in an alert field leaves that variable out instead of failing every retry; stdin still carries the value', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-exec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'out.json');
+  const script = `let s='';process.stdin.on('data',b=>s+=b).on('end',()=>{require('fs').writeFileSync(process.argv[1],JSON.stringify({stdin:JSON.parse(s),host:process.env.BLICK_HOST??null,service:process.env.BLICK_SERVICE}))})`;
+  const n = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: [process.execPath, '-e', script, out] }));
+  await n.send({ ...samplePayload, host: 'db-1\u0000evil' }, AbortSignal.timeout(5000));
+  const got = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(got, { stdin: { ...samplePayload, host: 'db-1\u0000evil' }, host: null, service: samplePayload.service });
+  assert.throws(() => execSchema.parse({ type: 'exec', command: ['/bin/true'], env: { KEY: 'a\u0000b' } }), /NUL/);
+});

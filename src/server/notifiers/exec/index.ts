@@ -7,10 +7,22 @@ export const execSchema = z.strictObject({
   type: z.literal('exec'),
   /** program and arguments, run directly (no shell); the notification JSON arrives on stdin */
   command: z.array(z.string().min(1)).min(1),
-  env: z.record(z.string(), z.string()).default({}),
+  env: z.record(z.string(), z.string().refine((v) => !v.includes('\0'), 'must not contain a NUL byte')).default({}),
   ...commonNotifierKeys,
 });
 export type ExecConfig = z.output<typeof execSchema>;
+
+/**
+ * The alert fields as BLICK_* variables. A value the environment cannot carry
+ * (a NUL byte: spawn refuses it, and the retries would fail for as long as the
+ * outbox keeps trying) is left out; the JSON on stdin still has it.
+ */
+function alertEnv(p: NotificationPayload): Record<string, string> {
+  const out: Record<string, string> = {};
+  const fields: [string, unknown][] = [['BLICK_STATUS', p.status], ['BLICK_RULE', p.rule], ['BLICK_SEVERITY', p.severity], ['BLICK_HOST', p.host], ['BLICK_SERVICE', p.service]];
+  for (const [k, v] of fields) if (typeof v === 'string' && !v.includes('\0')) out[k] = v;
+  return out;
+}
 
 /**
  * Runs a program per notification with the webhook JSON on stdin. argv comes
@@ -28,10 +40,7 @@ export class ExecNotifier implements Notifier {
       const child = spawn(cmd!, args, {
         stdio: ['pipe', 'ignore', 'pipe'],
         shell: false,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.config.env,
-          BLICK_STATUS: p.status, BLICK_RULE: p.rule, BLICK_SEVERITY: p.severity, BLICK_HOST: p.host, BLICK_SERVICE: p.service,
-        },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.config.env, ...alertEnv(p) },
       });
       let stderr = '';
       let done = false;

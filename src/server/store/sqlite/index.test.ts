@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEvent } from '../../../core/event.js';
+import { glob } from '../../../core/glob.js';
 import { createLogger } from '../../../core/log.js';
 import { Registry } from '../../../core/metrics.js';
 import { Ingest } from '../../ingest.js';
@@ -115,5 +116,82 @@ test('a batch whose commit fails is not remembered as seen: its resend is stored
   store.commit = async () => { throw new Error('disk full'); };
   await assert.rejects(ingest.ingest(batch, 'b1'), /disk full/);
   store.commit = commit;
-  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1 }, 'stored once; the repeat inside the batch dropped');
+  assert.deepEqual(await ingest.ingest(batch, 'b1'), { accepted: 1, duplicates: 1, refused: 0, refusedIndexes: [] }, 'stored once; the repeat inside the batch dropped');
+});
+
+test('start-up reads checks a page at a time and the replay in chunks bounded by count and bytes, in order', async (t) => {
+  const store = await openStore(t);
+  const events = Array.from({ length: 2500 }, (_, i) => makeEvent({ host: `h${i % 1300}`, service: 's', metric: i, description: 'x'.repeat(i % 7 === 0 ? 20_000 : 10) }));
+  for (let i = 0; i < events.length; i += 500) await store.commit({ events: events.slice(i, i + 500), checks: [], facts: [] });
+  const chunks: number[][] = [];
+  for await (const c of store.replayEvents({ events: 400, bytes: 100_000 })) chunks.push(c.map((e) => e.metric!));
+  assert.deepEqual(chunks.flat(), events.map((e) => e.metric), 'every event after the last checks save, once, in order');
+  assert.ok(chunks.every((c) => c.length <= 400));
+  assert.ok(chunks.length > 2500 / 400 + 1, 'large events end a chunk early');
+
+  const rows = events.slice(0, 1300).map((e) => ({ host: e.host, service: e.service, state: null, metric: e.metric!, description: '', time: e.time, last_change: e.time, source: e.source, ttl: null, tags: [], attributes: {}, event_id: e.id, last_seen: e.time }));
+  await store.commit({ events: [], checks: rows, facts: [] });
+  store.flushChecks();
+  const loaded: string[] = [];
+  for await (const c of store.loadChecks()) loaded.push(c.host);
+  assert.deepEqual(loaded, rows.map((r) => r.host).sort(), 'every check once, across page boundaries');
+});
+
+test('a check stored under a name today\'s rules refuse (e.g. a tab in the host) does not stop the other checks from expiring', async (t) => {
+  const store = await openStore(t);
+  let now = 1_800_000_000_000;
+  const ingest = new Ingest({ store, log: createLogger('test', { level: 'silent' }), metrics: new Registry(), now: () => now });
+  // as written by a server before the name rules, straight into the pipeline
+  const raw = (host: string) => ({ id: `e-${host}`, host, service: 'heartbeat', state: 'ok' as const, description: '', tags: [], attributes: {}, time: now, ttl: 1, source: 'agent' as const });
+  await ingest.ingest([raw('old\thost'), raw('good-host')]);
+  now += 5000;
+  assert.equal(await ingest.expireDue(), 1);
+  assert.equal(ingest.state.get('good-host', 'heartbeat')!.attributes.expired, 'true');
+});
+
+test('a query out of time (the injected clock) answers what it has with a cursor; the pages together hold every match once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const s = new SqliteStore({ path: join(dir, 'blick.db'), clock: () => now++ }); // every reading of the clock is 1 ms later
+  await s.open();
+  t.after(() => s.close());
+  const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ host: `h${i % 3}`, service: 's', metric: i, state: i % 100 === 0 ? 'critical' : 'ok' }));
+  await s.commit({ events, checks: [], facts: [] });
+  const budget = { rows: 1_000_000, ms: 20 };
+  for (const q of [{ state: 'critical' as const }, { host: 'h?', state: 'critical' as const }, { host: 'h0' }]) {
+    const first = await s.queryEvents({ ...q, limit: 1000, budget });
+    assert.equal(first.stopped, 'time', JSON.stringify(q));
+    assert.ok(first.next !== undefined && first.examined! < 2000);
+    const got: number[] = [];
+    for (let cursor: string | undefined; ;) {
+      const page = await s.queryEvents({ ...q, limit: 1000, cursor, budget });
+      got.push(...page.events.map((e) => e.metric!));
+      if (!(cursor = page.next)) break;
+    }
+    const want = events.filter((e) => (!q.state || e.state === q.state) && (!q.host || glob(q.host)(e.host))).map((e) => e.metric!).reverse();
+    assert.deepEqual(got, want, JSON.stringify(q));
+  }
+});
+
+test('a glob over more series than half the time budget can compare falls back to a walk, and paging still finds every match once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let now = 0;
+  const s = new SqliteStore({ path: join(dir, 'blick.db'), clock: () => now++ });
+  await s.open();
+  t.after(() => s.close());
+  // 200 series: comparing them all would read the clock ~12 times (every 16 series), past half of a 10 ms budget
+  const events = Array.from({ length: 400 }, (_, i) => makeEvent({ host: `h${i % 200}`, service: 's', metric: i }));
+  await s.commit({ events, checks: [], facts: [] });
+  const q = { host: 'h1?', limit: 1000, budget: { rows: 1_000_000, ms: 10 } };
+  const got: number[] = [];
+  let pages = 0;
+  for (let cursor: string | undefined; ; pages++) {
+    const page = await s.queryEvents({ ...q, cursor });
+    got.push(...page.events.map((e) => e.metric!));
+    if (!(cursor = page.next)) break;
+  }
+  assert.ok(pages > 1, 'the budget ended pages early');
+  assert.deepEqual(got, events.filter((e) => glob('h1?')(e.host)).map((e) => e.metric!).reverse());
 });

@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
-import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store } from '../store.js';
+import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store, StoredCheck } from '../store.js';
+import { JsonPage, ReadBudget } from '../page.js';
 
 export interface SqliteStoreOptions {
   /** database file, or ':memory:' */
@@ -13,9 +14,14 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** how often changed checks are saved, ms [1000]; history is always written first, so nothing is lost */
   checksFlushMs?: number;
+  /** the clock of read budgets, ms [performance.now] */
+  clock?: () => number;
 }
 
 const SCHEMA_VERSION = 3;
+
+/** checks read per page at start */
+const LOAD_PAGE_ROWS = 1000;
 
 /** how far a producer's clock may run ahead for `since` queries to still find its events */
 const SINCE_SLACK_MS = 10 * 60_000;
@@ -127,7 +133,11 @@ export class SqliteStore implements Store {
   private lastSeq = 0;
   private flushTimer?: NodeJS.Timeout;
 
-  constructor(private readonly opts: SqliteStoreOptions) {}
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: SqliteStoreOptions) {
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
   async open(): Promise<void> {
     if (this.opts.path !== ':memory:') mkdirSync(dirname(this.opts.path), { recursive: true });
@@ -151,7 +161,7 @@ export class SqliteStore implements Store {
     }
     this.stmts = this.prepare();
     const s = this.stmts;
-    for (const r of s.allSeries.all() as { sid: number; host: string; service: string; last_seq: number | null }[]) this.addSeries({ sid: r.sid, host: r.host, service: r.service, last: r.last_seq });
+    for (const r of s.allSeries.iterate() as IterableIterator<{ sid: number; host: string; service: string; last_seq: number | null }>) this.addSeries({ sid: r.sid, host: r.host, service: r.service, last: r.last_seq });
     this.lastSeq = (s.maxSeq.get() as number | null) ?? 0;
     // series heads saved behind the history: bring them up to date
     const saved = Number((s.getMeta.get('checks_seq') as string | undefined) ?? 0);
@@ -234,8 +244,8 @@ export class SqliteStore implements Store {
       upsertFacts: db.prepare(`INSERT INTO hosts (host, facts, facts_time) VALUES (?, ?, ?)
         ON CONFLICT (host) DO UPDATE SET facts = excluded.facts, facts_time = excluded.facts_time`),
       recentIds: db.prepare('SELECT id FROM events ORDER BY seq DESC LIMIT ?').pluck(),
-      allChecks: db.prepare('SELECT * FROM checks'),
-      eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq'),
+      checksPage: db.prepare('SELECT * FROM checks WHERE (host, service) > (?, ?) ORDER BY host, service LIMIT ?'),
+      eventsAfter: db.prepare('SELECT e.*, s.host, s.service FROM events e JOIN series s ON s.sid = e.sid WHERE e.seq > ? ORDER BY e.seq LIMIT ?'),
       scanEvents: db.prepare('SELECT * FROM events WHERE seq < ? ORDER BY seq DESC'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host'),
       oneHost: db.prepare('SELECT * FROM hosts WHERE host = ?'),
@@ -296,15 +306,39 @@ export class SqliteStore implements Store {
 
   async recentEventIds(limit: number): Promise<string[]> { return this.stmts.recentIds.all(limit) as string[]; }
 
-  async loadState(): Promise<{ checks: CheckState[]; replay: BlickEvent[] }> {
-    const checks = (this.stmts.allChecks.all() as any[]).map((r) => ({
-      host: r.host, service: r.service, state: r.state, metric: r.metric, description: r.description, time: r.time,
-      last_change: r.last_change, source: r.source, ttl: r.ttl, tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY),
-      attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT), event_id: r.event_id,
-    }));
-    const saved = Number((this.stmts.getMeta.get('checks_seq') as string | undefined) ?? 0);
-    const replay = (this.stmts.eventsAfter.all(saved) as EventRow[]).map(rowToEvent);
-    return { checks, replay };
+  // Pages by key (no statement stays open across an await: commits may run in between).
+  async *loadChecks(): AsyncIterable<StoredCheck> {
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = this.stmts.checksPage.all(after[0], after[1], LOAD_PAGE_ROWS) as any[];
+      for (const r of rows) {
+        yield {
+          host: r.host, service: r.service, state: r.state, metric: r.metric, description: r.description, time: r.time,
+          last_change: r.last_change, source: r.source, ttl: r.ttl, tags: JSON.parse(r.tags ?? EMPTY_JSON_ARRAY),
+          attributes: JSON.parse(r.attributes ?? EMPTY_JSON_OBJECT), event_id: r.event_id,
+        };
+      }
+      if (rows.length < LOAD_PAGE_ROWS) return;
+      const last = rows[rows.length - 1];
+      after = [last.host, last.service];
+    }
+  }
+
+  async *replayEvents(chunk: { events: number; bytes: number }): AsyncIterable<BlickEvent[]> {
+    let after = Number((this.stmts.getMeta.get('checks_seq') as string | undefined) ?? 0);
+    for (;;) {
+      const events: BlickEvent[] = [];
+      let bytes = 0;
+      let more = false;
+      for (const r of this.stmts.eventsAfter.iterate(after, chunk.events) as IterableIterator<EventRow>) {
+        events.push(rowToEvent(r));
+        after = r.seq;
+        bytes += r.description.length + (r.attributes?.length ?? 0) + (r.tags?.length ?? 0);
+        if (events.length === chunk.events || bytes >= chunk.bytes) { more = true; break; }
+      }
+      if (events.length > 0) yield events;
+      if (!more) return;
+    }
   }
 
   async queryEvents(q: EventQuery): Promise<EventPage> {
@@ -320,77 +354,136 @@ export class SqliteStore implements Store {
     let floor = 0;
     if (q.since !== undefined) {
       const f = this.stmts.firstMarkFrom.get(Math.floor((q.since - SINCE_SLACK_MS) / 60_000)) as number | null;
-      if (f === null || f === undefined) return { events: [] };
+      if (f === null || f === undefined) return { events: [], examined: 0 };
       floor = f;
     }
-    const out: EventRow[] = [];
-    const want = q.limit + 1;
-    if (q.host === undefined && q.service === undefined) {
-      // everything: newest first along the primary key
+    // Rows are decided newest first (by seq) whichever plan reads them, so when the
+    // budget runs out every row at or above `decidedTo` is decided and the next page
+    // continues below it: the cursor stays a seq, as it always was.
+    const budget = new ReadBudget(q.budget, this.clock);
+    const json = q.maxBytes === undefined ? undefined : new JsonPage(q.maxBytes);
+    const events: BlickEvent[] = [];
+    let lastTaken = 0;
+    let decidedTo = cursor;
+    let full: 'limit' | 'bytes' | undefined;
+    let end = false;
+    /** Decide one row; false once a match does not fit the page. */
+    const take = (r: EventRow): boolean => {
+      decidedTo = r.seq;
+      if (!keep(r)) return true;
+      if (events.length === q.limit) { full = 'limit'; return false; }
+      const ser = this.bySid.get(r.sid)!;
+      const e = rowToEvent({ ...r, host: ser.host, service: ser.service });
+      if (json && !json.add(e)) { full = 'bytes'; return false; }
+      events.push(e);
+      lastTaken = r.seq;
+      return true;
+    };
+    /** Walk the history along the primary key: every row read moves the cursor, so a page always progresses. */
+    const scan = (wanted?: (sid: number) => boolean) => {
       for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
-        if (r.seq < floor) break;
-        if (keep(r)) { out.push(r); if (out.length === want) break; }
+        if (r.seq < floor) { end = true; return; }
+        if (wanted === undefined || wanted(r.sid)) { if (!take(r)) return; } else decidedTo = r.seq;
+        if (!budget.spend()) return;
       }
-    } else {
-      let series: Series[];
+      end = true;
+    };
+    if (q.host === undefined && q.service === undefined) scan();
+    else {
+      let series: Series[] | undefined;
+      let wanted: ((sid: number) => boolean) | undefined;
       if (isGlob(q.host) || isGlob(q.service)) {
         const hostOk = q.host === undefined ? undefined : glob(q.host);
         const serviceOk = q.service === undefined ? undefined : glob(q.service);
+        const match = (ser: Series) => (!hostOk || hostOk(ser.host)) && (!serviceOk || serviceOk(ser.service));
         series = [];
-        for (const ser of this.bySid.values()) if ((!hostOk || hostOk(ser.host)) && (!serviceOk || serviceOk(ser.service))) series.push(ser);
+        for (const ser of this.bySid.values()) {
+          if (match(ser)) series.push(ser);
+          // many series, or too many to compare within the budget: decide each row's series as the walk meets it
+          if (series.length > MERGE_SERIES_MAX || (!budget.spend(0) || budget.halfSpent())) {
+            const memo = new Map<number, boolean>();
+            wanted = (sid) => {
+              let ok = memo.get(sid);
+              if (ok === undefined) { const ser = this.bySid.get(sid); ok = ser !== undefined && match(ser); memo.set(sid, ok); }
+              return ok;
+            };
+            series = undefined;
+            break;
+          }
+        }
       } else if (q.host !== undefined && q.service !== undefined) { const one = this.sids.get(key(q.host, q.service)); series = one ? [one] : []; }
       else if (q.host !== undefined) series = this.hostSeries.get(q.host) ?? [];
       else series = this.serviceSeries.get(q.service!) ?? [];
-      if (series.length > MERGE_SERIES_MAX) {
-        // a wide glob: walking the history once beats merging thousands of chains
-        const wanted = new Set(series.map((ser) => ser.sid));
-        for (const r of this.stmts.scanEvents.iterate(cursor) as IterableIterator<EventRow>) {
-          if (r.seq < floor) break;
-          if (wanted.has(r.sid) && keep(r)) { out.push(r); if (out.length === want) break; }
-        }
-        series = [];
+      // a wide filter (walking the history once beats merging thousands of chains), or a
+      // merge whose skip to the cursor along the chains took half the budget: walk instead
+      if (series && (series.length > MERGE_SERIES_MAX || !this.mergeSeries(series, cursor, floor, budget, take))) {
+        const sids = new Set(series.map((ser) => ser.sid));
+        wanted = (sid) => sids.has(sid);
+        series = undefined;
       }
-      // merge the series' chains newest first (a max-heap on seq)
-      const heap: EventRow[] = [];
-      const push = (r: EventRow) => {
-        heap.push(r);
-        for (let i = heap.length - 1; i > 0;) { const p = (i - 1) >> 1; if (heap[p]!.seq >= heap[i]!.seq) break; [heap[p], heap[i]] = [heap[i]!, heap[p]!]; i = p; }
-      };
-      const pop = (): EventRow => {
-        const top = heap[0]!; const last = heap.pop()!;
-        if (heap.length > 0) {
-          heap[0] = last;
-          for (let i = 0; ;) {
-            const l = 2 * i + 1, r = l + 1; let m = i;
-            if (l < heap.length && heap[l]!.seq > heap[m]!.seq) m = l;
-            if (r < heap.length && heap[r]!.seq > heap[m]!.seq) m = r;
-            if (m === i) break;
-            [heap[m], heap[i]] = [heap[i]!, heap[m]!]; i = m;
-          }
-        }
-        return top;
-      };
-      const get = (seq: number | null) => (seq === null ? undefined : this.stmts.eventBySeq.get(seq) as EventRow | undefined);
-      for (const ser of series) {
-        let r = get(ser.last);
-        while (r && r.seq >= cursor) r = get(r.prev); // paging: skip what earlier pages returned
-        if (r) push(r);
-      }
-      while (heap.length > 0 && out.length < want) {
-        const r = pop();
-        if (r.seq < floor) continue; // this series has nothing newer than `since` left
-        if (keep(r)) out.push(r);
-        const prev = get(r.prev);
-        if (prev) push(prev);
-      }
+      if (series) end = budget.exhausted === undefined && full === undefined;
+      else scan(wanted);
     }
-    const events = out.slice(0, q.limit).map((r) => {
-      const ser = this.bySid.get(r.sid)!;
-      return rowToEvent({ ...r, host: ser.host, service: ser.service });
-    });
-    const page: EventPage = { events };
-    if (out.length > q.limit) page.next = String(out[q.limit - 1]!.seq);
+    const page: EventPage = { events, examined: budget.spent };
+    if (json) page.json = json.text();
+    if (full !== undefined) {
+      page.next = String(lastTaken);
+      if (full === 'bytes') page.stopped = 'bytes';
+    } else if (!end && budget.exhausted !== undefined) {
+      page.next = String(decidedTo);
+      page.stopped = budget.exhausted;
+    }
     return page;
+  }
+
+  /**
+   * Merge the series' chains newest first (a max-heap on seq), handing each row
+   * to `take`. Returns false, having taken nothing, when reaching the cursor
+   * along the chains costs half the budget (the caller walks the history instead).
+   */
+  private mergeSeries(series: Series[], cursor: number, floor: number, budget: ReadBudget, take: (r: EventRow) => boolean): boolean {
+    const heap: EventRow[] = [];
+    const push = (r: EventRow) => {
+      heap.push(r);
+      for (let i = heap.length - 1; i > 0;) { const p = (i - 1) >> 1; if (heap[p]!.seq >= heap[i]!.seq) break; [heap[p], heap[i]] = [heap[i]!, heap[p]!]; i = p; }
+    };
+    const pop = (): EventRow => {
+      const top = heap[0]!; const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ;) {
+          const l = 2 * i + 1, r = l + 1; let m = i;
+          if (l < heap.length && heap[l]!.seq > heap[m]!.seq) m = l;
+          if (r < heap.length && heap[r]!.seq > heap[m]!.seq) m = r;
+          if (m === i) break;
+          [heap[m], heap[i]] = [heap[i]!, heap[m]!]; i = m;
+        }
+      }
+      return top;
+    };
+    const get = (seq: number | null) => {
+      if (seq === null) return undefined;
+      budget.spend();
+      return this.stmts.eventBySeq.get(seq) as EventRow | undefined;
+    };
+    for (const ser of series) {
+      let r = get(ser.last);
+      while (r && r.seq >= cursor) { // paging: skip what earlier pages returned
+        if (budget.halfSpent()) return false;
+        r = get(r.prev);
+      }
+      if (budget.halfSpent()) return false;
+      if (r) push(r);
+    }
+    while (heap.length > 0) {
+      const r = pop();
+      if (r.seq < floor) continue; // this series has nothing newer than `since` left
+      if (!take(r)) return true;
+      const prev = get(r.prev);
+      if (prev) push(prev);
+      if (budget.exhausted) return true;
+    }
+    return true;
   }
 
   private hostRow(r: any): HostRecord {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { STATES } from '../../../../core/event.js';
 import { compareSeverity } from '../../../state.js';
 import type { ApiContext } from '../../context.js';
-import { page, pagingKeys, parseQuery } from '../../query.js';
+import { page, pagingKeys, parseQuery, readBounds } from '../../query.js';
 
 const query = z.strictObject({
   host: z.string().optional(),
@@ -14,6 +14,7 @@ const query = z.strictObject({
 
 /** GET /api/v1/checks: the current state of every host+service, worst first. */
 export const checksRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  const reads = readBounds(ctx);
   app.get('/checks', async (req, reply) => {
     const q = parseQuery(query, req.query);
     const out = [];
@@ -24,6 +25,6 @@ export const checksRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
       out.push(c);
     }
     out.sort((a, b) => compareSeverity(b.state, a.state) || a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
-    return page(out, q, '/api/v1/checks', req.query, reply);
+    return page(out, q, '/api/v1/checks', req, reply, reads);
   });
 };

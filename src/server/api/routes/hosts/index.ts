@@ -3,10 +3,11 @@ import { BlickError } from '../../../../core/errors.js';
 import { compareSeverity } from '../../../state.js';
 import { z } from 'zod';
 import type { ApiContext } from '../../context.js';
-import { page, pagingKeys, parseQuery } from '../../query.js';
+import { page, pagingKeys, parseQuery, readBounds } from '../../query.js';
 
 /** GET /api/v1/hosts and /api/v1/hosts/:host: worst state, last seen, facts, classification. */
 export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
+  const reads = readBounds(ctx);
   const summary = (host: string, rec?: { facts: Record<string, string>; facts_time: number | null; classification: unknown }) => {
     const s = ctx.ingest.state;
     const checks = s.hostChecks(host);
@@ -24,7 +25,7 @@ export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     const names = new Set<string>([...ctx.ingest.state.hosts(), ...records.keys()]);
     const out = [...names].map((h) => summary(h, records.get(h)));
     out.sort((a, b) => compareSeverity(b.state, a.state) || a.host.localeCompare(b.host));
-    return page(out, q, '/api/v1/hosts', req.query, reply);
+    return page(out, q, '/api/v1/hosts', req, reply, reads);
   });
 
   app.get<{ Params: { host: string } }>('/hosts/:host', async (req) => {

@@ -26,6 +26,32 @@ export function whenUnauthorized(fn) { onUnauthorized = fn; }
  * @returns {Promise<any>}
  */
 export async function api(path, opts = {}) {
+  return (await request(path, opts)).body;
+}
+
+/**
+ * GET a whole list, following its Link headers: a page may be shorter than its
+ * limit, even empty, and still have a next link (docs/api.md).
+ * @param {string} path e.g. "/api/v1/hosts"
+ * @returns {Promise<any[]>}
+ */
+export async function apiAll(path) {
+  /** @type {any[]} */
+  const all = [];
+  for (let next = /** @type {string | undefined} */ (path); next;) {
+    const { body, res } = await request(next, {});
+    all.push(...body);
+    next = /<([^>]+)>\s*;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+  }
+  return all;
+}
+
+/**
+ * @param {string} path
+ * @param {{ method?: string, body?: unknown }} opts
+ * @returns {Promise<{ body: any, res: Response }>}
+ */
+async function request(path, opts) {
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
   const token = getToken();
@@ -38,7 +64,7 @@ export async function api(path, opts = {}) {
     if (res.status === 401 && onUnauthorized) onUnauthorized();
     throw err;
   }
-  return body;
+  return { body, res };
 }
 
 /** @param {Record<string, string | number | undefined | null>} q */

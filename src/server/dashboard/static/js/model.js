@@ -4,7 +4,7 @@
  * counts by state (from GET /api/v1/hosts, then kept current from `check`
  * items of the live stream: before → after moves one count), the token's role.
  */
-import { api } from './api.js';
+import { apiAll } from './api.js';
 
 /** @typedef {{ host: string, state: string | null, counts: Record<string, number>, checks: number, last_seen: number | null, facts?: Record<string, string> }} HostSummary */
 
@@ -27,7 +27,7 @@ export function worstOf(counts) {
 
 export async function loadHosts() {
   /** @type {HostSummary[]} */
-  const list = await api('/api/v1/hosts');
+  const list = await apiAll('/api/v1/hosts');
   model.hosts = new Map(list.map((h) => [h.host, { host: h.host, state: h.state, counts: { ...h.counts }, checks: h.checks, last_seen: h.last_seen }]));
   model.loaded = true;
 }
@@ -53,7 +53,8 @@ export function apply(items) {
       if (d.service === 'facts') continue;
       if (!model.hosts.has(d.host)) added.add(d.host);
       const h = host(d.host);
-      if (h.last_seen === null || d.time > h.last_seen) h.last_seen = d.time;
+      // the server's own events (ttl expiry) are not a sign of life
+      if (d.source !== 'server' && (h.last_seen === null || d.time > h.last_seen)) h.last_seen = d.time;
     } else if (it.kind === 'check') {
       if (!model.hosts.has(d.host)) added.add(d.host);
       const h = host(d.host);

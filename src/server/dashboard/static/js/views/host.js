@@ -40,7 +40,7 @@ export async function mount(main, _params, name) {
       h('td', { class: 'out' }, c.description),
       h('td', { class: 'num metric' }, num(c.metric)),
       h('td', { class: 'changed', title: clock(c.last_change) }, ago(c.last_change)),
-      h('td', { class: 'seen', title: clock(c.time) }, ago(c.time)),
+      h('td', { class: 'seen', title: clock(c.last_seen ?? c.time) }, ago(c.last_seen ?? c.time)),
       h('td', null, chart));
     tbody.append(row);
     rows.set(c.service, { row, check: c, xs: [], ys: [] });
@@ -53,7 +53,7 @@ export async function mount(main, _params, name) {
     h('p', { class: 'muted' }, `${host.checks} checks · last seen ${ago(host.last_seen)}`, ' · ', h('a', { href: `#/events?host=${encodeURIComponent(name)}` }, 'live events'), ' · ', h('a', { href: `#/alerts?host=${encodeURIComponent(name)}` }, 'alerts')),
     h('h2', null, 'Checks'),
     checks.length === 0 ? h('p', { class: 'notice' }, 'No checks yet.') :
-      h('table', { class: 'checks' }, h('thead', null, h('tr', null, h('th', null, 'State'), h('th', null, 'Service'), h('th', null, 'Output'), h('th', { class: 'num' }, 'Metric'), h('th', null, 'Last change'), h('th', null, 'Last event'), h('th', null, 'History'))), tbody),
+      h('table', { class: 'checks' }, h('thead', null, h('tr', null, h('th', null, 'State'), h('th', null, 'Service'), h('th', null, 'Output'), h('th', { class: 'num' }, 'Metric'), h('th', null, 'Last change'), h('th', { title: 'the newest event the host itself sent' }, 'Last seen'), h('th', null, 'History'))), tbody),
     h('h2', null, 'Facts'),
     facts.length === 0 ? h('p', { class: 'notice' }, 'No facts reported.') :
       h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))),
@@ -101,7 +101,7 @@ export async function mount(main, _params, name) {
         if (it.kind === 'event') {
           cells[2].textContent = d.description;
           cells[3].textContent = num(d.metric);
-          cells[5].textContent = ago(d.time);
+          if (d.source !== 'server') { cells[5].textContent = ago(d.time); cells[5].title = clock(d.time); }
           if (typeof d.metric === 'number') {
             r.xs.push(d.time / 1000); r.ys.push(d.metric);
             if (r.xs.length > HISTORY) { r.xs.shift(); r.ys.shift(); }
