@@ -162,7 +162,8 @@ const RAW_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f
 test('escape sequences in events, alerts and silences are printed as visible escapes, never raw, by every command', async (t) => {
   const { server, post, env } = await setup(t);
   const description = 'retitled\x1b]0;pwned\x07 cleared\x1b[2J c1\u009b2J bidi\u202egnp.exe';
-  const service = 'disk \x1b[2J/var';
+  // names refuse control characters at the edge; a bidi override is not a control
+  const service = 'disk \u202erav/';
   let started = false;
   const follow = blick(['events', '--follow'], env, { until: (o) => o.includes('pwned'), onStart: () => { started = true; } });
   const followJson = blick(['events', '--follow', '--json'], env, { until: (o) => o.includes('pwned') });
@@ -182,7 +183,7 @@ test('escape sequences in events, alerts and silences are printed as visible esc
     assert.ok(r.stdout.includes('pwned'), `${cmd} shows the text: ${r.stdout}`);
   }
   // tables show the escapes visibly; JSON keeps the exact text
-  assert.ok(runs.checks!.stdout.includes('disk \\x1b[2J/var'), runs.checks!.stdout);
+  assert.ok(runs.checks!.stdout.includes('disk \\u202erav/'), runs.checks!.stdout);
   assert.ok(runs['events --follow']!.stdout.includes('retitled\\x1b]0;pwned\\x07 cleared\\x1b[2J c1\\x9b2J bidi\\u202egnp.exe'), runs['events --follow']!.stdout);
   assert.deepEqual(JSON.parse(runs['checks --json']!.stdout).map((c: any) => [c.service, c.description]), [[service, description]]);
   assert.equal(JSON.parse(runs['events --follow --json']!.stdout.trim().split('\n')[0]!).description, description);
