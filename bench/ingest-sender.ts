@@ -4,6 +4,8 @@
  * (unique event ids, a realistic mix of hosts, services, states, metrics and
  * attributes), then sends them over a DEALER socket keeping `window` batches
  * in flight, like the agent's producer, and reports when the last ack arrived.
+ * Events are numbered for exact dedupe as the producer numbers them
+ * (BENCH_INGEST_UNNUMBERED=1: batch ids only, as producers before numbering).
  *
  * usage: node ingest-sender.js ENDPOINT EVENTS BATCH WINDOW
  */
@@ -29,7 +31,9 @@ for (let b = 0, n = 0; n < total; b++) {
       description: 'CHECK OK - all fine', tags: ['bench'], attributes: { unit: '%' }, time: now + Math.floor(n / 1000), ttl: 60, source: 'agent',
     });
   }
-  batches.push(encodeBatch({ id: `b${b}-${ids.next(now)}`, producer: 'bench', events }));
+  const seq = n - events.length + 1;
+  const origin = process.env.BENCH_INGEST_UNNUMBERED ? undefined : { producerId: 'bench-sender', seq, lowWater: Math.max(1, seq - window * batchSize) };
+  batches.push(encodeBatch({ id: `b${b}-${ids.next(now)}`, producer: 'bench', events, origin }));
 }
 
 const sock = new zmq.Dealer({ linger: 0, sendHighWaterMark: 0, receiveHighWaterMark: 0 });

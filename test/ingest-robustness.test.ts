@@ -36,6 +36,10 @@ test('garbage, truncated, oversized and wrong-version messages are rejected and 
     { id: 'good-1', host: 'mixed-host', service: 's', description: '', tags: [], attributes: {}, time: Date.now(), source: 'agent' },
   ] });
   await sock.send(mixed);
+  // the batch over the event limit is answered with a refusal the producer acts on (split), not silence
+  const refusal = decodeMessage((await sock.receive())[0]!);
+  assert.ok(refusal.kind === 'ack');
+  if (refusal.kind === 'ack') assert.deepEqual([refusal.ack.batchId, refusal.ack.refusal, refusal.ack.maxBatchEvents], ['b-many', 'too_many_events', 100]);
   const [ack1] = await sock.receive();
   const a1 = decodeMessage(ack1!);
   assert.equal(a1.kind, 'ack');

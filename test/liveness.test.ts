@@ -16,7 +16,7 @@ test('after a long outage every ttl gets one ttl of grace from the restart: the 
   const config = { rules: [{ name: 'host-gone', match: { service: 'heartbeat' }, expired: true }] };
   const heartbeat = (host: string, time: number) => ({ host, service: 'heartbeat', state: 'ok', ttl: 30, time });
 
-  const first = await startServer({ dataDir: dir, config, now });
+  const first = await startServer({ dataDir: dir, config, deps: { now } });
   const lastOwn = clock;
   assert.equal((await post(first.url, [heartbeat('dead-01', lastOwn), heartbeat('live-01', lastOwn)])).status, 202);
   await first.stop();
@@ -24,7 +24,7 @@ test('after a long outage every ttl gets one ttl of grace from the restart: the 
   // the server was down for ten minutes, far past both ttls
   clock += 10 * 60_000;
   const started = clock;
-  const server = await startServer({ dataDir: dir, config, now });
+  const server = await startServer({ dataDir: dir, config, deps: { now } });
   defer(() => server.stop());
   // what the expiry timer would do at this instant: nothing is due yet
   assert.equal(await server.ingest.expireDue(), 0, 'no storm of expiries at start');
@@ -56,7 +56,7 @@ test('after a long outage every ttl gets one ttl of grace from the restart: the 
   // and it stays so across the next restart, without a second expiry
   await server.stop();
   clock += 60_000;
-  const third = await startServer({ dataDir: dir, config, now });
+  const third = await startServer({ dataDir: dir, config, deps: { now } });
   defer(() => third.stop());
   assert.equal((await api<any>(third.url, '/api/v1/hosts/dead-01')).body.last_seen, lastOwn);
   clock += 60_000;
@@ -70,7 +70,7 @@ test('a host whose check expired comes back with an event older than the expiry 
   const { dir, cleanup } = tempDir();
   defer(cleanup);
   let clock = Date.now();
-  const server = await startServer({ dataDir: dir, now: () => clock });
+  const server = await startServer({ dataDir: dir, deps: { now: () => clock } });
   defer(() => server.stop());
   const behind = clock - 600_000; // the host's clock is ten minutes slow
   await post(server.url, [{ host: 'slow-01', service: 'heartbeat', state: 'ok', ttl: 5, time: behind }]);

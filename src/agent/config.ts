@@ -23,6 +23,8 @@ export const agentConfigSchema = z.strictObject({
   }).default({ max_bytes: 256 * 1024 * 1024, fsync: false }),
   batch: z.strictObject({
     max_events: z.number().int().min(1).max(10_000).default(1000),
+    /** largest encoded batch; keep it under the server's limits.max_message_bytes (4 MiB by default) */
+    max_bytes: z.number().int().min(1024).default(1024 * 1024),
     delay: zDuration.prefault('5ms'),
   }).prefault({}),
   ...monitorSections,

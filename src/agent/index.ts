@@ -54,6 +54,7 @@ export class BlickAgent implements Component {
       spoolDir: join(deps.dataDir, 'spool', 'agent'),
       producer: config.host,
       batchEvents: config.batch.max_events,
+      batchMaxBytes: config.batch.max_bytes,
       batchDelayMs: config.batch.delay,
       spoolMaxBytes: config.spool.max_bytes,
       fsync: config.spool.fsync,

@@ -2,18 +2,19 @@ import { userInfo } from 'node:os';
 import { parseDuration } from '../core/duration.js';
 import { BlickError } from '../core/errors.js';
 import { printJson, table, when } from './client.js';
+import { cliRequest, type CliResponse } from './http.js';
 import { terminalSafe } from '../core/terminal.js';
 import { clientTarget } from './target.js';
 
 type Flags = Record<string, string | true>;
 
 async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
-  const { base, token } = clientTarget(flags);
+  const { base, token, ca } = clientTarget(flags);
   const headers: Record<string, string> = typeof token === 'string' ? { authorization: `Bearer ${token}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
+  let res: CliResponse;
   try {
-    res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    res = await cliRequest(base + path, { method, headers, ca, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (err) {
     throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
   }

@@ -25,13 +25,13 @@ export function when(ms: unknown): string {
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
-  const { base, token } = clientTarget(flags);
-  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags);
+  const { base, token, ca } = clientTarget(flags);
+  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them
   const want = cmd === 'events' ? Number(params.get('limit') ?? 100) : Infinity;
-  const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want);
+  const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want, ca);
   if (flags.json) { printJson(body); return; }
   const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
   const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']

@@ -1,6 +1,7 @@
 import { BlickError } from '../core/errors.js';
 import { terminalSafe, terminalSafeJson } from '../core/terminal.js';
 import { when } from './client.js';
+import { cliRequest, type CliResponse } from './http.js';
 
 type Flags = Record<string, string | true>;
 
@@ -43,7 +44,7 @@ const line = (vals: string[]) => vals.map((v, i) => fit(terminalSafe(v), COLS[i]
  * with --json. Reconnects with Last-Event-ID after a drop, so nothing is lost
  * across a server restart shorter than its buffer.
  */
-export async function followEvents(base: string, token: string | undefined, flags: Flags, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<void> {
+export async function followEvents(base: string, token: string | undefined, flags: Flags, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr, ca?: Buffer): Promise<void> {
   const params = new URLSearchParams({ kinds: 'event' });
   for (const k of ['host', 'service', 'state']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   const url = `${base}/api/v1/stream?${params.toString()}`;
@@ -53,9 +54,9 @@ export async function followEvents(base: string, token: string | undefined, flag
   let lastId: string | undefined;
   let connectedOnce = false;
   for (let attempt = 0; ; attempt++) {
-    let res: Response;
+    let res: CliResponse;
     try {
-      res = await fetch(url, { headers: lastId ? { ...headers, 'last-event-id': lastId } : headers });
+      res = await cliRequest(url, { headers: lastId ? { ...headers, 'last-event-id': lastId } : headers, ca });
     } catch (e) {
       const why = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       if (!connectedOnce) throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${why}); set --url or BLICK_URL`);
@@ -73,7 +74,7 @@ export async function followEvents(base: string, token: string | undefined, flag
     const dec = new TextDecoder();
     let buf = '';
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res.body) {
         const p = parseSse(buf + dec.decode(chunk, { stream: true }));
         buf = p.rest;
         for (const f of p.frames) {

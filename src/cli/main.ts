@@ -26,7 +26,8 @@ usage:
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
                                     (H and S may be globs: --host 'web-*')
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
-                                     or url:/token: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
+                                     --ca PEM or BLICK_CA for https with a private CA,
+                                     or url:/token:/ca: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
   blick alerts [--status firing|pending|resolved] [--json]
   blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
   blick silence list [--json] | blick silence rm ID

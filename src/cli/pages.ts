@@ -1,8 +1,9 @@
 import { BlickError } from '../core/errors.js';
+import { cliRequest, type CliResponse } from './http.js';
 
 /** The target of a `rel="next"` Link header, if the response has one. */
-export function nextLink(res: Response): string | undefined {
-  const m = /<([^>]+)>\s*;\s*rel="next"/.exec(res.headers.get('link') ?? '');
+export function nextLink(res: CliResponse): string | undefined {
+  const m = /<([^>]+)>\s*;\s*rel="next"/.exec(res.header('link') ?? '');
   return m ? m[1] : undefined;
 }
 
@@ -12,15 +13,15 @@ export function nextLink(res: Response): string | undefined {
  * empty, and still have a next link (the server bounds each read in bytes and
  * work), so only the link says whether the list goes on.
  */
-export async function getPages(base: string, path: string, headers: Record<string, string>, want = Infinity): Promise<unknown[]> {
+export async function getPages(base: string, path: string, headers: Record<string, string>, want = Infinity, ca?: Buffer): Promise<unknown[]> {
   const items: unknown[] = [];
   let next: string | undefined = path;
   while (next !== undefined && items.length < want) {
     // the server's links are paths from its root, like `path`: keep any prefix of --url
     const url: string = next.startsWith('/') ? base.replace(/\/$/, '') + next : new URL(next, base).href;
-    let res: Response;
+    let res: CliResponse;
     try {
-      res = await fetch(url, { headers });
+      res = await cliRequest(url, { headers, ca });
     } catch (err) {
       throw new BlickError('BAD_REQUEST', `cannot reach the Blick server at ${base} (${(err as { cause?: Error }).cause?.message ?? (err as Error).message}); set --url or BLICK_URL`);
     }

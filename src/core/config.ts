@@ -26,7 +26,9 @@ export const curveSchema = z.strictObject({
   secret_key_file: z.string().optional(),
   public_key_file: z.string().optional(),
   server_public_key_file: z.string().optional(),
-  allow: z.array(z.string().length(40, 'must be a Z85 public key of 40 characters')).optional(),
+  allow: z.array(z.string().length(40, 'must be a Z85 public key of 40 characters'))
+    .min(1, 'an empty allow list would refuse every producer; list the public keys of the producers that may send, or remove "allow" to admit any producer that knows the server key')
+    .optional(),
 });
 export type CurveConfig = z.infer<typeof curveSchema>;
 

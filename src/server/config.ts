@@ -6,6 +6,8 @@ import { alertingConfigKeys } from './alerts/config.js';
 export const serverConfigSchema = z.strictObject({
   /** ZeroMQ endpoint the ingest socket binds */
   ingest: zEndpoint.default('tcp://0.0.0.0:5556'),
+  /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
+  insecure_ingest: z.boolean().default(false),
   /** HTTP API, live stream, dashboard and /metrics */
   http: zHostPort.default('127.0.0.1:8080'),
   store: z.discriminatedUnion('type', [
@@ -17,11 +19,32 @@ export const serverConfigSchema = z.strictObject({
       synchronous: z.enum(['normal', 'full']).default('normal'),
     }),
   ]).default({ type: 'sqlite', synchronous: 'normal' }),
-  tokens: z.array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: z.enum(['read', 'write', 'admin']) })).default([]),
+  /** bearer tokens: the token itself, or its SHA-256 (`printf %s "$TOKEN" | sha256sum`) so the file holds no secret */
+  tokens: z.array(z.strictObject({
+    token: z.string().min(16, 'tokens must be at least 16 characters').optional(),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be the 64 hex digits of the token\'s SHA-256 (printf %s "$TOKEN" | sha256sum)').optional(),
+    role: z.enum(['read', 'write', 'admin']),
+  }).refine((t) => (t.token === undefined) !== (t.sha256 === undefined), 'give either token: or sha256:, not both or neither')).default([]),
+  /**
+   * names (optionally name:port) the API is reached by besides loopback and the
+   * listen address, e.g. behind a proxy; other Host headers are refused (DNS rebinding)
+   */
+  http_hosts: z.array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s/\[\]]+)(:\d{1,5})?$/, 'must be a host name, optionally with :port')).default([]),
+  /** failed authentications per client address before it gets 429 until the window passes */
+  auth_failures: z.strictObject({
+    max: z.number().int().min(1).default(10),
+    window: zDuration.prefault('1m'),
+    /** addresses remembered; the oldest is forgotten first */
+    max_addresses: z.number().int().min(1).default(10_000),
+  }).prefault({}),
+  /** serve the API over HTTPS (PEM files) */
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   /** how long history is kept */
   retention: zDuration.prefault('7d'),
   /** recent event ids remembered for dedupe */
   dedupe_window: z.number().int().min(1000).default(200_000),
+  /** producers whose event numbers are remembered for exact dedupe (beyond, the one seen longest ago is forgotten) */
+  dedupe_producers: z.number().int().min(1).default(10_000),
   limits: z.strictObject({
     max_message_bytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     max_batch_events: z.number().int().min(1).default(10_000),
@@ -41,6 +64,15 @@ export const serverConfigSchema = z.strictObject({
     query_budget_ms: z.number().int().min(1).default(50),
     /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
     warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+    /** live stream: unsent bytes across all clients; the slowest are dropped beyond it */
+    stream_buffer_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** live stream: unsent bytes of one client; it is dropped beyond it */
+    stream_client_buffer_bytes: z.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+    /** live stream: concurrent streams, and per token (or per address without one) */
+    stream_clients: z.number().int().min(1).default(256),
+    stream_clients_per_address: z.number().int().min(1).default(16),
+    /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
+    stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   }).prefault({}),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { Alerting } from './alerts/index.js';
 import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
@@ -8,6 +10,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import { Receiver } from '../transport/receiver.js';
+import type { TokenConfig } from './api/auth.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
@@ -25,6 +28,28 @@ export interface ServerDeps {
   /** a store to use instead of the configured one (tests, other backends) */
   store?: Store;
   now?: () => number;
+}
+
+function readPem(file: string, key: string): Buffer {
+  try { return readFileSync(file); } catch (err) {
+    throw new BlickError('CONFIG_UNREADABLE', `${key}: cannot read ${file} (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** The PEM files of server.tls, checked now so that a bad pair stops start-up with a config error. */
+function tlsFromConfig(c: NonNullable<ServerConfig['tls']>): { cert: Buffer; key: Buffer } {
+  const pem = { cert: readPem(c.cert_file, 'server.tls.cert_file'), key: readPem(c.key_file, 'server.tls.key_file') };
+  try { createSecureContext(pem); } catch (err) {
+    throw new BlickError('CONFIG_INVALID', `server.tls: ${c.cert_file} and ${c.key_file} are not a PEM certificate and its key (${(err as Error).message})`, { cause: err });
+  }
+  return pem;
+}
+
+/** An ingest endpoint only this machine can reach: loopback tcp, ipc, inproc. */
+function isLocalEndpoint(endpoint: string): boolean {
+  const m = /^tcp:\/\/(?:\[([^\]]+)\]|([^:]+)):[^:]+$/.exec(endpoint);
+  if (!m) return !endpoint.startsWith('tcp://');
+  return isLoopback(m[1] ?? m[2]!);
 }
 
 /** Build the configured store: a name → factory map of the built-ins. */
@@ -51,7 +76,7 @@ export class BlickServer implements Component {
   private running = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly parts: Supervisor;
-  /** the address the API listens on, e.g. http://127.0.0.1:8080 */
+  /** the address the API listens on, e.g. http://127.0.0.1:8080 (https:// with server.tls) */
   url = '';
 
   constructor(readonly config: ServerConfig, deps: ServerDeps) {
@@ -61,26 +86,37 @@ export class BlickServer implements Component {
     if (config.tokens.length === 0 && !isLoopback(host)) {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
     }
+    const curve = curveServerFromConfig(deps.curve, this.log);
+    if (!curve && !config.insecure_ingest && !isLocalEndpoint(config.ingest)) {
+      throw new BlickError('INSECURE_BIND', `server.ingest is ${config.ingest}, which is not loopback, and CURVE is not configured, so anyone who can reach it could send events; add a curve: section (blick keygen --out DIR; docs/configuration.md "curve:"), bind tcp://127.0.0.1:PORT, or set server.insecure_ingest: true`);
+    }
     this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
     const edges = edgeRules(config, this.metrics, this.log, deps.now);
     const l = config.limits;
     this.ingest = new Ingest({
-      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, ...(deps.now ? { now: deps.now } : {}),
+      store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, dedupeProducers: config.dedupe_producers, ...(deps.now ? { now: deps.now } : {}),
       limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
     });
     this.receiver = new Receiver({
       bind: config.ingest,
-      handler: (batch) => this.ingest.ingest(batch.events, batch.id),
+      handler: (batch, numbers) => this.ingest.ingest(batch.events, batch.id, batch.origin && numbers ? { ...batch.origin, ...numbers } : undefined),
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
       events: edges.ingest,
-      curve: curveServerFromConfig(deps.curve, this.log),
+      curve,
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
       warmMaxBytes: config.limits.warm_max_bytes });
     this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
-      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, { tokens: config.tokens });
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, {
+      tokens: config.tokens as TokenConfig[],
+      failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
+      // without tokens nothing but the Host header tells a rebound page from a local client
+      hosts: { listenHost: host, names: config.http_hosts, strict: config.tokens.length === 0 || config.http_hosts.length > 0, tls: config.tls !== undefined },
+      ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
+      stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
+    });
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
@@ -112,7 +148,7 @@ export class BlickServer implements Component {
         const { host, port } = splitHostPort(this.config.http);
         await this.api.listen({ host, port });
         const addr = this.api.server.address();
-        if (addr && typeof addr === 'object') this.url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        if (addr && typeof addr === 'object') this.url = `${this.config.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
         listening = true;
       },
       stop: async () => {

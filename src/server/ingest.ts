@@ -2,6 +2,7 @@ import { FACTS_SERVICE, makeEvent, type BlickEvent, type State } from '../core/e
 import { formatDuration } from '../core/duration.js';
 import { RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
+import { ProducerMarks, type MarkPlan, type NumberedBatch } from './producers.js';
 import { ExpiryTracker, isExpiry, RecentIds, StateIndex, type CheckLimits } from './state.js';
 import type { CheckState, Store } from './store/store.js';
 
@@ -22,6 +23,8 @@ export interface IngestOptions {
   dedupeWindow?: number;
   /** bounds of the state index (server.limits: max_checks, check_description_bytes, check_attributes_bytes) */
   limits?: Partial<CheckLimits>;
+  /** producers whose event numbers are remembered for exact dedupe [10,000] */
+  dedupeProducers?: number;
   now?: () => number;
 }
 
@@ -46,6 +49,7 @@ export class Ingest {
   readonly state: StateIndex;
   private readonly recent: RecentIds;
   private readonly recentBatches = new RecentIds(100_000);
+  private readonly marks: ProducerMarks;
   readonly expiry = new ExpiryTracker();
   private readonly subscribers = new Set<IngestSubscriber>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -57,6 +61,7 @@ export class Ingest {
     this.state = new StateIndex(opts.limits);
     this.warn = new RateLimitedLog(opts.log);
     this.recent = new RecentIds(opts.dedupeWindow ?? 200_000);
+    this.marks = new ProducerMarks({ maxProducers: opts.dedupeProducers ?? 10_000 });
     this.now = opts.now ?? Date.now;
     const r = opts.metrics;
     this.m = {
@@ -67,7 +72,9 @@ export class Ingest {
       failures: r.counter('blick_store_failures_total', 'Store commits that failed'),
       refused: r.counter('blick_checks_refused_total', 'Events refused (not stored) because they would add a check beyond server.limits.max_checks'),
       notLoaded: r.counter('blick_checks_not_loaded_total', 'Stored checks (and replayed events of checks) not loaded at start because server.limits.max_checks was reached'),
+      forgotten: r.counter('blick_dedupe_producers_forgotten_total', 'Producers whose event numbers were forgotten (over server.dedupe_producers, or too many gaps); their repeats fall back to event-id dedupe'),
     };
+    r.gauge('blick_dedupe_producers', 'Producers whose event numbers the server remembers').collectWith(() => this.marks.size);
     r.gauge('blick_checks', 'Host+service pairs the server knows').collectWith(() => this.state.size);
     r.gauge('blick_checks_bytes', 'Approximate bytes of check state held in memory').collectWith(() => this.state.bytes);
   }
@@ -98,6 +105,7 @@ export class Ingest {
     // one that died while the server was down expires then.
     const now = this.now();
     for (const c of this.state.all()) if (c.ttl !== null && !isExpiry(c)) this.expiry.track(c.host, c.service, now, c.ttl);
+    this.marks.load(await this.opts.store.loadProducers());
     const ids = await this.opts.store.recentEventIds(Math.min(200_000, this.opts.dedupeWindow ?? 200_000));
     for (let i = ids.length - 1; i >= 0; i--) this.recent.add(ids[i]!);
   }
@@ -107,16 +115,24 @@ export class Ingest {
     return () => this.subscribers.delete(fn);
   }
 
-  /** Store a batch; resolves once committed. */
-  ingest(events: BlickEvent[], batchId?: string): Promise<IngestResult> {
-    const run = this.chain.then(() => this.commit(events, batchId));
+  /**
+   * Store a batch; resolves once committed. With `numbered` (a producer that
+   * numbers its events), repeats are dropped exactly by number; without, by
+   * batch id. Either way also by event id within the dedupe window.
+   */
+  ingest(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<IngestResult> {
+    const run = this.chain.then(() => this.commit(events, batchId, numbered));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async commit(events: BlickEvent[], batchId?: string): Promise<IngestResult> {
+  private async commit(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<IngestResult> {
     const store = this.opts.store;
-    if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
+    let plan: MarkPlan | undefined;
+    if (numbered) {
+      plan = this.marks.plan(numbered, this.now());
+      batchId = undefined; // the numbers replace the batch id
+    } else if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
       this.m.duplicates.inc(events.length);
       return { accepted: 0, duplicates: events.length, refused: 0, refusedIndexes: [] };
     }
@@ -126,7 +142,7 @@ export class Ingest {
     let duplicates = 0;
     for (let i = 0; i < events.length; i++) {
       const id = events[i]!.id;
-      if (this.recent.has(id)) {
+      if ((plan && !plan.isNew(i)) || this.recent.has(id)) {
         if (fresh === events) fresh = events.slice(0, i);
         duplicates++;
       } else {
@@ -155,7 +171,7 @@ export class Ingest {
     for (const e of fresh) if (e.service === FACTS_SERVICE) facts.push({ host: e.host, facts: e.attributes, time: e.time });
     const t0 = performance.now();
     try {
-      await store.commit({ batchId, events: fresh, checks: rows, facts });
+      await store.commit({ batchId, events: fresh, checks: rows, facts, ...(plan ? { producer: plan.next, forgetProducers: plan.forget } : {}) });
     } catch (err) {
       this.m.failures.inc();
       for (const e of fresh) this.recent.delete(e.id);
@@ -164,6 +180,10 @@ export class Ingest {
     this.m.commit.observe((performance.now() - t0) / 1000);
     this.state.apply(rows);
     if (batchId !== undefined) this.recentBatches.add(batchId);
+    if (plan) {
+      this.marks.apply(plan);
+      if (plan.forget.length + plan.abandoned > 0) this.m.forgotten.inc(plan.forget.length + plan.abandoned);
+    }
     const now = this.now();
     for (const r of rows) {
       if (r.ttl !== null) this.expiry.track(r.host, r.service, now, r.ttl);

@@ -61,7 +61,8 @@ class ZapHandler {
   private readonly domains = new Map<string, { allow: Set<string> | null; onRefuse?: (key: string, address: string) => void }>();
 
   register(domain: string, allow: string[] | undefined, onRefuse?: (key: string, address: string) => void): void {
-    this.domains.set(domain, { allow: allow && allow.length > 0 ? new Set(allow) : null, ...(onRefuse ? { onRefuse } : {}) });
+    // no list admits any CURVE client; an empty list admits none (the config refuses one anyway)
+    this.domains.set(domain, { allow: allow ? new Set(allow) : null, ...(onRefuse ? { onRefuse } : {}) });
     if (!this.socket) void this.run();
   }
 

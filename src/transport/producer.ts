@@ -6,8 +6,8 @@ import { UlidFactory } from '../core/ids.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
 import type { CurveClientOptions } from './curve.js';
-import { Spool, type SpooledBatch } from './spool.js';
-import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch } from './wire.js';
+import { Spool, type SpoolPart, type SpooledBatch } from './spool.js';
+import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch, type Ack } from './wire.js';
 
 /** Options of a {@link Producer}; defaults in brackets. */
 export interface ProducerOptions {
@@ -19,6 +19,8 @@ export interface ProducerOptions {
   producer: string;
   /** most events per batch [1000] */
   batchEvents?: number;
+  /** largest encoded batch in bytes [1 MiB]; a bigger batch is cut in halves before it is spooled (a single event is sent as it is) */
+  batchMaxBytes?: number;
   /** how long an event may wait for its batch to fill, ms [5] */
   batchDelayMs?: number;
   /** unacknowledged batches in flight at once [64] */
@@ -38,6 +40,13 @@ export interface ProducerOptions {
 
 /** events held in memory while the spool cannot be written */
 const MAX_PENDING_EVENTS = 100_000;
+/** a spooled batch is our own: read it back without the receiver's limits */
+const OWN_LIMITS = { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxBatchEvents: Number.MAX_SAFE_INTEGER };
+
+/** The id of part `i` of a split batch: derived, so that splitting the same batch again gives the same ids. */
+function partId(id: string, i: number, fresh: () => string): string {
+  return id.length <= 62 ? `${id}-${i}` : fresh();
+}
 
 interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
 
@@ -45,7 +54,10 @@ interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
  * The sending half of the transport: batches events, appends each batch to the
  * spool, sends it over a DEALER socket and forgets it only when the receiver
  * acknowledges it (after its commit). Unacknowledged batches are resent after
- * a timeout, after a reconnect and after a restart (from the spool).
+ * a timeout, after a reconnect and after a restart (from the spool). Events
+ * are numbered per producer (Batch.producer_id, seq) so that the receiver drops
+ * every repeat exactly; a batch the receiver refuses as too large is split in
+ * its place in the spool, keeping the numbers, or dropped if it is one event.
  */
 export class Producer implements Component {
   readonly name = 'producer';
@@ -68,17 +80,22 @@ export class Producer implements Component {
   /** events dropped because the spool could not be written and memory was full */
   spoolFailureDrops = 0;
   /** figures for /metrics and tests */
-  readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0 };
+  readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0, batchesSplit: 0, eventsDropped: 0 };
+  /** the smallest limits an upstream has told us in a refusal (they bound the batches built from then on) */
+  private upstreamMaxBytes = Number.MAX_SAFE_INTEGER;
+  private upstreamMaxEvents = Number.MAX_SAFE_INTEGER;
+  private readonly droppedCounter;
 
   constructor(options: ProducerOptions) {
     this.opts = {
-      batchEvents: 1000, batchDelayMs: 5, window: 64, ackTimeoutMs: 3000, spoolMaxBytes: 256 * 1024 * 1024, fsync: false, stopDrainMs: 0,
+      batchEvents: 1000, batchMaxBytes: 1024 * 1024, batchDelayMs: 5, window: 64, ackTimeoutMs: 3000, spoolMaxBytes: 256 * 1024 * 1024, fsync: false, stopDrainMs: 0,
       ...options,
     };
     this.log = options.log ?? createLogger('producer');
     this.warn = new RateLimitedLog(this.log);
     const m = options.metrics;
     const dropped = m?.counter('blick_spool_dropped_events_total', 'Events dropped because the spool was full');
+    this.droppedCounter = m?.counter('blick_producer_dropped_events_total', 'Events the producer gave up on (reason: refused = a single event larger than the upstream accepts; invalid = no longer valid when a refused batch was split)');
     this.spool = new Spool({
       dir: this.opts.spoolDir, maxBytes: this.opts.spoolMaxBytes, fsync: this.opts.fsync, log: this.log,
       onDrop: (_b, events) => {
@@ -153,16 +170,18 @@ export class Producer implements Component {
   /** Cut the pending events into a batch now (spooled, then sent). */
   flush(): void {
     if (this.batchTimer) { clearTimeout(this.batchTimer); this.batchTimer = undefined; }
+    const maxEvents = Math.min(this.opts.batchEvents, this.upstreamMaxEvents);
     while (this.pending.length > 0) {
-      const events = this.pending.length <= this.opts.batchEvents ? this.pending : this.pending.slice(0, this.opts.batchEvents);
+      const events = this.pending.length <= maxEvents ? this.pending : this.pending.slice(0, maxEvents);
       this.pending = events === this.pending ? [] : this.pending.slice(events.length);
-      const id = this.ids.next();
+      let spooled = 0;
       try {
-        this.spool.append(id, events.length, encodeBatch({ id, events, producer: this.opts.producer }));
+        const seq = this.spool.reserve(events.length);
+        for (const part of this.cut(this.ids.next(), seq, events, false)) { this.spool.append(part); spooled += part.events; }
       } catch (err) {
-        // the spool cannot write (disk full, directory gone): keep the events in memory,
-        // bounded, and try again shortly; never crash the daemon over it
-        this.pending = events.concat(this.pending);
+        // the spool cannot write (disk full, directory gone): keep the events not yet
+        // spooled in memory, bounded, and try again shortly; never crash the daemon over it
+        this.pending = (spooled === 0 ? events : events.slice(spooled)).concat(this.pending);
         const over = this.pending.length - MAX_PENDING_EVENTS;
         if (over > 0) { this.pending.splice(0, over); this.spoolFailureDrops += over; }
         this.warn.warn('spool-write', { err: (err as Error).message, pending: this.pending.length, dropped: this.spoolFailureDrops }, 'cannot write to the spool; events held in memory');
@@ -171,6 +190,55 @@ export class Producer implements Component {
       }
     }
     this.kick();
+  }
+
+  /**
+   * Encode `events` (numbered from `seq`) as batches within the byte and event
+   * limits: halves, recursively, with ids derived from `id`. `split` forces at
+   * least one cut (the batch was refused as it is). A single event is never cut.
+   */
+  private cut(id: string, seq: number, events: BlickEvent[], split: boolean): SpoolPart[] {
+    const maxBytes = Math.min(this.opts.batchMaxBytes, this.upstreamMaxBytes);
+    const maxEvents = Math.min(this.opts.batchEvents, this.upstreamMaxEvents);
+    if (!split || events.length === 1) {
+      const data = encodeBatch({ id, events, producer: this.opts.producer, origin: { producerId: this.spool.producerId, seq, lowWater: Math.min(seq, this.spool.lowWater) } });
+      if (events.length === 1 || (data.length <= maxBytes && events.length <= maxEvents)) return [{ id, seq, events: events.length, data }];
+    }
+    const half = Math.ceil(events.length / 2);
+    return [
+      ...this.cut(partId(id, 0, () => this.ids.next()), seq, events.slice(0, half), false),
+      ...this.cut(partId(id, 1, () => this.ids.next()), seq + half, events.slice(half), false),
+    ];
+  }
+
+  /**
+   * The upstream refused a batch as too large: cut it into halves in its place
+   * in the spool (same event numbers, so a half the receiver already has is
+   * dropped there), or give up on it if it is a single event.
+   */
+  private refused(entry: SpooledBatch, ack: Ack): void {
+    if (ack.maxMessageBytes) this.upstreamMaxBytes = Math.min(this.upstreamMaxBytes, ack.maxMessageBytes);
+    if (ack.maxBatchEvents) this.upstreamMaxEvents = Math.min(this.upstreamMaxEvents, ack.maxBatchEvents);
+    const decoded = decodeMessage(this.spool.read(entry), OWN_LIMITS);
+    const events = decoded.kind === 'batch' ? decoded.batch.events : [];
+    const invalid = decoded.kind === 'batch' ? decoded.invalid : 0;
+    if (invalid > 0) {
+      // only if validation got stricter since the batch was spooled (an upgrade)
+      this.stats.eventsDropped += invalid;
+      this.droppedCounter?.inc(invalid, { reason: 'invalid' });
+    }
+    if (events.length <= 1) {
+      this.spool.ack(entry.id);
+      this.stats.eventsDropped += events.length;
+      this.droppedCounter?.inc(events.length, { reason: 'refused' });
+      this.warn.warn('refused', { batch: entry.id, error: ack.error, bytes: entry.bytes }, 'upstream refused a single event as too large; dropped (it can never be accepted)');
+      return;
+    }
+    // a batch spooled before events were numbered gets fresh numbers (its file order number is not one)
+    const seq = decoded.kind === 'batch' && decoded.batch.origin ? decoded.batch.origin.seq : this.spool.reserve(events.length);
+    this.spool.replace(entry.id, this.cut(entry.id, seq, events, true));
+    this.stats.batchesSplit++;
+    this.log.info({ batch: entry.id, events: events.length, error: ack.error }, 'upstream refused a batch as too large; split it in halves');
   }
 
   /** Resolves when every event queued so far has been acknowledged. */
@@ -229,12 +297,19 @@ export class Producer implements Component {
         try { decoded = decodeMessage(msg); } catch (err) { this.log.warn({ err }, 'undecodable message from upstream'); continue; }
         if (decoded.kind !== 'ack') continue;
         const { ack } = decoded;
-        if (ack.error) {
-          // refused as a whole (e.g. too large): resending will not help; drop it loudly
+        this.inflight.delete(ack.batchId);
+        const refused = ack.refusal ? this.spool.get(ack.batchId) : undefined;
+        if (refused) {
+          try { this.refused(refused, ack); } catch (err) {
+            // e.g. the disk is full: try again later rather than resend it at once to be refused again
+            this.inflight.set(refused.id, { entry: refused, deadline: Date.now() + this.opts.ackTimeoutMs, attempts: 1 });
+            this.warn.warn('split', { err: (err as Error).message }, 'could not split a refused batch; it stays in the spool');
+          }
+        } else if (ack.error && !ack.refusal) {
+          // refused as a whole for another reason: resending will not help; drop it loudly
           this.log.error({ batch: ack.batchId, error: ack.error }, 'upstream refused a batch; dropped');
         }
-        const entry = this.spool.ack(ack.batchId);
-        this.inflight.delete(ack.batchId);
+        const entry = ack.refusal ? undefined : this.spool.ack(ack.batchId);
         if (entry) {
           this.stats.batchesAcked++;
           this.stats.eventsAcked += ack.accepted;

@@ -4,7 +4,7 @@ import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { zap, type CurveServerOptions } from './curve.js';
-import { decodeMessage, DEFAULT_WIRE_EVENT_RULES, DEFAULT_WIRE_LIMITS, encodeAck, type Batch, type WireEventRules, type WireLimits } from './wire.js';
+import { decodeMessage, DEFAULT_WIRE_EVENT_RULES, DEFAULT_WIRE_LIMITS, encodeAck, peekBatchId, type Batch, type WireEventRules, type WireLimits } from './wire.js';
 
 /** What the receiver's owner reports back for a batch once it is durably stored. */
 export interface BatchResult {
@@ -14,8 +14,15 @@ export interface BatchResult {
   refused?: number;
 }
 
+/**
+ * The numbers of a batch's events, for exact dedupe: `seqs[i]` is the number of
+ * `batch.events[i]`; `count` events were on the wire (invalid ones included),
+ * numbered from `batch.origin.seq`.
+ */
+export interface BatchNumbers { seqs: number[]; count: number }
+
 /** The receiver's owner: store the batch, resolve when committed (the ack goes out then). */
-export type BatchHandler = (batch: Batch) => Promise<BatchResult> | BatchResult;
+export type BatchHandler = (batch: Batch, numbers?: BatchNumbers) => Promise<BatchResult> | BatchResult;
 
 export interface ReceiverOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5556 */
@@ -39,7 +46,9 @@ let domainSeq = 0;
  * message, hands the batch to its owner, and acknowledges it after the owner's
  * commit. Bad messages (garbage, truncated, too large, wrong version, invalid
  * events) are rejected, counted and logged (rate limited); the socket keeps
- * serving.
+ * serving. A batch over the limits is answered with a refusal (the producer
+ * splits it or drops it), so it is not resent forever. A batch the owner could
+ * not commit is not answered at all: the producer resends it.
  */
 export class Receiver implements Component {
   readonly name = 'receiver';
@@ -65,6 +74,7 @@ export class Receiver implements Component {
       messages: m.counter(`${p}_messages_total`, 'Messages received on the ingest socket'),
       received: m.counter(`${p}_events_received_total`, 'Events received in valid batches'),
       rejectedMessages: m.counter(`${p}_messages_rejected_total`, 'Messages rejected (reason: garbage, too_large, version, batch_too_large, frames)'),
+      refusals: m.counter(`${p}_batches_refused_total`, 'Batches over the limits answered with a refusal (the producer splits or drops them; reason: message_too_large, too_many_events)'),
       rejectedEvents: m.counter(`${p}_events_rejected_total`, 'Events rejected as invalid inside otherwise valid batches'),
       duplicates: m.counter(`${p}_events_duplicate_total`, 'Events dropped because their id was already stored'),
       refused: m.counter(`${p}_connections_refused_total`, 'Producers refused by the CURVE allow list'),
@@ -107,6 +117,26 @@ export class Receiver implements Component {
     this.warn.warn(`reject:${reason}`, detail, msg);
   }
 
+  /**
+   * Answer a batch over the limits with a refusal the producer acts on (split
+   * or drop), instead of silence that it would answer with resends forever. The
+   * batch id is read without decoding the events; without one, nothing can be
+   * answered. The refusal carries our limits so the producer can fit under them.
+   */
+  private async refuse(identity: Buffer, payload: Buffer, refusal: 'message_too_large' | 'too_many_events', error: string): Promise<void> {
+    const batchId = peekBatchId(payload);
+    if (!batchId || !this.running) return;
+    this.counters.refusals.inc(1, { reason: refusal });
+    try {
+      await this.socket!.send([identity, encodeAck({
+        batchId, accepted: 0, duplicates: 0, rejected: 0, error, refusal,
+        maxMessageBytes: this.limits.maxMessageBytes, maxBatchEvents: this.limits.maxBatchEvents,
+      })]);
+    } catch (err) {
+      this.warn.warn('ack-failed', { err }, 'could not send a refusal; the producer will resend and be refused again');
+    }
+  }
+
   private async receiveLoop(): Promise<void> {
     const sock = this.socket!;
     const now = this.opts.now ?? Date.now;
@@ -122,6 +152,7 @@ export class Receiver implements Component {
         } catch (err) {
           const reason = isBlickError(err, 'MESSAGE_TOO_LARGE') ? 'too_large' : isBlickError(err, 'UNSUPPORTED_VERSION') ? 'version' : isBlickError(err, 'BATCH_TOO_LARGE') ? 'batch_too_large' : 'garbage';
           this.reject(reason, { bytes: payload.length, error: (err as Error).message }, 'message rejected');
+          if (reason === 'too_large' || reason === 'batch_too_large') await this.refuse(identity, payload, reason === 'too_large' ? 'message_too_large' : 'too_many_events', (err as Error).message);
           continue;
         }
         if (decoded.kind !== 'batch') { this.reject('garbage', {}, 'unexpected ack on the ingest socket'); continue; }
@@ -133,7 +164,7 @@ export class Receiver implements Component {
         this.counters.received.inc(batch.events.length);
         let result: BatchResult;
         try {
-          result = await this.opts.handler(batch);
+          result = await this.opts.handler(batch, decoded.seqs ? { seqs: decoded.seqs, count: decoded.seqs.length + invalid } : undefined);
         } catch (err) {
           // not acknowledged: the producer keeps the batch and resends it
           this.counters.failed.inc();

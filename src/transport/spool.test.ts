@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from './spool.js';
 
+/** append a batch with the next event numbers */
+const put = (s: Spool, id: string, events: number, data: Uint8Array) => s.append({ id, seq: s.reserve(events), events, data });
+
 function dir(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'spool-'));
   t.after(() => rmSync(d, { recursive: true, force: true }));
@@ -15,9 +18,9 @@ test('batches survive a restart in order and disappear when acknowledged', (t) =
   const d = dir(t);
   const a = new Spool({ dir: d });
   a.open();
-  a.append('b1', 3, new Uint8Array([1, 2, 3]));
-  a.append('b2', 1, new Uint8Array([4]));
-  a.append('b3', 2, new Uint8Array([5, 6]));
+  put(a, 'b1', 3, new Uint8Array([1, 2, 3]));
+  put(a, 'b2', 1, new Uint8Array([4]));
+  put(a, 'b3', 2, new Uint8Array([5, 6]));
   assert.ok(a.ack('b2'));
   writeFileSync(join(d, 'half-written.pb.tmp'), 'x'); // a crash mid-write leaves a .tmp
   const b = new Spool({ dir: d });
@@ -25,7 +28,7 @@ test('batches survive a restart in order and disappear when acknowledged', (t) =
   assert.deepEqual([...b.values()].map((e) => [e.id, e.events, [...b.read(e)]]), [['b1', 3, [1, 2, 3]], ['b3', 2, [5, 6]]]);
   assert.equal(b.events, 5);
   assert.ok(!readdirSync(d).some((f) => f.endsWith('.tmp')), 'temporary files are cleaned up');
-  b.append('b4', 1, new Uint8Array([7]));
+  put(b, 'b4', 1, new Uint8Array([7]));
   assert.deepEqual([...b.values()].map((e) => e.id), ['b1', 'b3', 'b4'], 'new batches go after the old ones');
 });
 
@@ -34,7 +37,7 @@ test('a full spool drops the oldest batches, counts them and says so', (t) => {
   const drops: number[][] = [];
   const s = new Spool({ dir: d, maxBytes: 100, onDrop: (b, e) => drops.push([b, e]) });
   s.open();
-  for (let i = 0; i < 5; i++) s.append(`b${i}`, 10, new Uint8Array(30));
+  for (let i = 0; i < 5; i++) put(s, `b${i}`, 10, new Uint8Array(30));
   assert.deepEqual([...s.values()].map((e) => e.id), ['b2', 'b3', 'b4']);
   assert.equal(s.droppedBatches, 2);
   assert.equal(s.droppedEvents, 20);
@@ -45,5 +48,39 @@ test('a full spool drops the oldest batches, counts them and says so', (t) => {
 test('batch ids must be safe as file names', (t) => {
   const s = new Spool({ dir: dir(t) });
   s.open();
-  assert.throws(() => s.append('../etc/passwd', 1, new Uint8Array(1)), /not file-safe/);
+  assert.throws(() => put(s, '../etc/passwd', 1, new Uint8Array(1)), /not file-safe/);
+});
+
+test('the producer id and the event numbers survive a restart; numbers are never handed out twice', (t) => {
+  const d = dir(t);
+  const a = new Spool({ dir: d });
+  a.open();
+  const first = put(a, 'b1', 3, new Uint8Array([1]));
+  const second = put(a, 'b2', 2, new Uint8Array([2]));
+  assert.equal(second.seq, first.seq + 3, 'events are numbered consecutively across batches');
+  assert.equal(a.lowWater, first.seq);
+  a.ack('b1'); a.ack('b2');
+  assert.equal(a.lowWater, second.seq + 2, 'with nothing unacknowledged the low water is the next number');
+  const b = new Spool({ dir: d });
+  b.open();
+  assert.equal(b.producerId, a.producerId);
+  assert.match(b.producerId, /^[A-Za-z0-9_-]{16,64}$/);
+  assert.ok(b.reserve(1) >= second.seq + 2, 'a restarted spool continues above every number used before');
+  const other = new Spool({ dir: dir(t) });
+  other.open();
+  assert.notEqual(other.producerId, a.producerId);
+});
+
+test('a batch replaced by its parts keeps its place in the spool, and the parts survive a restart', (t) => {
+  const d = dir(t);
+  const a = new Spool({ dir: d });
+  a.open();
+  const b1 = put(a, 'b1', 4, new Uint8Array([1, 1, 1, 1]));
+  put(a, 'b2', 1, new Uint8Array([2]));
+  a.replace('b1', [{ id: 'b1-0', seq: b1.seq, events: 2, data: new Uint8Array([1, 1]) }, { id: 'b1-1', seq: b1.seq + 2, events: 2, data: new Uint8Array([1, 1]) }]);
+  assert.deepEqual([...a.values()].map((e) => e.id), ['b1-0', 'b1-1', 'b2']);
+  assert.equal(a.bytes, 5);
+  const b = new Spool({ dir: d });
+  b.open();
+  assert.deepEqual([...b.values()].map((e) => [e.id, e.seq - b1.seq, e.events]), [['b1-0', 0, 2], ['b1-1', 2, 2], ['b2', 4, 1]]);
 });

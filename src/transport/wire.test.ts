@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { BlickError } from '../core/errors.js';
 import { DEFAULT_TIME_BOUNDS, PRODUCER_SOURCES, type BlickEvent } from '../core/event.js';
 import { assertEdgeEvent } from '../core/testdata/edge.js';
-import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeAck, encodeBatch } from './wire.js';
+import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeAck, encodeBatch, peekBatchId } from './wire.js';
 
 const NOW = 1_800_000_000_000;
 const now = () => NOW;
@@ -112,4 +112,27 @@ test('property: mutated valid envelopes decode to events within every rule, or f
     }
     if (d.kind === 'batch') for (const e of d.batch.events) assertEdgeEvent(e, NOW, PRODUCER_SOURCES);
   }), { numRuns: 5000 });
+});
+
+test('property: numbered batches and refusals round-trip; the batch id is read without decoding the events', () => {
+  fc.assert(fc.property(fc.array(arbEvent, { maxLength: 20 }), fc.string({ minLength: 1, maxLength: 40 }), fc.nat(2 ** 40), fc.nat(2 ** 40), (events, id, seq, lowWater) => {
+    const origin = { producerId: 'p1', seq, lowWater };
+    const buf = encodeBatch({ id, producer: 'p', events, origin });
+    assert.equal(peekBatchId(buf), id);
+    const d = decodeMessage(buf);
+    assert.ok(d.kind === 'batch');
+    if (d.kind !== 'batch') return;
+    assert.deepEqual(d.batch.origin, origin);
+    assert.deepEqual(d.seqs, events.map((_, i) => seq + i));
+  }));
+  const r = decodeMessage(encodeAck({ batchId: 'b', accepted: 0, duplicates: 0, rejected: 0, error: 'too big', refusal: 'message_too_large', maxMessageBytes: 1024, maxBatchEvents: 7 }));
+  assert.ok(r.kind === 'ack');
+  if (r.kind === 'ack') assert.deepEqual([r.ack.refusal, r.ack.maxMessageBytes, r.ack.maxBatchEvents], ['message_too_large', 1024, 7]);
+});
+
+test('property: peeking at arbitrary bytes for a batch id never throws', () => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+    const id = peekBatchId(bytes);
+    assert.ok(id === undefined || typeof id === 'string');
+  }));
 });

@@ -56,12 +56,39 @@ export type WireEventRules = Pick<EventOptions, 'sources' | 'time' | 'onTimeClam
 /** A producer may claim agent, relay, statsd or snmp (never server or api); times are bounded. */
 export const DEFAULT_WIRE_EVENT_RULES: WireEventRules = { sources: PRODUCER_SOURCES, time: DEFAULT_TIME_BOUNDS };
 
-export interface Batch { id: string; events: BlickEvent[]; producer: string }
-export interface Ack { batchId: string; accepted: number; duplicates: number; rejected: number; error?: string }
+/**
+ * Where a batch's events come from, for exact dedupe (proto: Batch.producer_id,
+ * seq, low_water): event i of the batch has number `seq + i`.
+ */
+export interface Origin {
+  /** stable id of the producer that made the events */
+  producerId: string;
+  /** number of the first event */
+  seq: number;
+  /** the producer sends no number below this again */
+  lowWater: number;
+}
 
-/** A decoded message: a batch (with the events that failed validation counted) or an ack. */
+export interface Batch { id: string; events: BlickEvent[]; producer: string; origin?: Origin | undefined }
+
+/** Why a receiver refused a whole batch (proto enum Refusal). */
+export type Refusal = 'message_too_large' | 'too_many_events';
+const REFUSAL_TO_WIRE: Record<Refusal, number> = { message_too_large: 1, too_many_events: 2 };
+const WIRE_TO_REFUSAL: (Refusal | undefined)[] = [undefined, 'message_too_large', 'too_many_events'];
+
+export interface Ack {
+  batchId: string; accepted: number; duplicates: number; rejected: number; error?: string;
+  /** set when the batch was refused as a whole; with it, the receiver's limits */
+  refusal?: Refusal; maxMessageBytes?: number; maxBatchEvents?: number;
+}
+
+/**
+ * A decoded message: a batch (with the events that failed validation counted)
+ * or an ack. With an origin, `seqs[i]` is the number of `batch.events[i]`
+ * (invalid events leave gaps).
+ */
 export type Decoded =
-  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string }
+  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string; seqs?: number[] }
   | { kind: 'ack'; ack: Ack };
 
 function toWireEvent(e: BlickEvent): Record<string, unknown> {
@@ -78,12 +105,48 @@ function toWireEvent(e: BlickEvent): Record<string, unknown> {
 
 /** Encode a batch as an Envelope. */
 export function encodeBatch(batch: Batch): Uint8Array {
-  return EnvelopeType.encode({ version: WIRE_VERSION, batch: { id: batch.id, producer: batch.producer, events: batch.events.map(toWireEvent) } }).finish();
+  const o = batch.origin;
+  return EnvelopeType.encode({ version: WIRE_VERSION, batch: {
+    id: batch.id, producer: batch.producer, events: batch.events.map(toWireEvent),
+    ...(o ? { producerId: o.producerId, seq: o.seq, lowWater: o.lowWater } : {}),
+  } }).finish();
 }
 
 /** Encode an ack as an Envelope. */
 export function encodeAck(ack: Ack): Uint8Array {
-  return EnvelopeType.encode({ version: WIRE_VERSION, ack: { batchId: ack.batchId, accepted: ack.accepted, duplicates: ack.duplicates, rejected: ack.rejected, error: ack.error ?? '' } }).finish();
+  return EnvelopeType.encode({ version: WIRE_VERSION, ack: {
+    batchId: ack.batchId, accepted: ack.accepted, duplicates: ack.duplicates, rejected: ack.rejected, error: ack.error ?? '',
+    ...(ack.refusal ? { refusal: REFUSAL_TO_WIRE[ack.refusal], maxMessageBytes: ack.maxMessageBytes ?? 0, maxBatchEvents: ack.maxBatchEvents ?? 0 } : {}),
+  } }).finish();
+}
+
+/**
+ * The batch id of an encoded Envelope without decoding its events (they are
+ * skipped by length), so that a message over the size limit can still be
+ * refused by id. Undefined when the bytes are not a batch envelope of this
+ * version with an id. Costs one tag read per event, no allocation per event.
+ */
+export function peekBatchId(buf: Uint8Array): string | undefined {
+  try {
+    const r = protobuf.Reader.create(buf);
+    let version = 0;
+    let id: string | undefined;
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag === 8) { version = r.uint32(); continue; } // field 1, varint
+      if (tag !== 18) { r.skipType(tag & 7); continue; } // not field 2 (batch)
+      const end = r.uint32() + r.pos;
+      if (end > r.len) return undefined;
+      while (r.pos < end) {
+        const t = r.uint32();
+        if (t === 10) id = r.string(); // Batch.id
+        else r.skipType(t & 7);
+      }
+    }
+    return version === WIRE_VERSION && id ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -110,7 +173,12 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   if (env.ack) {
     const a = env.ack;
     if (!a.batchId) throw new BlickError('MESSAGE_INVALID', 'ack without batch id');
-    return { kind: 'ack', ack: { batchId: a.batchId, accepted: a.accepted >>> 0, duplicates: a.duplicates >>> 0, rejected: a.rejected >>> 0, ...(a.error ? { error: a.error } : {}) } };
+    const refusal = WIRE_TO_REFUSAL[a.refusal ?? 0];
+    return { kind: 'ack', ack: {
+      batchId: a.batchId, accepted: a.accepted >>> 0, duplicates: a.duplicates >>> 0, rejected: a.rejected >>> 0,
+      ...(a.error ? { error: a.error } : {}),
+      ...(refusal ? { refusal, maxMessageBytes: a.maxMessageBytes >>> 0, maxBatchEvents: a.maxBatchEvents >>> 0 } : {}),
+    } };
   }
   const b = env.batch;
   if (!b) throw new BlickError('MESSAGE_INVALID', 'envelope carries neither a batch nor an ack');
@@ -123,7 +191,13 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   const events: BlickEvent[] = [];
   let invalid = 0;
   let firstError: string | undefined;
-  for (const w of wireEvents) {
+  const origin: Origin | undefined = b.producerId ? { producerId: b.producerId, seq: Number(b.seq ?? 0), lowWater: Number(b.lowWater ?? 0) } : undefined;
+  if (origin && !(Number.isSafeInteger(origin.seq + wireEvents.length) && Number.isSafeInteger(origin.lowWater))) {
+    throw new BlickError('MESSAGE_INVALID', 'batch sequence numbers beyond 2^53');
+  }
+  const seqs: number[] | undefined = origin ? [] : undefined;
+  for (let i = 0; i < wireEvents.length; i++) {
+    const w = wireEvents[i];
     try {
       const state = WIRE_TO_STATE[w.state];
       if (w.state !== 0 && state === undefined) throw new BlickError('EVENT_INVALID', `event field "state" has unknown value ${w.state}`);
@@ -132,10 +206,14 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
         metric: w.metric, description: w.description, tags: w.tags, attributes: w.attributes,
         time: w.time, ttl: w.ttl, source: w.source || 'agent',
       }, options));
+      seqs?.push(origin!.seq + i);
     } catch (err) {
       invalid++;
       firstError ??= (err as Error).message;
     }
   }
-  return { kind: 'batch', batch: { id: b.id, events, producer: b.producer ?? '' }, invalid, ...(firstError ? { firstError } : {}) };
+  return {
+    kind: 'batch', batch: { id: b.id, events, producer: b.producer ?? '', ...(origin ? { origin } : {}) }, invalid,
+    ...(firstError ? { firstError } : {}), ...(seqs ? { seqs } : {}),
+  };
 }

@@ -10,7 +10,7 @@ test('a host whose ttl ran out is not shown as "last seen just now": the host pa
   const tmp = tempDir();
   defer(tmp.cleanup);
   let ahead = 0; // the server's clock, moved forward to run the ttl out
-  const server = await startServer({ dataDir: tmp.dir, now: () => Date.now() + ahead });
+  const server = await startServer({ dataDir: tmp.dir, deps: { now: () => Date.now() + ahead } });
   defer(() => server.stop());
   const lastOwn = Date.now() - 10 * 60_000;
   const posted = await api(server.url, '/api/v1/events', {

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { BlickError, isBlickError } from '../../core/errors.js';
 import { RateLimitedLog } from '../../core/log.js';
-import { installAuth, type TokenConfig } from './auth.js';
+import { installAuth, type AuthOptions, type TokenConfig } from './auth.js';
+import { HostRule, type HostRuleOptions } from './hosts.js';
 import type { ApiContext } from './context.js';
 import { alertsRoutes } from './routes/alerts/index.js';
 import { checksRoutes } from './routes/checks/index.js';
@@ -9,21 +10,55 @@ import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
 import { silencesRoutes } from './routes/silences/index.js';
 import { systemRoutes } from './routes/system/index.js';
-import { streamRoutes } from './routes/stream/index.js';
+import { streamRoutes, type StreamLimits } from './routes/stream/index.js';
 import { whoamiRoutes } from './routes/whoami/index.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 
-export interface ApiOptions { tokens: TokenConfig[]; bodyLimit?: number }
+export interface ApiOptions {
+  tokens: TokenConfig[];
+  bodyLimit?: number;
+  /** failed-authentication throttle [10 per minute per address, 10,000 addresses] */
+  failures?: AuthOptions['failures'];
+  /** which Host and Origin headers are accepted [loopback names only, strict] */
+  hosts?: Partial<HostRuleOptions>;
+  /** serve HTTPS with this PEM certificate and key */
+  tls?: { cert: Buffer | string; key: Buffer | string };
+  /** live stream bounds (server.limits.stream_*) */
+  stream?: Partial<StreamLimits>;
+}
+
+/** `url` with the value of every `token` query parameter replaced, so that no log line holds a token. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const parts = url.slice(q + 1).split('&').map((p) => {
+    const eq = p.indexOf('=');
+    const raw = eq < 0 ? p : p.slice(0, eq);
+    let key = raw;
+    try { key = decodeURIComponent(raw.replace(/\+/g, ' ')); } catch { /* logged as sent */ }
+    return key.trim().toLowerCase() === 'token' ? `${raw}=[redacted]` : p;
+  });
+  return `${url.slice(0, q)}?${parts.join('&')}`;
+}
 
 /**
  * The HTTP API (PRODUCT.md, "HTTP API"): one plugin per resource under
  * /api/v1, errors as `{"error":{"code","message"}}` from the one catalogue.
  */
 export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, return503OnClosing: true });
+  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, return503OnClosing: true, ...(opts.tls ? { https: opts.tls } : {}) }) as unknown as FastifyInstance;
   const warn = new RateLimitedLog(ctx.log);
   const rejected = ctx.metrics.counter('blick_http_requests_rejected_total', 'API requests rejected (by status)');
-  installAuth(app, opts.tokens);
+  const misdirected = ctx.metrics.counter('blick_http_host_refused_total', 'API requests refused for a Host or Origin that is not this server (by header)');
+  const hosts = new HostRule({ listenHost: '127.0.0.1', names: [], strict: true, tls: opts.tls !== undefined, ...opts.hosts });
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/healthz' || req.url === '/readyz') return;
+    try { hosts.check(req); } catch (err) {
+      misdirected.inc(1, { header: isBlickError(err, 'HOST_REFUSED') ? 'host' : 'origin' });
+      throw err;
+    }
+  });
+  installAuth(app, { tokens: opts.tokens, metrics: ctx.metrics, failures: opts.failures ?? { max: 10, windowMs: 60_000, maxAddresses: 10_000 } });
   app.setErrorHandler((err, req, reply) => {
     let status: number, code: string, message: string;
     if (isBlickError(err)) { status = err.status; code = err.code; message = err.message; }
@@ -33,10 +68,10 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
       message = (err as Error).message;
     } else {
       status = 500; code = 'INTERNAL'; message = 'internal error (see the server log)';
-      ctx.log.error({ err, url: req.url }, 'API handler failed');
+      ctx.log.error({ err, url: redactUrl(req.url) }, 'API handler failed');
     }
     rejected.inc(1, { status: String(status) });
-    if (status >= 400 && status < 500) warn.warn(`http:${code}`, { url: req.url.slice(0, 200), status, error: message }, 'API request rejected');
+    if (status >= 400 && status < 500) warn.warn(`http:${code}`, { url: redactUrl(req.url).slice(0, 200), status, error: message }, 'API request rejected');
     reply.code(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((req, reply) => {
@@ -48,7 +83,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
   app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
   app.register(silencesRoutes(ctx), { prefix: '/api/v1' });
-  app.register(streamRoutes(ctx), { prefix: '/api/v1' });
+  app.register(streamRoutes(ctx, { auth: opts.tokens.length > 0, ...(opts.stream ? { limits: opts.stream } : {}) }), { prefix: '/api/v1' });
   app.register(whoamiRoutes(ctx, { auth: opts.tokens.length > 0 }), { prefix: '/api/v1' });
   app.register(dashboardRoutes());
   return app;

@@ -1,5 +1,6 @@
 import type { BlickEvent, Source, State } from '../../core/event.js';
 import type { ReadBudgetLimits } from './page.js';
+import type { ProducerMark } from '../producers.js';
 
 /** The current state of one host+service (a row of GET /api/v1/checks). */
 export interface CheckState {
@@ -82,6 +83,10 @@ export interface Commit {
   checks: CheckState[];
   /** facts reported by agents */
   facts: { host: string; facts: Record<string, string>; time: number }[];
+  /** what is committed of the batch's producer after this commit (exact dedupe, see server/producers.ts) */
+  producer?: ProducerMark | undefined;
+  /** producers whose marks are forgotten (over the bound) */
+  forgetProducers?: string[] | undefined;
 }
 
 /**
@@ -97,6 +102,8 @@ export interface Store {
   commit(c: Commit): Promise<void>;
   /** Was a batch with this id committed (within the retention)? */
   hasBatch(id: string): Promise<boolean>;
+  /** Every saved producer mark (exact dedupe state, loaded at start). */
+  loadProducers(): Promise<ProducerMark[]>;
   /** The ids of the newest events, newest first (to warm the dedupe cache after a restart). */
   recentEventIds(limit: number): Promise<string[]>;
   /**

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
+import type { ProducerMark } from '../../producers.js';
 import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store, StoredCheck } from '../store.js';
 import { JsonPage, ReadBudget } from '../page.js';
 
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE TABLE IF NOT EXISTS event_marks (minute INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, received INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS producers (id TEXT PRIMARY KEY, floor INTEGER NOT NULL, ranges TEXT NOT NULL, seen INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checks (
   host TEXT NOT NULL,
   service TEXT NOT NULL,
@@ -196,6 +198,8 @@ export class SqliteStore implements Store {
         this.lastSeq = seq;
       }
       for (const f of c.facts) s.upsertFacts.run(f.host, JSON.stringify(f.facts), f.time);
+      if (c.producer) s.upsertProducer.run(c.producer.id, c.producer.floor, JSON.stringify(c.producer.ranges), c.producer.seen);
+      for (const id of c.forgetProducers ?? []) s.deleteProducer.run(id);
     });
     this.commitTx = (c, received) => {
       touched = []; created = [];
@@ -234,6 +238,10 @@ export class SqliteStore implements Store {
       maxSeq: db.prepare('SELECT max(seq) FROM events').pluck(),
       insertBatch: db.prepare('INSERT OR IGNORE INTO batches (id, received) VALUES (?, ?)'),
       hasBatch: db.prepare('SELECT 1 FROM batches WHERE id = ?').pluck(),
+      upsertProducer: db.prepare(`INSERT INTO producers (id, floor, ranges, seen) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET floor = excluded.floor, ranges = excluded.ranges, seen = excluded.seen`),
+      deleteProducer: db.prepare('DELETE FROM producers WHERE id = ?'),
+      allProducers: db.prepare('SELECT id, floor, ranges, seen FROM producers'),
       insertEvent: db.prepare('INSERT INTO events (sid, prev, id, state, metric, description, tags, attributes, time, ttl, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       insertMark: db.prepare('INSERT OR IGNORE INTO event_marks (minute, seq) VALUES (?, ?)'),
       upsertCheck: db.prepare(`INSERT INTO checks (host, service, state, metric, description, time, last_change, source, ttl, tags, attributes, event_id)
@@ -303,6 +311,11 @@ export class SqliteStore implements Store {
   }
 
   async hasBatch(id: string): Promise<boolean> { return this.stmts.hasBatch.get(id) !== undefined; }
+
+  async loadProducers(): Promise<ProducerMark[]> {
+    return (this.stmts.allProducers.all() as { id: string; floor: number; ranges: string; seen: number }[])
+      .map((r) => ({ id: r.id, floor: r.floor, ranges: JSON.parse(r.ranges), seen: r.seen }));
+  }
 
   async recentEventIds(limit: number): Promise<string[]> { return this.stmts.recentIds.all(limit) as string[]; }
 

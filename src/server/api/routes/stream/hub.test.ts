@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamHub, matches } from './hub.js';
 
-const item = (hub: StreamHub, host: string) => ({ id: 0, kind: 'event' as const, host, service: 's', state: 'ok', json: '{}' });
+const item = (hub: StreamHub, host: string) => ({ id: 0, kind: 'event' as const, host, service: 's', state: 'ok', json: '{}', size: 2 });
 
 function push(hub: StreamHub, n: number): void {
   for (let i = 0; i < n; i++) {
@@ -31,7 +31,7 @@ test('listeners get every batch; host and service filters are globs', () => {
   off();
   push(hub, 1);
   assert.deepEqual(got, [1, 2]);
-  const it = { id: 1, kind: 'event' as const, host: 'web-1', service: 'disk /', state: 'critical', json: '' };
+  const it = { id: 1, kind: 'event' as const, host: 'web-1', service: 'disk /', state: 'critical', json: '', size: 0 };
   assert.ok(matches(it, { host: 'web-1', state: 'critical' }));
   assert.ok(!matches(it, { host: 'web' }));
   assert.ok(!matches(it, { service: 'disk' }));
@@ -56,4 +56,19 @@ test('with no client for a while the hub stops collecting, and a late resume is 
   now = 2500;
   push(hub, 1);
   assert.equal(hub.since(got[0]!).items.length, 1, 'kept for a reconnect shortly after the client left');
+});
+
+test('the resume buffer is bounded in bytes too: the oldest items go first, counted, and a resume from before them is told to reload', () => {
+  const trimmed: number[] = [];
+  const hub = new StreamHub({ capacity: 1000, firstId: 1, maxBytes: 3500, onTrim: (n) => trimmed.push(n) });
+  const big = (i: number) => ({ id: `b${i}`, host: 'h', service: 's', state: 'ok', tags: [], attributes: { blob: 'x'.repeat(900) }, description: '', time: 1, source: 'api' } as any);
+  for (let i = 0; i < 10; i++) hub.onIngest({ events: [big(i)], changed: [] });
+  assert.ok(hub.bytes <= 3500, `holds ${hub.bytes} bytes`);
+  assert.ok(hub.bytes > 2000, 'as many items as fit are kept');
+  const kept = hub.since(0);
+  assert.equal(kept.complete, false, 'the first items were trimmed');
+  assert.deepEqual(kept.items.map((i) => i.id), [8, 9, 10]);
+  assert.equal(trimmed.reduce((a, b) => a + b, 0), 7);
+  assert.equal(hub.since(7).complete, true);
+  for (const it of kept.items) assert.ok(Math.abs(it.size - Buffer.byteLength(it.json)) < 100, 'size is close to the JSON');
 });

@@ -14,6 +14,8 @@ export interface StreamItem {
   service: string;
   state: string | null;
   readonly json: string;
+  /** about the size of `json` in bytes, known without serialising */
+  readonly size: number;
 }
 
 export interface StreamFilter { host?: string | undefined; service?: string | undefined; state?: string | undefined }
@@ -23,6 +25,10 @@ export type StreamListener = (items: StreamItem[]) => void;
 export interface StreamHubOptions {
   /** how many recent items are kept for `Last-Event-ID` resume [10,000] */
   capacity?: number;
+  /** and at most about this many bytes of them [64 MiB]; the oldest go first */
+  maxBytes?: number;
+  /** told how many items left the buffer early because of maxBytes */
+  onTrim?: (items: number) => void;
   /** the first id; default `Date.now() * 1000`, so ids keep increasing across restarts */
   firstId?: number;
   /**
@@ -42,6 +48,9 @@ export class StreamHub {
   private readonly ring: (StreamItem | undefined)[];
   private start = 0;
   private size = 0;
+  private held = 0;
+  private readonly maxBytes: number;
+  private readonly onTrim: ((items: number) => void) | undefined;
   private nextId: number;
   private readonly listeners = new Set<StreamListener>();
   private readonly now: () => number;
@@ -52,6 +61,8 @@ export class StreamHub {
 
   constructor(opts: StreamHubOptions = {}) {
     this.ring = new Array(Math.max(1, opts.capacity ?? 10_000));
+    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.onTrim = opts.onTrim;
     this.now = opts.now ?? Date.now;
     this.nextId = opts.firstId ?? this.now() * 1000;
     this.keepMs = opts.keepWithoutClientsMs ?? 300_000;
@@ -70,6 +81,7 @@ export class StreamHub {
     this.ring.fill(undefined);
     this.start = 0;
     this.size = 0;
+    this.held = 0;
     this.nextId++;
     return false;
   }
@@ -90,6 +102,9 @@ export class StreamHub {
   }
 
   get clients(): number { return this.listeners.size; }
+
+  /** About how many bytes the buffered items take. */
+  get bytes(): number { return this.held; }
 
   /** The ingest subscriber: one `event` item per event, one `check` item per state change. */
   onIngest(i: Ingested): void {
@@ -121,10 +136,24 @@ export class StreamHub {
     if (items.length === 0) return;
     const cap = this.ring.length;
     for (const it of items) {
-      if (this.size < cap) { this.ring[(this.start + this.size) % cap] = it; this.size++; }
-      else { this.ring[this.start] = it; this.start = (this.start + 1) % cap; }
+      if (this.size === cap) this.dropOldest();
+      this.ring[(this.start + this.size) % cap] = it;
+      this.size++;
+      this.held += it.size;
     }
+    let trimmed = 0;
+    // the newest item stays even when it alone is over: a resume then still works from just before it
+    while (this.held > this.maxBytes && this.size > 1) { this.dropOldest(); trimmed++; }
+    if (trimmed > 0) this.onTrim?.(trimmed);
     for (const l of this.listeners) l(items);
+  }
+
+  private dropOldest(): void {
+    const cap = this.ring.length;
+    this.held -= this.ring[this.start]!.size;
+    this.ring[this.start] = undefined;
+    this.start = (this.start + 1) % cap;
+    this.size--;
   }
 
   /**
@@ -151,12 +180,28 @@ export class StreamHub {
  */
 class LazyItem implements StreamItem {
   private text: string | undefined;
+  readonly size: number;
   constructor(readonly id: number, readonly kind: StreamKind, readonly host: string, readonly service: string,
-    readonly state: string | null, private data: BlickEvent | Record<string, unknown> | undefined) {}
+    readonly state: string | null, private data: BlickEvent | Record<string, unknown> | undefined) {
+    this.size = jsonSize(data);
+  }
   get json(): string {
     if (this.text === undefined) { this.text = JSON.stringify(this.data); this.data = undefined; }
     return this.text;
   }
+}
+
+/**
+ * About the JSON size of a value (strings counted in UTF-16 units), walked
+ * instead of serialised: ingest pays it even while no client reads.
+ */
+export function jsonSize(v: unknown): number {
+  if (typeof v === 'string') return v.length + 2;
+  if (v === null || typeof v !== 'object') return 8;
+  let n = 2;
+  if (Array.isArray(v)) for (const x of v) n += jsonSize(x) + 1;
+  else for (const k in v) n += k.length + 4 + jsonSize((v as Record<string, unknown>)[k]);
+  return n;
 }
 
 /** Whether a stream item passes a client's filters (host and service as globs, state). */
