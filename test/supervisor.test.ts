@@ -9,9 +9,10 @@ import * as zmq from 'zeromq';
 import type { MonitorContext, Observer } from '../src/agent/monitor.js';
 import { createLogger } from '../src/core/log.js';
 import { StatsdDaemon } from '../src/statsd/daemon.js';
-import { statsdConfigSchema } from '../src/statsd/index.js';
+import { createStatsd, statsdConfigSchema } from '../src/statsd/index.js';
+import { hasProgram, missing, run } from './agent/require.js';
 import { api, deferrals, exited, ROOT, serverForTest, spawnBlick, startAgent, tempDir, until } from './fixtures/blick.js';
-import { freeTcpPort } from './statsd/fixtures.js';
+import { freeTcpPort, freeUdpPort } from './statsd/fixtures.js';
 
 /** Tests reach a component's socket the way a dying libzmq or kernel would: closed under it. */
 const socketOf = (c: unknown) => (c as { socket: { close(): void } }).socket;
@@ -55,6 +56,16 @@ test('a server whose ingest socket dies stops everything (API, store) and report
   await assert.rejects(server.store.queryEvents({ limit: 1 }), 'the store is closed');
 });
 
+test('a server whose HTTP listener closes under it stops everything and reports the failure', async (t) => {
+  const { server } = await serverForTest(t);
+  const failed = failureOf(server);
+  server.api.server.close();
+  assert.match((await failed).message, /^http: the HTTP listener http:\/\/127\.0\.0\.1:\d+ closed while running/);
+  const probe = new zmq.Router({ linger: 0 });
+  await probe.bind(server.receiver.endpoint); // the receiver went with it
+  probe.close();
+});
+
 test('an agent whose producer socket dies stops its monitors and reports the failure', async (t) => {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
@@ -83,6 +94,26 @@ test('a statsd daemon whose UDP socket dies closes its TCP listener and reports 
   (daemon.statsd as unknown as { udp: { close(): void } }).udp.close();
   assert.equal((await failed).message, `statsd: the statsd udp listener on 127.0.0.1:${daemon.statsd.addresses.udp} closed while running`);
   await until(() => refused(daemon.statsd.addresses.tcp!), 'the TCP listener to be closed');
+});
+
+test('a UDP error that leaves the socket bound (the kernel aborting it, ss -K) is counted and statsd keeps receiving', async (t) => {
+  if (!(await hasProgram('ss'))) return missing(t, 'ss', 'apt-get install iproute2');
+  // a fixed port, as statsd runs (8125): an explicitly bound port stays bound through the abort
+  const port = await freeUdpPort();
+  const statsd = createStatsd({ udp: `127.0.0.1:${port}`, workers: 0, graphite: { host: '' } }, { log: createLogger('test', { level: 'silent' }) });
+  await statsd.start();
+  t.after(() => statsd.stop());
+  let failure: Error | undefined;
+  statsd.onFailure((err) => { failure = err; });
+  await run('ss', ['-K', '-u', '-a', 'src', `127.0.0.1:${port}`]);
+  await until(() => statsd.listenerErrors > 0, 'the aborted socket to report ECONNABORTED');
+  const client = createSocket('udp4');
+  t.after(() => client.close());
+  await until(async () => {
+    await new Promise<void>((r) => client.send('after.abort:1|c', port, '127.0.0.1', () => r()));
+    return (await statsd.metrics('counters')).has('after.abort');
+  }, 'a counter sent after the abort to arrive');
+  assert.equal(failure, undefined, 'not reported as a failure');
 });
 
 test('blick server whose HTTP port is taken exits 1 with one clear line and no stack trace', async (t) => {

@@ -6,7 +6,7 @@ import { Alerting } from './alerts/index.js';
 import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/log.js';
+import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import { Receiver } from '../transport/receiver.js';
@@ -129,17 +129,21 @@ export class BlickServer implements Component {
 
   onFailure(listener: FailureListener): void { this.parts.onFailure(listener); }
 
-  /** The HTTP API's listener as a component: an error or close while it runs is a failure. */
+  /**
+   * The HTTP API's listener as a component: closing while it runs is a
+   * failure. An error event (a failed accept) is not: the listener keeps
+   * accepting, so it is logged, rate limited.
+   */
   private httpListener(): Component {
     const failures = new FailureSignal();
+    const warn = new RateLimitedLog(this.log);
     let listening = false;
-    const died = (err?: Error) => {
+    this.api.server.on('error', (err) => { if (listening) warn.warn('http-error', { http: this.url, err: err.message }, 'HTTP listener error; still listening'); });
+    this.api.server.on('close', () => {
       if (!listening) return;
-      this.log.error({ http: this.url, err }, `HTTP listener ${err ? 'failed' : 'closed'} while running`);
-      failures.fail(new BlickError('COMPONENT_FAILED', `the HTTP listener ${this.url} ${err ? `failed: ${err.message}` : 'closed while running'}`, err ? { cause: err } : {}));
-    };
-    this.api.server.on('error', (err) => died(err));
-    this.api.server.on('close', () => died());
+      this.log.error({ http: this.url }, 'HTTP listener closed while running');
+      failures.fail(new BlickError('COMPONENT_FAILED', `the HTTP listener ${this.url} closed while running`));
+    });
     return {
       name: 'http',
       onFailure: (l) => failures.listen(l),

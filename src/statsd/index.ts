@@ -65,6 +65,8 @@ export class StatsdServer implements Component {
   private startupSeconds = 0;
   private running = false;
   private readonly failures = new FailureSignal();
+  /** error events on the UDP/TCP listeners since start (each logged, rate limited; the listener stays) */
+  listenerErrors = 0;
   readonly addresses: StatsdAddresses = {};
 
   constructor(readonly config: StatsdConfig, deps: StatsdDeps = {}) {
@@ -116,14 +118,24 @@ export class StatsdServer implements Component {
     return this.aggregator instanceof WorkerAggregator ? this.aggregator : undefined;
   }
 
-  /** Heard when the UDP or TCP listener errors or closes while running (statsd would be deaf). */
+  /** Heard when the UDP or TCP listener closes while running (statsd would be deaf). */
   onFailure(listener: FailureListener): void { this.failures.listen(listener); }
 
-  /** A listener that dies while running: logged, and reported so the daemon stops instead of running deaf. */
-  private listenerDied(which: 'udp' | 'tcp', address: string, err?: Error): void {
+  /**
+   * A listener that closes while running is reported, so the daemon stops
+   * instead of running deaf. An error event alone is not a death: the socket
+   * stays bound and keeps receiving (e.g. ECONNABORTED after `ss -K`), so it is
+   * counted and logged, rate limited.
+   */
+  private listenerDied(which: 'udp' | 'tcp', address: string): void {
     if (!this.running) return;
-    this.log.error({ part: which, address, err }, `statsd ${which} listener ${err ? 'failed' : 'closed'} while running`);
-    this.failures.fail(new BlickError('COMPONENT_FAILED', `the statsd ${which} listener on ${address} ${err ? `failed: ${err.message}` : 'closed while running'}`, err ? { cause: err } : {}));
+    this.log.error({ part: which, address }, `statsd ${which} listener closed while running`);
+    this.failures.fail(new BlickError('COMPONENT_FAILED', `the statsd ${which} listener on ${address} closed while running`));
+  }
+
+  private listenerError(which: 'udp' | 'tcp', address: string, err: Error): void {
+    this.listenerErrors++;
+    this.badLog.warn(`${which}-error`, { part: which, address, err: err.message, errors: this.listenerErrors }, `statsd ${which} listener error; still listening`);
   }
 
   async start(): Promise<void> {
@@ -187,7 +199,7 @@ export class StatsdServer implements Component {
       sock.bind(port, host, () => {
         sock.off('error', reject);
         const bound = `${host}:${sock.address().port}`;
-        sock.on('error', (err) => this.listenerDied('udp', bound, err));
+        sock.on('error', (err) => this.listenerError('udp', bound, err));
         sock.on('close', () => { if (this.udp === sock) this.listenerDied('udp', bound); });
         try { sock.setRecvBufferSize(8 * 1024 * 1024); } catch { /* capped by net.core.rmem_max */ }
         resolve(sock.address().port);
@@ -225,7 +237,7 @@ export class StatsdServer implements Component {
       server.listen(port, host, () => {
         server.off('error', reject);
         const bound = (server.address() as { port: number }).port;
-        server.on('error', (err) => this.listenerDied('tcp', `${host}:${bound}`, err));
+        server.on('error', (err) => this.listenerError('tcp', `${host}:${bound}`, err));
         server.on('close', () => { if (this.tcp === server) this.listenerDied('tcp', `${host}:${bound}`); });
         resolve(bound);
       });
