@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<void> {
         const metrics = new Registry();
         const server = new BlickServer(c.server, { dataDir, curve: c.curve, metrics, log: createLogger('server') });
         const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, log: createLogger('agent') });
-        const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, log: createLogger('statsd') });
+        const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, metrics, log: createLogger('statsd') });
         const g = c.statsd.graphite;
         await runDaemons(cmd, [server, agent, statsd], () => [
           '',

@@ -53,8 +53,8 @@ function isLocalEndpoint(endpoint: string): boolean {
 }
 
 /** Build the configured store: a name → factory map of the built-ins. */
-const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string) => Store> = {
-  sqlite: (c, dataDir) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous }),
+const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: string, onFlushError: (err: unknown) => void) => Store> = {
+  sqlite: (c, dataDir, onFlushError) => new SqliteStore({ path: c.store.path ?? join(dataDir, 'blick.db'), synchronous: c.store.synchronous, onFlushError }),
 };
 
 /**
@@ -90,7 +90,12 @@ export class BlickServer implements Component {
     if (!curve && !config.insecure_ingest && !isLocalEndpoint(config.ingest)) {
       throw new BlickError('INSECURE_BIND', `server.ingest is ${config.ingest}, which is not loopback, and CURVE is not configured, so anyone who can reach it could send events; add a curve: section (blick keygen --out DIR; docs/configuration.md "curve:"), bind tcp://127.0.0.1:PORT, or set server.insecure_ingest: true`);
     }
-    this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir);
+    const flushWarn = new RateLimitedLog(this.log);
+    const flushFailures = this.metrics.counter('blick_store_checks_save_failures_total', 'Saves of the current checks that failed (retried; the history has every event)');
+    this.store = deps.store ?? STORES[config.store.type](config, deps.dataDir, (err) => {
+      flushFailures.inc();
+      flushWarn.warn('checks-save', { err: (err as Error).message }, 'could not save the current checks; retrying');
+    });
     const edges = edgeRules(config, this.metrics, this.log, deps.now);
     const l = config.limits;
     this.ingest = new Ingest({

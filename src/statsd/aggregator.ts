@@ -10,7 +10,7 @@ import { deleteStats, MetricStore, type FlushData } from './store.js';
 export type MetricKind = AdminKind | 'sets';
 
 /** What the daemon's figures for the admin `stats` command need from the store. */
-export interface StoreStats { badLinesTotal: number; size: number }
+export interface StoreStats { badLinesTotal: number; size: number; droppedTotal: number }
 
 /**
  * Where packets are parsed and aggregated: on the main thread
@@ -49,14 +49,19 @@ export class LocalAggregator implements Aggregator {
     return Promise.resolve(kind === 'sets' ? new Map([...this.store.sets].map(([k, v]) => [k, [...v]])) : this.store[kind]);
   }
   delete(kind: AdminKind, names: string[]): Promise<string> { return Promise.resolve(deleteStats(this.store[kind], names)); }
-  stats(): Promise<StoreStats> { return Promise.resolve({ badLinesTotal: this.store.badLinesTotal, size: this.store.size() }); }
+  stats(): Promise<StoreStats> { return Promise.resolve(storeStats(this.store)); }
   async close(): Promise<void> {}
 }
 
 // ---- the messages between the main thread and the worker ----
 
 /** What a flush reply carries; enough to rebuild the state after a crash. */
-export interface FlushReply { data: FlushData; gaugesTTL: ReadonlyMap<string, number> | undefined; badLinesTotal: number }
+export interface FlushReply { data: FlushData; gaugesTTL: ReadonlyMap<string, number> | undefined; badLinesTotal: number; droppedTotal: number }
+
+/** The admin figures of a store, in either thread. */
+export function storeStats(store: MetricStore): StoreStats {
+  return { badLinesTotal: store.badLinesTotal, size: store.size(), droppedTotal: store.droppedTotal };
+}
 
 export interface WorkerInit {
   config: StatsdConfig;

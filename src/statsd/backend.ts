@@ -1,4 +1,5 @@
 import type { Logger } from '../core/log.js';
+import type { Registry } from '../core/metrics.js';
 import type { StatsdConfig } from './config.js';
 import type { FlushData } from './store.js';
 
@@ -19,6 +20,8 @@ export interface StatsdBackend {
 export interface BackendDeps {
   log: Logger;
   now: () => number;
+  /** where a backend registers its Prometheus counters */
+  metrics?: Registry;
 }
 
 export type BackendFactory = (config: StatsdConfig, deps: BackendDeps) => StatsdBackend;

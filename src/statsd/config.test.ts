@@ -19,6 +19,13 @@ test('defaults are the ones in PRODUCT.md', () => {
   assert.deepEqual(c.upstreams, ['tcp://127.0.0.1:5556']);
   assert.equal(c.graphite.legacyNamespace, true);
   assert.equal(c.deleteCounters, false);
+  assert.equal(c.maxNames, 100_000);
+  assert.equal(c.maxNewNamesPerInterval, 20_000);
+  assert.equal(c.sideChannel.maxSeriesPerFlush, 10_000);
+  const limits = statsdConfigSchema.parse({ max_names: 5, max_new_names_per_interval: 2, side_channel: { max_series_per_flush: 7 } });
+  assert.deepEqual([limits.maxNames, limits.maxNewNamesPerInterval, limits.sideChannel.maxSeriesPerFlush], [5, 2, 7]);
+  assert.throws(() => statsdConfigSchema.parse({ max_names: 0 }));
+  assert.throws(() => statsdConfigSchema.parse({ side_channel: { max_series: 7 } }), 'unknown keys are refused');
 });
 
 test('Blick YAML keys (snake_case) are read', () => {

@@ -78,6 +78,15 @@ export interface StatsdConfig {
    * more than one core (os.availableParallelism()).
    */
   workers: 'auto' | 0 | 1;
+  /** distinct names held (all types) at most; a value for a new name beyond it is dropped and counted */
+  maxNames: number;
+  /** new names admitted per flush interval at most (a name sampled in the last interval is not new) */
+  maxNewNamesPerInterval: number;
+  /** the Blick side channel */
+  sideChannel: {
+    /** events sent per flush at most; the rest are dropped and counted */
+    maxSeriesPerFlush: number;
+  };
   graphite: {
     /** '' discards (Etsy without graphiteHost) */
     host: string;
@@ -160,6 +169,9 @@ export const statsdConfigSchema = z
     upstreams: z.array(z.string()).optional(),
     max_line_bytes: z.number().int().min(64).optional(),
     workers: z.union([z.literal('auto'), z.literal(0), z.literal(1)]).optional(),
+    max_names: z.number().int().min(1).optional(),
+    max_new_names_per_interval: z.number().int().min(1).optional(),
+    side_channel: z.strictObject({ max_series_per_flush: z.number().int().min(1).optional() }).optional(),
     graphite: graphiteSchema.optional(),
     // Etsy statsd's names (exampleConfig.js)
     port: z.number().int().min(0).max(65535).optional(),
@@ -248,6 +260,9 @@ export const statsdConfigSchema = z
       upstreams: c.upstreams ?? ['tcp://127.0.0.1:5556'],
       maxLineBytes: c.max_line_bytes ?? 1024 * 1024,
       workers: c.workers ?? 'auto',
+      maxNames: c.max_names ?? 100_000,
+      maxNewNamesPerInterval: c.max_new_names_per_interval ?? 20_000,
+      sideChannel: { maxSeriesPerFlush: c.side_channel?.max_series_per_flush ?? 10_000 },
       graphite: {
         host: g.host ?? c.graphiteHost ?? '127.0.0.1',
         port: g.port ?? c.graphitePort ?? 2003,

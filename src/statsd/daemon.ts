@@ -41,6 +41,7 @@ export class StatsdDaemon implements Component {
     const producer = this.producer;
     this.statsd = createStatsd(config, {
       log: this.log,
+      metrics,
       ...(producer ? {
         emit: (events) => {
           for (const e of events) {

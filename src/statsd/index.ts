@@ -5,6 +5,7 @@ import { FailureSignal, type Component, type FailureListener } from '../core/com
 import { BlickError } from '../core/errors.js';
 import type { EventInput } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
+import { Registry, type Counter } from '../core/metrics.js';
 import { AdminServer, type AdminKind, type AdminTarget } from './admin.js';
 import { LocalAggregator, WorkerAggregator, type Aggregator, type MetricKind, type StoreStats } from './aggregator.js';
 import type { BackendFactory, StatsdBackend } from './backend.js';
@@ -30,6 +31,8 @@ export interface StatsdDeps {
   emit?: (events: EventInput[]) => void;
   /** clock (unix ms); flush timestamps and admin figures use it */
   now?: () => number;
+  /** Prometheus counters (dropped names and side-channel series); a private one if not given */
+  metrics?: Registry;
 }
 
 /** Addresses actually bound (ports resolved when 0 was asked for). */
@@ -57,6 +60,9 @@ export class StatsdServer implements Component {
   private readonly log: Logger;
   private readonly badLog: RateLimitedLog;
   private readonly now: () => number;
+  /** the Prometheus counters of this daemon */
+  readonly registry: Registry;
+  private readonly droppedCounter: Counter;
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
   private readonly tcpClients = new Set<Socket>();
@@ -76,7 +82,9 @@ export class StatsdServer implements Component {
     this.health = config.healthStatus;
     this.workers = config.workers === 'auto' ? (availableParallelism() > 1 ? 1 : 0) : config.workers;
     this.aggregator = this.local();
-    const backendDeps = { log: this.log, now: this.now };
+    this.registry = deps.metrics ?? new Registry();
+    this.droppedCounter = this.registry.counter('blick_statsd_metrics_dropped_total', 'statsd values dropped because their name was new and over statsd.max_names or statsd.max_new_names_per_interval');
+    const backendDeps = { log: this.log, now: this.now, metrics: this.registry };
     this.backends.push(BACKENDS.graphite!(config, backendDeps));
     if (deps.emit) this.backends.push(new EventsBackend(config, deps.emit, backendDeps));
   }
@@ -183,10 +191,18 @@ export class StatsdServer implements Component {
    */
   flush(): Promise<void> {
     return this.aggregator.flush(this.now(), (data: FlushData) => {
+      if (data.dropped > 0) this.namesDropped(data);
       for (const b of this.backends) {
         try { b.flush(data); } catch (err) { this.log.error({ part: b.name, err }, 'backend failed to flush'); }
       }
     }).catch((err: unknown) => { this.log.error({ err }, 'statsd flush failed'); });
+  }
+
+  private namesDropped(data: FlushData): void {
+    this.droppedCounter.inc(data.dropped);
+    const c = this.config;
+    this.badLog.warn('names-dropped', { dropped_values: data.dropped, example: data.droppedExample, max_names: c.maxNames, max_new_names_per_interval: c.maxNewNamesPerInterval },
+      'statsd values for new names were dropped (over statsd.max_names or statsd.max_new_names_per_interval); raise them if these names are wanted');
   }
 
   private listenUdp(address: string): Promise<number> {
@@ -258,6 +274,7 @@ export class StatsdServer implements Component {
         write('messages', 'last_msg_seen', Math.round((this.lastMessageSeen || this.startupSeconds * 1000) / 1000));
         write('messages', 'bad_lines_seen', s.badLinesTotal);
         if (this.aggregator instanceof WorkerAggregator) write('messages', 'worker_restarts', this.aggregator.restarts);
+        write('messages', 'metrics_dropped', s.droppedTotal);
         for (const b of this.backends) b.status(write);
       },
       config: () => flatConfig(this.config),

@@ -11,7 +11,7 @@ const etsyHelpers = require('statsd/lib/helpers.js') as { is_valid_packet(fields
 
 const settings = {
   flushInterval: 1000, percentThreshold: [90], deleteCounters: false, deleteTimers: false, deleteGauges: false,
-  deleteSets: false, gaugesMaxTTL: 1, prefixStats: 'statsd', histogram: [], calculatedTimerMetrics: [],
+  deleteSets: false, gaugesMaxTTL: 1, prefixStats: 'statsd', histogram: [], calculatedTimerMetrics: [], maxNames: 100_000, maxNewNamesPerInterval: 20_000,
 };
 
 /** Etsy's handlePacket (stats.js 0.9.0), transliterated, state in plain objects. */

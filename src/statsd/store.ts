@@ -4,6 +4,14 @@ import type { StatsdConfig } from './config.js';
 /** One timer's computed statistics, in Etsy's key order (`mean_90`, `upper`, …, `histogram`). */
 export type TimerData = Record<string, number | Record<string, number>>;
 
+/** The names (per kind) that got at least one value since the previous flush. */
+export interface Sampled {
+  counters: ReadonlySet<string>;
+  timers: ReadonlySet<string>;
+  gauges: ReadonlySet<string>;
+  sets: ReadonlySet<string>;
+}
+
 /** What one flush hands to the backends; read synchronously, it is cleared right after. */
 export interface FlushData {
   /** unix seconds (Etsy: Math.round(now / 1000)) */
@@ -16,10 +24,31 @@ export interface FlushData {
   sets: ReadonlyMap<string, number>;
   /** Etsy's statsd_metrics: processing_time (ms) */
   statsdMetrics: Record<string, number>;
+  /**
+   * What got a value this interval. Etsy flushes idle names too (counters at 0,
+   * gauges at their last value) and Graphite gets them; the side channel does not.
+   */
+  sampled: Sampled;
+  /** values dropped this interval because their name was new and over `max_names` or `max_new_names_per_interval` */
+  dropped: number;
+  /** the first name dropped this interval, for the log */
+  droppedExample: string | undefined;
 }
 
+/**
+ * statsd's own counters and gauge (Etsy's `statsd.*`, under `prefix_stats`):
+ * Graphite gets them as Etsy sends them; they are not checks of a host, so the
+ * side channel leaves them out.
+ */
+export function selfMetricKeys(prefixStats: string): { badLines: string; packets: string; metrics: string; lag: string; dropped: string } {
+  const p = prefixStats;
+  return { badLines: p + '.bad_lines_seen', packets: p + '.packets_received', metrics: p + '.metrics_received', lag: p + '.timestamp_lag', dropped: p + '.metrics_dropped' };
+}
+
+const noneSampled = (): { counters: Set<string>; timers: Set<string>; gauges: Set<string>; sets: Set<string> } => ({ counters: new Set(), timers: new Set(), gauges: new Set(), sets: new Set() });
+
 /** The aggregation settings (a subset of StatsdConfig). */
-export type StoreSettings = Pick<StatsdConfig, 'flushInterval' | 'percentThreshold' | 'deleteCounters' | 'deleteTimers' | 'deleteGauges' | 'deleteSets' | 'gaugesMaxTTL' | 'prefixStats' | 'histogram' | 'calculatedTimerMetrics'>;
+export type StoreSettings = Pick<StatsdConfig, 'flushInterval' | 'percentThreshold' | 'deleteCounters' | 'deleteTimers' | 'deleteGauges' | 'deleteSets' | 'gaugesMaxTTL' | 'prefixStats' | 'histogram' | 'calculatedTimerMetrics' | 'maxNames' | 'maxNewNamesPerInterval'>;
 
 /**
  * Etsy statsd's in-memory state and its flush (`process_metrics` plus the
@@ -35,21 +64,34 @@ export class MetricStore implements MetricSink {
   readonly sets = new Map<string, Set<string>>();
   /** cumulative, for the admin `stats` command */
   badLinesTotal = 0;
+  /** cumulative values dropped for a name over the limits, for the admin `stats` command */
+  droppedTotal = 0;
+  private dropped = 0;
+  private droppedExample: string | undefined;
+  /** new names admitted this interval */
+  private newNames = 0;
+  private sampled = noneSampled();
+  /** the previous interval's: a name sampled then is not new (with delete_idle_stats it is deleted at every flush) */
+  private lastSampled: Sampled = noneSampled();
   lastMessageSeen = 0;
   private oldTimestamp = 0;
   readonly badLinesKey: string;
   readonly packetsKey: string;
   readonly metricsKey: string;
   readonly lagKey: string;
+  readonly droppedKey: string;
+  private readonly ownCounterKeys: readonly string[];
   /** called for each bad value; the daemon logs it rate-limited */
   onBad: ((line: string, reason: string) => void) | undefined;
 
   constructor(readonly settings: StoreSettings) {
-    const p = settings.prefixStats;
-    this.badLinesKey = p + '.bad_lines_seen';
-    this.packetsKey = p + '.packets_received';
-    this.metricsKey = p + '.metrics_received';
-    this.lagKey = p + '.timestamp_lag';
+    const own = selfMetricKeys(settings.prefixStats);
+    this.badLinesKey = own.badLines;
+    this.packetsKey = own.packets;
+    this.metricsKey = own.metrics;
+    this.lagKey = own.lag;
+    this.droppedKey = own.dropped;
+    this.ownCounterKeys = [own.badLines, own.packets, own.metrics, own.dropped];
     this.counters.set(this.badLinesKey, 0);
     this.counters.set(this.packetsKey, 0);
     this.counters.set(this.metricsKey, 0);
@@ -64,31 +106,64 @@ export class MetricStore implements MetricSink {
     this.counters.set(this.metricsKey, (this.counters.get(this.metricsKey) ?? 0) + 1);
   }
 
+  /**
+   * Whether a name not held yet may be added: within `max_names`, and either
+   * sampled in the previous interval or within this interval's new names
+   * (statsd's own names are not counted).
+   * A refused value is counted (and `statsd.metrics_dropped` in Graphite).
+   */
+  private admit(key: string, last: ReadonlySet<string>): boolean {
+    const s = this.settings;
+    if (this.size() - this.ownHeld() < s.maxNames) {
+      if (last.has(key)) return true;
+      if (this.newNames < s.maxNewNamesPerInterval) { this.newNames++; return true; }
+    }
+    this.dropped++;
+    this.droppedTotal++;
+    this.droppedExample ??= key;
+    this.counters.set(this.droppedKey, (this.counters.get(this.droppedKey) ?? 0) + 1);
+    return false;
+  }
+
   counter(key: string, value: number, sampleRate: number): void {
     const c = this.counters.get(key);
+    // a counter is 0 (or absent) at its first value of an interval, so this marks every sampled counter
+    if (!c) {
+      if (c === undefined && !this.admit(key, this.lastSampled.counters)) return;
+      this.sampled.counters.add(key);
+    }
     this.counters.set(key, (c || 0) + value * (1 / sampleRate));
   }
 
   timer(key: string, value: number, sampleRate: number): void {
     let t = this.timers.get(key);
     if (t === undefined) {
+      if (!this.admit(key, this.lastSampled.timers)) return;
       t = [];
       this.timers.set(key, t);
       this.timerCounters.set(key, 0);
     }
+    if (t.length === 0) this.sampled.timers.add(key);
     t.push(value);
     this.timerCounters.set(key, (this.timerCounters.get(key) ?? 0) + 1 / sampleRate);
   }
 
   gauge(key: string, value: number, delta: boolean): void {
-    if (this.settings.deleteGauges) this.gaugesTTL.set(key, this.settings.gaugesMaxTTL);
     const g = this.gauges.get(key);
+    if (g === undefined && !this.admit(key, this.lastSampled.gauges)) return;
+    if (this.settings.deleteGauges) this.gaugesTTL.set(key, this.settings.gaugesMaxTTL);
+    this.sampled.gauges.add(key);
     this.gauges.set(key, g && delta ? g + value : value);
   }
 
   set(key: string, member: string): void {
     let s = this.sets.get(key);
-    if (s === undefined) { s = new Set(); this.sets.set(key, s); }
+    if (s === undefined) {
+      if (!this.admit(key, this.lastSampled.sets)) return;
+      s = new Set();
+      this.sets.set(key, s);
+    }
+    if (s.size === 0) this.sampled.sets.add(key);
     s.add(member);
   }
 
@@ -128,6 +203,9 @@ export class MetricStore implements MetricSink {
       gauges: this.gauges,
       sets,
       statsdMetrics: { processing_time: Date.now() - start },
+      sampled: this.sampled,
+      dropped: this.dropped,
+      droppedExample: this.droppedExample,
     });
     this.clear();
   }
@@ -226,6 +304,11 @@ export class MetricStore implements MetricSink {
 
   private clear(): void {
     const s = this.settings;
+    this.lastSampled = this.sampled;
+    this.sampled = noneSampled();
+    this.newNames = 0;
+    this.dropped = 0;
+    this.droppedExample = undefined;
     for (const k of this.counters.keys()) {
       if (s.deleteCounters && !(k.includes('packets_received') || k.includes('metrics_received') || k.includes('bad_lines_seen'))) {
         this.counters.delete(k);
@@ -255,7 +338,7 @@ export class MetricStore implements MetricSink {
    * store needs to carry on after a crashed worker): counter, timer and set names,
    * gauges with their TTLs, the lag base. Then clears exactly as the flush did.
    */
-  restore(data: FlushData, gaugesTTL: ReadonlyMap<string, number> | undefined, badLinesTotal: number): void {
+  restore(data: FlushData, gaugesTTL: ReadonlyMap<string, number> | undefined, badLinesTotal: number, droppedTotal: number): void {
     for (const [k, v] of data.counters) this.counters.set(k, v);
     for (const k of data.timerData.keys()) { this.timers.set(k, []); this.timerCounters.set(k, 0); }
     for (const k of data.sets.keys()) this.sets.set(k, new Set());
@@ -263,7 +346,16 @@ export class MetricStore implements MetricSink {
     if (gaugesTTL) for (const [k, v] of gaugesTTL) this.gaugesTTL.set(k, v);
     this.oldTimestamp = data.timestamp;
     this.badLinesTotal = badLinesTotal;
+    this.droppedTotal = droppedTotal;
     this.clear();
+    this.lastSampled = data.sampled;
+  }
+
+  /** How many of statsd's own names are held (not counted against `max_names`). */
+  private ownHeld(): number {
+    let n = this.gauges.has(this.lagKey) ? 1 : 0;
+    for (const k of this.ownCounterKeys) if (this.counters.has(k)) n++;
+    return n;
   }
 
   /** Number of distinct metric names held (all types). */

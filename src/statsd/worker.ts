@@ -5,7 +5,7 @@
 // (aggregator.ts) with new Worker(new URL('./worker.js', import.meta.url)).
 import { parentPort, workerData } from 'node:worker_threads';
 import { RateLimitedLog, type Logger } from '../core/log.js';
-import type { ToWorker, FromWorker, WorkerInit } from './aggregator.js';
+import { storeStats, type ToWorker, type FromWorker, type WorkerInit } from './aggregator.js';
 import { parsePacket } from './parser.js';
 import { deleteStats, MetricStore } from './store.js';
 
@@ -13,7 +13,7 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 const sanitize = init.config.keyNameSanitize;
 const store = new MetricStore(init.config);
-if (init.restore) store.restore(init.restore.data, init.restore.gaugesTTL, init.restore.badLinesTotal);
+if (init.restore) store.restore(init.restore.data, init.restore.gaugesTTL, init.restore.badLinesTotal, init.restore.droppedTotal);
 
 const post = (m: FromWorker) => port.postMessage(m);
 // the same rate limit as single-thread mode; only the lines that get through cross to the main thread
@@ -43,7 +43,7 @@ port.on('message', (m: ToWorker) => {
     case 'flush':
       store.flush(m.now, (data) => {
         // cloned here, before the store clears itself
-        post({ t: 'r', id: m.id, v: { data, gaugesTTL: init.config.deleteGauges ? store.gaugesTTL : undefined, badLinesTotal: store.badLinesTotal } });
+        post({ t: 'r', id: m.id, v: { data, gaugesTTL: init.config.deleteGauges ? store.gaugesTTL : undefined, badLinesTotal: store.badLinesTotal, droppedTotal: store.droppedTotal } });
       });
       return;
     case 'metrics':
@@ -53,7 +53,7 @@ port.on('message', (m: ToWorker) => {
       post({ t: 'r', id: m.id, v: deleteStats(store[m.kind], m.names) });
       return;
     case 'stats':
-      post({ t: 'r', id: m.id, v: { badLinesTotal: store.badLinesTotal, size: store.size() } });
+      post({ t: 'r', id: m.id, v: storeStats(store) });
       return;
     case 'crash':
       // test hook: an exception nobody catches, as a bug in the worker would throw

@@ -106,14 +106,20 @@ export class Spool {
 
   private writeFile(file: string, data: Uint8Array): void {
     const tmp = file + '.tmp';
-    const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, data);
-      if (this.opts.fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, data);
+        if (this.opts.fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, file);
+    } catch (err) {
+      // a full disk leaves a partial file: remove it, or it holds the space the next try needs
+      try { unlinkSync(tmp); } catch { /* never created */ }
+      throw err;
     }
-    renameSync(tmp, file);
   }
 
   /** Hand out the numbers of `events` new events; returns the first. */

@@ -115,6 +115,21 @@ export async function sendUdp(port: number, packets: string[]): Promise<void> {
   await new Promise<void>((r) => s.close(() => r()));
 }
 
+/** One command to statsd's admin port (Etsy's interface); resolves with the whole answer. */
+export function adminCommand(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1');
+    let out = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      out += d;
+      if (/END\n\n$|^health: \w+\n$|ERROR\n$/.test(out) || (command === 'config' && out.includes('flushInterval'))) { s.destroy(); resolve(out); }
+    });
+    s.on('error', reject);
+    s.write(command + '\n');
+  });
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Wait until `cond()` holds, polling; throws with `what` after `ms`. */

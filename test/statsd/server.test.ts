@@ -9,7 +9,7 @@ import type { EventInput } from '../../src/core/event.js';
 import { makeEvent } from '../../src/core/event.js';
 import { createStatsd, type StatsdServer } from '../../src/statsd/index.js';
 import * as fixtures from './fixtures.js';
-import { freeTcpPort, lineListener, sendUdp, sleep, waitFor, waitForAsync } from './fixtures.js';
+import { adminCommand, freeTcpPort, lineListener, sendUdp, sleep, waitFor, waitForAsync } from './fixtures.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -25,19 +25,7 @@ function daemon(extra: Record<string, unknown> = {}, emit?: (e: EventInput[]) =>
   return createStatsd({ udp: '127.0.0.1:0', tcp: '127.0.0.1:0', admin: '127.0.0.1:0', flush_interval: '1h', graphite: { host: '' }, workers, ...extra }, { log: silent, ...(emit ? { emit } : {}) });
 }
 
-async function admin(port: number, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1');
-    let out = '';
-    s.setEncoding('utf8');
-    s.on('data', (d: string) => {
-      out += d;
-      if (/END\n\n$|^health: \w+\n$|ERROR\n$/.test(out) || (command === 'config' && out.includes('flushInterval'))) { s.destroy(); resolve(out); }
-    });
-    s.on('error', reject);
-    s.write(command + '\n');
-  });
-}
+const admin = adminCommand;
 
 test(`${mode} malformed and huge UDP packets are counted as bad lines; the daemon keeps counting good ones`, async () => {
   const d = daemon();

@@ -24,6 +24,8 @@ export type CheckConfig = z.output<typeof checkConfigSchema>;
 
 const EXIT_STATES: State[] = ['ok', 'warning', 'critical', 'unknown'];
 const MAX_CAPTURE = 64 * 1024;
+/** how long output is still read after the plugin exited or was killed */
+const PIPE_GRACE_MS = 500;
 
 export interface PluginResult { exitCode: number | null; output: string; timedOut: boolean; error?: string; durationMs: number }
 
@@ -38,17 +40,31 @@ export function runPlugin(command: string[], timeoutMs: number, env?: Record<str
     const take = (b: Buffer) => { if (output.length < MAX_CAPTURE) output += b.toString('utf8'); };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
+    // A descendant that left the process group (setsid, a daemon it started) can hold the
+    // pipes open after the plugin is gone: 'close' would never come and the check would
+    // never run again. Once the plugin has exited or been killed, wait a moment, then stop.
+    let grace: NodeJS.Timeout | undefined;
+    const stopWaiting = () => {
+      grace ??= setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        done({ exitCode: child.exitCode, output, timedOut });
+      }, PIPE_GRACE_MS);
+    };
     const timer = setTimeout(() => {
       timedOut = true;
       try { process.kill(-child.pid!, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+      stopWaiting();
     }, timeoutMs);
     const done = (r: Omit<PluginResult, 'durationMs'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (grace) clearTimeout(grace);
       resolve({ ...r, durationMs: performance.now() - t0 });
     };
     child.on('error', (err) => done({ exitCode: null, output, timedOut: false, error: err.message }));
+    child.on('exit', stopWaiting);
     child.on('close', (code) => done({ exitCode: code, output, timedOut }));
   });
 }

@@ -4,7 +4,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { encodeUlid } from '../../core/ids.js';
-import type { Logger } from '../../core/log.js';
+import { RateLimitedLog, type Logger } from '../../core/log.js';
 
 /** Options of {@link FileTail}. */
 export interface FileTailOptions {
@@ -141,6 +141,8 @@ export class FileTail {
    * is where delivery ended. A line the consumer keeps (see {@link keepFrom})
    * holds the position back.
    */
+  private saveWarn?: RateLimitedLog;
+
   private saveState(opts: { force?: boolean; final?: boolean } = {}): void {
     const settled = opts.final ? this.delivered : Math.min(this.lastTick, this.delivered);
     this.lastTick = this.delivered;
@@ -155,7 +157,8 @@ export class FileTail {
       renameSync(this.opts.stateFile + '.tmp', this.opts.stateFile);
       this.savedAt = text;
     } catch (err) {
-      this.opts.log?.warn({ err, path: this.opts.path }, 'cannot save the read position');
+      // once a second while the disk is full: rate limited, with the count of the ones held back
+      if (this.opts.log) (this.saveWarn ??= new RateLimitedLog(this.opts.log)).warn('save-position', { err: (err as Error).message, path: this.opts.path }, 'cannot save the read position');
     }
   }
 

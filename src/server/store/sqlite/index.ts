@@ -17,6 +17,10 @@ export interface SqliteStoreOptions {
   checksFlushMs?: number;
   /** the clock of read budgets, ms [performance.now] */
   clock?: () => number;
+  /** how long a write waits for a lock held by another process, ms [100] (the event loop waits with it) */
+  busyTimeoutMs?: number;
+  /** told when saving the checks fails (they stay dirty and are saved at the next try) */
+  onFlushError?: (err: unknown) => void;
 }
 
 const SCHEMA_VERSION = 3;
@@ -147,7 +151,10 @@ export class SqliteStore implements Store {
       this.db = new Database(this.opts.path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${this.opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      this.db.pragma('busy_timeout = 5000');
+      // better-sqlite3 waits for a lock on the event loop: a long wait would freeze the
+      // API and ingest while another process holds the database. A failed commit is not
+      // acknowledged and the producer resends it, so waiting briefly is enough.
+      this.db.pragma(`busy_timeout = ${this.opts.busyTimeoutMs ?? 100}`);
       this.db.pragma('cache_size = -65536');
       this.db.pragma('temp_store = MEMORY');
       const v = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()
@@ -221,7 +228,11 @@ export class SqliteStore implements Store {
       for (const ser of this.dirtySeries) s.setSeriesLast.run(ser.last, ser.sid);
       s.setMeta.run('checks_seq', String(this.lastSeq));
     });
-    this.flushTimer = setInterval(() => this.flushChecks(), this.opts.checksFlushMs ?? 1000);
+    this.flushTimer = setInterval(() => {
+      // a locked or full database must not crash the server from a timer: the checks stay
+      // dirty (and can be rebuilt from the history) until a later save succeeds
+      try { this.flushChecks(); } catch (err) { this.opts.onFlushError?.(err); }
+    }, this.opts.checksFlushMs ?? 1000);
     this.flushTimer.unref();
   }
 
@@ -294,7 +305,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.db?.open) {
-      this.flushChecks();
+      try { this.flushChecks(); } catch (err) { this.opts.onFlushError?.(err); }
       try { this.db.pragma('wal_checkpoint(TRUNCATE)'); } catch { /* best effort */ }
       this.db.close();
     }
@@ -307,7 +318,7 @@ export class SqliteStore implements Store {
       throw new BlickError('STORE_FAILED', `SQLite commit failed: ${(err as Error).message}`, { cause: err });
     }
     for (const k of c.checks) this.dirty.set(key(k.host, k.service), k);
-    if (this.dirty.size > 50_000) this.flushChecks();
+    if (this.dirty.size > 50_000) { try { this.flushChecks(); } catch (err) { this.opts.onFlushError?.(err); } }
   }
 
   async hasBatch(id: string): Promise<boolean> { return this.stmts.hasBatch.get(id) !== undefined; }
