@@ -57,6 +57,20 @@ test('YAML syntax errors and unreadable files exit 2 with the line', async (t) =
   assert.match(missing.stderr, /nope\.yaml: cannot read the configuration file/);
 });
 
+test('check-config: a YAML alias bomb exits 2 with FILE:LINE, not a stack trace', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const file = join(dir, 'bomb.yaml');
+  const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (let i = 1; i < 9; i++) lines.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill('*' + 'abcdefghi'[i - 1]).join(', ')}]`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const r = await runBlick(['check-config', file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`${file}:2: YAML aliases expand beyond \\d+ references`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
 test('BLICK_* environment variables override the file, and a bad override names the variable', async (t) => {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();

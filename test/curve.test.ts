@@ -46,3 +46,22 @@ test('with CURVE on, only producers whose key is on the allow list get events in
   assert.ok(unlisted.producer.unacknowledged.events > 0, 'the refused producer keeps its events spooled');
   assert.equal(plaintext.producer.stats.batchesAcked, 0);
 });
+
+test('blick keygen refuses to overwrite an existing key pair (exit 2) unless --force', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const out = join(dir, 'keys');
+  const first = await runBlick(['keygen', '--out', out]);
+  assert.equal(first.code, 0, first.stderr);
+  const pair = () => readFileSync(join(out, 'blick.key'), 'utf8') + readFileSync(join(out, 'blick.pub'), 'utf8');
+  const before = pair();
+  const again = await runBlick(['keygen', '--out', out]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /blick\.key and .*blick\.pub already exist; refusing to overwrite \(use --force/);
+  assert.equal(pair(), before, 'the key pair is untouched');
+  const forced = await runBlick(['keygen', '--out', out, '--force']);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.notEqual(pair(), before, 'replaced with --force');
+  assert.match(forced.stdout, new RegExp(readFileSync(join(out, 'blick.pub'), 'utf8').trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+});

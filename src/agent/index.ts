@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Component } from '../core/component.js';
+import { part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
@@ -40,6 +40,8 @@ export class BlickAgent implements Component {
   private timers: NodeJS.Timeout[] = [];
   private readonly running = new Set<Promise<void>>();
   private started: Monitor[] = [];
+  /** producer → monitors: monitors emit into a running producer, which drains after the last of them stopped */
+  private readonly parts: Supervisor;
   /** events monitors produced that failed validation */
   invalidEvents = 0;
 
@@ -59,6 +61,8 @@ export class BlickAgent implements Component {
       curve: curveClientFromConfig(deps.curve),
       log: this.log.child({ part: 'producer' }),
       metrics: deps.metrics ?? new Registry(),
+      // give the upstream a moment to acknowledge what is in flight; the rest stays spooled
+      stopDrainMs: 1000,
     });
     const host = config.host;
     this.ctx = {
@@ -81,13 +85,25 @@ export class BlickAgent implements Component {
     for (const f of BUILTIN_MONITORS) monitors.push(...f.create(sections[f.key] as never, { host, dataDir: deps.dataDir }));
     monitors.push(...(deps.monitors ?? []));
     this.monitors = monitors;
+    this.parts = new Supervisor('agent', [this.producer, part('monitors', () => this.startMonitors(), () => this.stopMonitors())], this.log);
+  }
+
+  onFailure(listener: FailureListener): void { this.parts.onFailure(listener); }
+
+  async start(): Promise<void> {
+    await this.parts.start();
+    this.log.info({ host: this.config.host, upstreams: this.config.upstreams, monitors: this.started.map((m) => m.name) }, 'agent started');
+  }
+
+  async stop(): Promise<void> {
+    await this.parts.stop();
+    this.log.info('agent stopped');
   }
 
   /** The context monitors emit through (for embedding and tests). */
   get context(): MonitorContext { return this.ctx; }
 
-  async start(): Promise<void> {
-    await this.producer.start();
+  private async startMonitors(): Promise<void> {
     for (const m of this.monitors) {
       try {
         if (m.kind === 'listener') await m.start(this.ctx);
@@ -99,7 +115,6 @@ export class BlickAgent implements Component {
         this.ctx.emit({ service: `blick monitor ${m.name}`, state: 'critical', description: `monitor failed to start: ${(err as Error).message}` });
       }
     }
-    this.log.info({ host: this.config.host, upstreams: this.config.upstreams, monitors: this.started.map((m) => m.name) }, 'agent started');
   }
 
   private schedule(o: Observer): void {
@@ -116,7 +131,7 @@ export class BlickAgent implements Component {
     this.timers.push(setInterval(run, o.intervalMs));
   }
 
-  async stop(): Promise<void> {
+  private async stopMonitors(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const m of this.started.reverse()) {
@@ -127,9 +142,5 @@ export class BlickAgent implements Component {
     }
     this.started = [];
     await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, 2000))]);
-    // give the upstream a moment to acknowledge what is in flight; the rest stays spooled
-    await Promise.race([this.producer.drained(), new Promise((r) => setTimeout(r, 1000))]);
-    await this.producer.stop();
-    this.log.info('agent stopped');
   }
 }

@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import { parseDuration } from '../core/duration.js';
 import { BlickError } from '../core/errors.js';
-import { table, when } from './client.js';
+import { printJson, table, when } from './client.js';
 import { cliRequest, type CliResponse } from './http.js';
+import { terminalSafe } from '../core/terminal.js';
 import { clientTarget } from './target.js';
 
 type Flags = Record<string, string | true>;
@@ -30,7 +31,7 @@ const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undef
 /** `blick alerts` and `blick silence add|list|rm` against the server's API. */
 export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[], flags: Flags): Promise<void> {
   const print = (rows: any[], columns: string[]) => {
-    if (flags.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    if (flags.json) printJson(rows);
     else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
   };
   if (cmd === 'alerts') {
@@ -52,8 +53,8 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
       let author = str(flags.author);
       if (!author) { try { author = userInfo().username; } catch { author = 'cli'; } }
       const s = await call(flags, 'POST', '/api/v1/silences', { matchers, duration: dur, reason, author });
-      if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-      else process.stdout.write(`${s.id}\n`);
+      if (flags.json) printJson(s);
+      else process.stdout.write(`${terminalSafe(String(s.id))}\n`);
       return;
     }
     case 'list': case undefined:
@@ -63,8 +64,8 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
       const id = args[1];
       if (!id) throw new BlickError('BAD_REQUEST', 'usage: blick silence rm ID');
       const s = await call(flags, 'DELETE', `/api/v1/silences/${encodeURIComponent(id)}`);
-      if (flags.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-      else process.stdout.write(`expired ${s.id}\n`);
+      if (flags.json) printJson(s);
+      else process.stdout.write(`expired ${terminalSafe(String(s.id))}\n`);
       return;
     }
     default:

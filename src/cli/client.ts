@@ -1,14 +1,21 @@
 import { BlickError } from '../core/errors.js';
+import { terminalSafe, terminalSafeJson } from '../core/terminal.js';
 import { alertingCommand } from './alerts.js';
 import { followEvents } from './follow.js';
 import { getPages } from './pages.js';
 import { clientTarget } from './target.js';
 
+/** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const cell = (v: unknown) => terminalSafe(v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
   const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n') + '\n';
+}
+
+/** `--json` output: pretty JSON whose strings cannot drive a terminal. */
+export function printJson(value: unknown): void {
+  process.stdout.write(terminalSafeJson(JSON.stringify(value, null, 2)) + '\n');
 }
 
 export function when(ms: unknown): string {
@@ -25,7 +32,7 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   // events: --limit of them (the server's default 100); hosts and checks: all of them
   const want = cmd === 'events' ? Number(params.get('limit') ?? 100) : Infinity;
   const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want, ca);
-  if (flags.json) { process.stdout.write(JSON.stringify(body, null, 2) + '\n'); return; }
+  if (flags.json) { printJson(body); return; }
   const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
   const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']
     : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']

@@ -1,4 +1,5 @@
 import { BlickError } from '../core/errors.js';
+import { terminalSafe, terminalSafeJson } from '../core/terminal.js';
 import { when } from './client.js';
 import { cliRequest, type CliResponse } from './http.js';
 
@@ -35,7 +36,7 @@ export function parseSse(buf: string): { frames: SseFrame[]; rest: string } {
 
 const COLS: [string, number][] = [['time', 20], ['host', 18], ['service', 26], ['state', 8], ['metric', 10], ['description', 0]];
 const fit = (s: string, w: number) => (w === 0 ? s : s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
-const line = (vals: string[]) => vals.map((v, i) => fit(v, COLS[i]![1])).join('  ').trimEnd() + '\n';
+const line = (vals: string[]) => vals.map((v, i) => fit(terminalSafe(v), COLS[i]![1])).join('  ').trimEnd() + '\n';
 
 /**
  * `blick events --follow`: the live stream (GET /api/v1/stream?kinds=event)
@@ -80,7 +81,7 @@ export async function followEvents(base: string, token: string | undefined, flag
           if (f.id !== undefined) lastId = f.id;
           if (f.event === 'reset') err.write('blick events: the server no longer holds everything missed while disconnected; continuing with new events\n');
           if (f.event !== 'event') continue;
-          if (flags.json) { out.write(f.data + '\n'); continue; }
+          if (flags.json) { out.write(terminalSafeJson(f.data) + '\n'); continue; }
           const e = JSON.parse(f.data) as Record<string, unknown>;
           out.write(line([when(e.time), String(e.host), String(e.service), String(e.state ?? ''), e.metric === undefined || e.metric === null ? '' : String(e.metric), String(e.description ?? '')]));
         }

@@ -3,6 +3,7 @@ import type { Component } from '../core/component.js';
 import { Supervisor } from '../core/component.js';
 import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
+import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
@@ -18,7 +19,8 @@ usage:
   blick server   --config FILE      the server (ingest, store, API)
   blick agent    --config FILE      the agent (monitors → server)
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
-  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub)
+  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
+                 [--force]          unless --force
   blick check-config FILE           validate a configuration file (exit 2 on error)
   blick version | --version         the version of blick and of node
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
@@ -55,13 +57,24 @@ function configFlag(flags: Record<string, string | true>, required: boolean, cmd
   return f;
 }
 
-/** Run components until SIGTERM/SIGINT, then stop them in reverse order. */
-async function runDaemons(components: Component[], banner?: () => string): Promise<void> {
+/**
+ * Run components until SIGTERM/SIGINT, then stop them in reverse order (exit 0).
+ * A component that fails to start, or dies while running, stops them all and
+ * the process exits 1 with one line saying what failed: never runs on deaf.
+ */
+async function runDaemons(cmd: string, components: Component[], banner?: () => string): Promise<void> {
   const log = createLogger('blick');
-  const sup = new Supervisor(components, log);
+  const sup = new Supervisor(cmd, components, log);
+  let stopping = false;
+  sup.onFailure((err) => {
+    if (stopping) return;
+    stopping = true;
+    log.fatal({ err }, 'a component failed; stopped everything');
+    process.stderr.write(`blick ${cmd}: ${terminalSafe(err.message)}; stopped\n`);
+    process.exit(1);
+  });
   await sup.start();
   if (banner) process.stderr.write(banner());
-  let stopping = false;
   const stop = (signal: string) => {
     if (stopping) { log.warn({ signal }, 'second signal: exiting now'); process.exit(130); }
     stopping = true;
@@ -106,7 +119,7 @@ export async function main(argv: string[]): Promise<void> {
         const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, log: createLogger('agent') });
         const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, metrics, log: createLogger('statsd') });
         const g = c.statsd.graphite;
-        await runDaemons([server, agent, statsd], () => [
+        await runDaemons(cmd, [server, agent, statsd], () => [
           '',
           `  Blick ${blickVersion()} is up`,
           `    dashboard        ${server.url}/`,
@@ -123,27 +136,27 @@ export async function main(argv: string[]): Promise<void> {
       case 'server': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         const { BlickServer } = await import('../server/index.js');
-        await runDaemons([new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'statsd': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         const { StatsdDaemon } = await import('../statsd/daemon.js');
-        await runDaemons([new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'agent': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         // only what the agent needs is loaded (its footprint counts on every host)
         const { BlickAgent } = await import('../agent/index.js');
-        await runDaemons([new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
       }
       case 'keygen': {
         const out = flags.out;
         if (typeof out !== 'string') throw new BlickError('BAD_REQUEST', 'blick keygen needs --out DIR');
         const { writeKeyPair } = await import('../transport/curve.js');
-        const k = writeKeyPair(out);
+        const k = writeKeyPair(out, { force: flags.force === true });
         process.stdout.write(`secret key: ${k.secretFile} (keep it private)\npublic key: ${k.publicFile}\n${k.publicKey}\n`);
         return;
       }
@@ -169,7 +182,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   } catch (err) {
     if (isBlickError(err)) {
-      process.stderr.write(`blick ${cmd ?? ''}: ${err.message}\n`);
+      process.stderr.write(`blick ${cmd ?? ''}: ${err.message.split('\n').map(terminalSafe).join('\n')}\n`);
       process.exit(err.exitCode);
     }
     throw err;

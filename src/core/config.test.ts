@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { z } from 'zod';
+import { isBlickError } from './errors.js';
 import { envPath, loadConfig, zDuration } from './config.js';
 
 const schema = z.strictObject({
@@ -36,4 +38,34 @@ test('no file: defaults only', () => {
   const c = loadConfig(undefined, schema, { env: {} });
   assert.equal(c.data_dir, './.blick');
   assert.equal(c.statsd.flush_interval, 10_000);
+});
+
+/** `levels` anchors, each a list of `width` aliases of the one before ("billion laughs" when deep). */
+function aliasTower(levels: number, width: number): string {
+  const lines = ['l0: &l0 [lol, lol]'];
+  for (let i = 1; i <= levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+  return lines.join('\n') + '\n';
+}
+
+test('nested YAML aliases are refused with FILE:LINE and CONFIG_INVALID, without expanding them', () => {
+  const lax = z.record(z.string(), z.unknown());
+  assert.throws(() => loadConfig('bomb.yaml', lax, { text: aliasTower(9, 9), env: {} }),
+    (err: unknown) => isBlickError(err, 'CONFIG_INVALID') && /^bomb\.yaml:2: YAML aliases expand beyond 100 references/.test(err.message));
+  // a few aliases, as real files use them, still work
+  assert.deepEqual(loadConfig('ok.yaml', lax, { text: aliasTower(2, 3), env: {} }).l1, [['lol', 'lol'], ['lol', 'lol'], ['lol', 'lol']]);
+});
+
+test('property: any text, alias towers included, loads or fails with a BlickError naming the file', () => {
+  const lax = z.record(z.string(), z.unknown());
+  const texts = fc.oneof(
+    fc.string({ unit: 'grapheme', maxLength: 200 }),
+    fc.array(fc.constantFrom('a: ', '&x ', '*x', '[', ']', '{', '}', ', ', '\n', '- ', '  ', 'k', '1', '"', "'", ':', '#', '!!str ', '? '), { maxLength: 60 }).map((a) => a.join('')),
+    fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 12 })).map(([l, w]) => aliasTower(l, w)),
+  );
+  fc.assert(fc.property(texts, (text) => {
+    try { loadConfig('p.yaml', lax, { text, env: {} }); } catch (err) {
+      assert.ok(isBlickError(err), `not a BlickError: ${String(err)}`);
+      assert.match(err.message, /^p\.yaml(:\d+)?: /);
+    }
+  }), { numRuns: 500 });
 });

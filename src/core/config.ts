@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument, LineCounter, isMap, isSeq, isScalar, parse as parseYaml, type Document } from 'yaml';
+import { parseDocument, LineCounter, isAlias, isMap, isSeq, isScalar, parse as parseYaml, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { BlickError } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -113,6 +113,22 @@ function lineOf(doc: Document | undefined, lc: LineCounter, path: (string | numb
 }
 
 /**
+ * Alias expansions allowed in one file: a real configuration needs a handful;
+ * nested aliases ("billion laughs") would otherwise expand without bound.
+ */
+export const MAX_YAML_ALIASES = 100;
+
+function toJS(doc: Document, lc: LineCounter, label: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    let line: number | undefined;
+    visit(doc, { Alias: (_k, node) => { if (isAlias(node) && node.range) { line = lc.linePos(node.range[0]).line; return visit.BREAK; } return undefined; } });
+    throw new BlickError('CONFIG_INVALID', `${label}:${line ?? 1}: YAML aliases expand beyond ${MAX_YAML_ALIASES} references (${(err as Error).message}); write the values out instead of nesting aliases`, { cause: err });
+  }
+}
+
+/**
  * Load a daemon configuration: YAML file → `BLICK_*` environment overrides →
  * zod validation with defaults. On any error throws BlickError(CONFIG_INVALID)
  * whose message names the file, the line and the key of every problem.
@@ -135,7 +151,7 @@ export function loadConfig<S extends z.ZodType>(file: string | undefined, schema
       const msgs = doc.errors.map((e) => `${label}:${lc.linePos(e.pos[0]).line}: YAML syntax error: ${e.message.split("\n")[0]}`);
       throw new BlickError('CONFIG_INVALID', msgs.join('\n'));
     }
-    raw = doc.toJS() ?? {};
+    raw = toJS(doc, lc, label);
     if (typeof raw !== 'object' || Array.isArray(raw)) {
       throw new BlickError('CONFIG_INVALID', `${label}:1: the configuration must be a YAML mapping of sections (server:, agent:, …)`);
     }

@@ -23,6 +23,8 @@ export const ErrorCodes = {
   SPOOL_FAILED: { status: 1, http: 500, summary: 'the spool failed' },
   KEY_INVALID: { status: 2, http: 500, summary: 'a CURVE key is invalid' },
   TOO_MANY_STREAMS: { status: 1, http: 429, summary: 'too many live streams are open' },
+  COMPONENT_FAILED: { status: 1, http: 503, summary: 'a daemon component failed to start or died while running' },
+  KEY_EXISTS: { status: 2, http: 409, summary: 'a key pair exists already' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { terminalSafe } from './terminal.js';
 
 export type { Logger };
 
@@ -18,17 +19,17 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 const COLOURS: Record<number, string> = { 10: '90', 20: '90', 30: '32', 40: '33', 50: '31', 60: '35' };
 
-/** One JSON log line as `12:00:01 INFO  server  message key=value …` for a terminal. */
+/** One JSON log line as `12:00:01 INFO  server  message key=value …` for a terminal (logged text is {@link terminalSafe}). */
 export function prettyLine(line: string): string {
   let o: Record<string, unknown>;
-  try { o = JSON.parse(line); } catch { return line; }
+  try { o = JSON.parse(line); } catch { return terminalSafe(line.replace(/\n$/, '')) + '\n'; }
   const { level, time, component, msg, pid: _p, hostname: _h, ...rest } = o as Record<string, any>;
   const t = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 23);
   const extras = Object.entries(rest).map(([k, v]) => {
     if (v && typeof v === 'object' && 'message' in v && 'stack' in v) return `${k}=${JSON.stringify((v as { message: string }).message)}`;
     return `${k}=${typeof v === 'string' ? (/\s/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`;
-  }).join(' ');
-  return `\x1b[90m${t}\x1b[0m \x1b[${COLOURS[level] ?? '0'}m${LEVELS[level] ?? level}\x1b[0m \x1b[36m${String(component ?? '').padEnd(7)}\x1b[0m ${msg ?? ''}${extras ? ' \x1b[90m' + extras + '\x1b[0m' : ''}\n`;
+  }).map(terminalSafe).join(' ');
+  return `\x1b[90m${t}\x1b[0m \x1b[${COLOURS[level] ?? '0'}m${LEVELS[level] ?? level}\x1b[0m \x1b[36m${terminalSafe(String(component ?? '')).padEnd(7)}\x1b[0m ${terminalSafe(String(msg ?? ''))}${extras ? ' \x1b[90m' + extras + '\x1b[0m' : ''}\n`;
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { Alerting } from './alerts/index.js';
-import type { Component } from '../core/component.js';
+import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
@@ -58,8 +58,10 @@ const STORES: Record<ServerConfig['store']['type'], (c: ServerConfig, dataDir: s
 };
 
 /**
- * The Blick server: store → ingest pipeline → ZeroMQ receiver → HTTP API,
- * plus the ttl and retention timers. Starts in that order, stops in reverse.
+ * The Blick server: store → ingest → alerting → ZeroMQ receiver → HTTP API →
+ * ttl and retention timers, one supervisor that starts them in that order and
+ * stops them in reverse. When the receiver's loop or the HTTP listener dies,
+ * everything is stopped and the server's failure listeners hear it.
  */
 export class BlickServer implements Component {
   readonly name = 'server';
@@ -71,7 +73,9 @@ export class BlickServer implements Component {
   readonly alerting: Alerting;
   private readonly log: Logger;
   private ready = false;
+  private running = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly parts: Supervisor;
   /** the address the API listens on, e.g. http://127.0.0.1:8080 (https:// with server.tls) */
   url = '';
 
@@ -118,29 +122,52 @@ export class BlickServer implements Component {
       ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
+    this.parts = new Supervisor('server', [
+      part('store', () => this.store.open(), () => this.store.close()),
+      part('ingest', () => this.ingest.init()),
+      this.alerting,
+      this.receiver,
+      this.httpListener(),
+      part('timers', () => this.startTimers(), () => this.stopTimers()),
+    ], this.log);
   }
 
-  async start(): Promise<void> {
-    const t0 = Date.now();
-    await this.store.open();
-    try {
-      await this.ingest.init();
-      await this.alerting.start();
-      await this.receiver.start();
-      const { host, port } = splitHostPort(this.config.http);
-      try {
+  onFailure(listener: FailureListener): void { this.parts.onFailure(listener); }
+
+  /**
+   * The HTTP API's listener as a component: closing while it runs is a
+   * failure. An error event (a failed accept) is not: the listener keeps
+   * accepting, so it is logged, rate limited.
+   */
+  private httpListener(): Component {
+    const failures = new FailureSignal();
+    const warn = new RateLimitedLog(this.log);
+    let listening = false;
+    this.api.server.on('error', (err) => { if (listening) warn.warn('http-error', { http: this.url, err: err.message }, 'HTTP listener error; still listening'); });
+    this.api.server.on('close', () => {
+      if (!listening) return;
+      this.log.error({ http: this.url }, 'HTTP listener closed while running');
+      failures.fail(new BlickError('COMPONENT_FAILED', `the HTTP listener ${this.url} closed while running`));
+    });
+    return {
+      name: 'http',
+      onFailure: (l) => failures.listen(l),
+      start: async () => {
+        failures.reset();
+        const { host, port } = splitHostPort(this.config.http);
         await this.api.listen({ host, port });
-      } catch (err) {
-        await this.receiver.stop();
-        throw err;
-      }
-    } catch (err) {
-      await this.alerting.stop().catch(() => undefined);
-      await this.store.close();
-      throw err;
-    }
-    const addr = this.api.server.address();
-    if (addr && typeof addr === 'object') this.url = `${this.config.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        const addr = this.api.server.address();
+        if (addr && typeof addr === 'object') this.url = `${this.config.tls ? 'https' : 'http'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        listening = true;
+      },
+      stop: async () => {
+        listening = false;
+        await this.api.close();
+      },
+    };
+  }
+
+  private startTimers(): void {
     this.timers.push(setInterval(() => {
       this.ingest.expireDue().catch((err) => this.log.error({ err }, 'ttl expiry failed'));
     }, 250));
@@ -153,17 +180,24 @@ export class BlickServer implements Component {
     prune();
     for (const t of this.timers) t.unref();
     this.ready = true;
+  }
+
+  private stopTimers(): void {
+    this.ready = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  async start(): Promise<void> {
+    const t0 = Date.now();
+    await this.parts.start();
+    this.running = true;
     this.log.info({ ingest: this.receiver.endpoint, http: this.url, store: this.store.kind, ms: Date.now() - t0 }, 'server started');
   }
 
   async stop(): Promise<void> {
-    this.ready = false;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    await this.receiver.stop();
-    await this.api.close();
-    await this.alerting.stop();
-    await this.store.close();
-    this.log.info('server stopped');
+    await this.parts.stop();
+    if (this.running) this.log.info('server stopped');
+    this.running = false;
   }
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Component } from '../core/component.js';
+import { Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
@@ -19,6 +19,8 @@ export class StatsdDaemon implements Component {
   readonly statsd: StatsdServer;
   readonly producer?: Producer;
   private readonly log: Logger;
+  /** producer → statsd: the side channel is up before the first flush and drained after the last */
+  private readonly parts: Supervisor;
 
   constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
     this.log = deps.log ?? createLogger('statsd');
@@ -33,6 +35,7 @@ export class StatsdDaemon implements Component {
         curve: curveClientFromConfig(deps.curve),
         log: this.log.child({ part: 'producer' }),
         metrics,
+        stopDrainMs: 1000,
       });
     }
     const producer = this.producer;
@@ -50,18 +53,12 @@ export class StatsdDaemon implements Component {
         },
       } : {}),
     });
+    this.parts = new Supervisor('statsd', [...(producer ? [producer] : []), this.statsd], this.log);
   }
 
-  async start(): Promise<void> {
-    await this.producer?.start();
-    try { await this.statsd.start(); } catch (err) { await this.producer?.stop(); throw err; }
-  }
+  onFailure(listener: FailureListener): void { this.parts.onFailure(listener); }
 
-  async stop(): Promise<void> {
-    await this.statsd.stop();
-    if (this.producer) {
-      await Promise.race([this.producer.drained(), new Promise((r) => setTimeout(r, 1000))]);
-      await this.producer.stop();
-    }
-  }
+  start(): Promise<void> { return this.parts.start(); }
+
+  stop(): Promise<void> { return this.parts.stop(); }
 }

@@ -1,7 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Component } from '../core/component.js';
+import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
+import { BlickError } from '../core/errors.js';
 import type { EventInput } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry, type Counter } from '../core/metrics.js';
@@ -69,6 +70,9 @@ export class StatsdServer implements Component {
   private timer: NodeJS.Timeout | undefined;
   private startupSeconds = 0;
   private running = false;
+  private readonly failures = new FailureSignal();
+  /** error events on the UDP/TCP listeners since start (each logged, rate limited; the listener stays) */
+  listenerErrors = 0;
   readonly addresses: StatsdAddresses = {};
 
   constructor(readonly config: StatsdConfig, deps: StatsdDeps = {}) {
@@ -122,7 +126,28 @@ export class StatsdServer implements Component {
     return this.aggregator instanceof WorkerAggregator ? this.aggregator : undefined;
   }
 
+  /** Heard when the UDP or TCP listener closes while running (statsd would be deaf). */
+  onFailure(listener: FailureListener): void { this.failures.listen(listener); }
+
+  /**
+   * A listener that closes while running is reported, so the daemon stops
+   * instead of running deaf. An error event alone is not a death: the socket
+   * stays bound and keeps receiving (e.g. ECONNABORTED after `ss -K`), so it is
+   * counted and logged, rate limited.
+   */
+  private listenerDied(which: 'udp' | 'tcp', address: string): void {
+    if (!this.running) return;
+    this.log.error({ part: which, address }, `statsd ${which} listener closed while running`);
+    this.failures.fail(new BlickError('COMPONENT_FAILED', `the statsd ${which} listener on ${address} closed while running`));
+  }
+
+  private listenerError(which: 'udp' | 'tcp', address: string, err: Error): void {
+    this.listenerErrors++;
+    this.badLog.warn(`${which}-error`, { part: which, address, err: err.message, errors: this.listenerErrors }, `statsd ${which} listener error; still listening`);
+  }
+
   async start(): Promise<void> {
+    this.failures.reset();
     this.startupSeconds = Math.round(this.now() / 1000);
     for (const b of this.backends) await b.start();
     if (this.workers === 1 && !(this.aggregator instanceof WorkerAggregator)) {
@@ -189,7 +214,9 @@ export class StatsdServer implements Component {
       sock.once('error', reject);
       sock.bind(port, host, () => {
         sock.off('error', reject);
-        sock.on('error', (err) => this.log.error({ part: 'udp', err }, 'udp socket error'));
+        const bound = `${host}:${sock.address().port}`;
+        sock.on('error', (err) => this.listenerError('udp', bound, err));
+        sock.on('close', () => { if (this.udp === sock) this.listenerDied('udp', bound); });
         try { sock.setRecvBufferSize(8 * 1024 * 1024); } catch { /* capped by net.core.rmem_max */ }
         resolve(sock.address().port);
       });
@@ -225,7 +252,10 @@ export class StatsdServer implements Component {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
+        const bound = (server.address() as { port: number }).port;
+        server.on('error', (err) => this.listenerError('tcp', `${host}:${bound}`, err));
+        server.on('close', () => { if (this.tcp === server) this.listenerDied('tcp', `${host}:${bound}`); });
+        resolve(bound);
       });
     });
   }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { BlickError } from '../core/errors.js';
@@ -7,15 +7,22 @@ import type { Logger } from '../core/log.js';
 /** A CURVE key pair in Z85 text (40 characters each). */
 export interface CurveKeyPair { publicKey: string; secretKey: string }
 
-/** Generate a key pair and write `DIR/blick.key` (secret, mode 0600) and `DIR/blick.pub`. */
-export function writeKeyPair(dir: string): CurveKeyPair & { secretFile: string; publicFile: string } {
+/** Generate a key pair and write `DIR/blick.key` (secret, mode 0600) and `DIR/blick.pub`; refuses (KEY_EXISTS) to replace either unless `force`. */
+export function writeKeyPair(dir: string, opts: { force?: boolean } = {}): CurveKeyPair & { secretFile: string; publicFile: string } {
   mkdirSync(dir, { recursive: true });
   const pair = zmq.curveKeyPair();
   const secretFile = join(dir, 'blick.key');
   const publicFile = join(dir, 'blick.pub');
-  writeFileSync(secretFile, pair.secretKey + '\n', { mode: 0o600 });
+  // an overwritten secret key locks out every peer that trusts the old public one
+  const existing = [secretFile, publicFile].filter((f) => existsSync(f));
+  if (existing.length > 0 && !opts.force) {
+    throw new BlickError('KEY_EXISTS', `${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}; refusing to overwrite (use --force to replace the key pair, or another --out DIR)`);
+  }
+  // 'wx' fails if another keygen created the file meanwhile
+  const flag = opts.force ? 'w' : 'wx';
+  writeFileSync(secretFile, pair.secretKey + '\n', { mode: 0o600, flag });
   chmodSync(secretFile, 0o600);
-  writeFileSync(publicFile, pair.publicKey + '\n');
+  writeFileSync(publicFile, pair.publicKey + '\n', { flag });
   return { ...pair, secretFile, publicFile };
 }
 

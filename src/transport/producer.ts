@@ -1,5 +1,6 @@
 import * as zmq from 'zeromq';
-import type { Component } from '../core/component.js';
+import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
+import { BlickError } from '../core/errors.js';
 import type { BlickEvent } from '../core/event.js';
 import { UlidFactory } from '../core/ids.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
@@ -30,6 +31,8 @@ export interface ProducerOptions {
   spoolMaxBytes?: number;
   /** fsync every batch [false] */
   fsync?: boolean;
+  /** on stop, wait up to this long for the upstream to acknowledge what is in flight, ms; the rest stays spooled [0] */
+  stopDrainMs?: number;
   curve?: CurveClientOptions | undefined;
   log?: Logger;
   metrics?: Registry;
@@ -73,6 +76,7 @@ export class Producer implements Component {
   private drainWaiters: (() => void)[] = [];
   private connected = 0;
   private readonly warn: RateLimitedLog;
+  private readonly failures = new FailureSignal();
   /** events dropped because the spool could not be written and memory was full */
   spoolFailureDrops = 0;
   /** figures for /metrics and tests */
@@ -84,7 +88,7 @@ export class Producer implements Component {
 
   constructor(options: ProducerOptions) {
     this.opts = {
-      batchEvents: 1000, batchMaxBytes: 1024 * 1024, batchDelayMs: 5, window: 64, ackTimeoutMs: 3000, spoolMaxBytes: 256 * 1024 * 1024, fsync: false,
+      batchEvents: 1000, batchMaxBytes: 1024 * 1024, batchDelayMs: 5, window: 64, ackTimeoutMs: 3000, spoolMaxBytes: 256 * 1024 * 1024, fsync: false, stopDrainMs: 0,
       ...options,
     };
     this.log = options.log ?? createLogger('producer');
@@ -104,7 +108,11 @@ export class Producer implements Component {
     m?.gauge('blick_spool_bytes', 'Bytes in the spool').collectWith(() => this.spool.bytes);
   }
 
+  /** Heard when the send or receive loop dies while running (events would only pile up in the spool). */
+  onFailure(listener: FailureListener): void { this.failures.listen(listener); }
+
   async start(): Promise<void> {
+    this.failures.reset();
     this.spool.open();
     const sock = new zmq.Dealer({
       immediate: true, // queue only to live connections, so a dead upstream does not swallow batches
@@ -138,7 +146,17 @@ export class Producer implements Component {
     this.socket = sock;
     this.running = true;
     this.tick = setInterval(() => this.kick(), Math.max(50, Math.min(500, this.opts.ackTimeoutMs / 4)));
-    this.loops = [this.sendLoop(), this.receiveLoop()];
+    this.loops = [this.watch('send', this.sendLoop()), this.watch('receive', this.receiveLoop())];
+  }
+
+  /** A loop that returns or throws while running is a failure of the producer. */
+  private watch(which: string, loop: Promise<void>): Promise<void> {
+    return loop.then(() => {
+      if (this.running) this.failures.fail(new BlickError('COMPONENT_FAILED', `the producer's ${which} loop ended while running`));
+    }, (err: unknown) => {
+      this.log.error({ err }, `${which} loop failed`);
+      if (this.running) this.failures.fail(new BlickError('COMPONENT_FAILED', `the producer's ${which} loop failed: ${(err as Error).message}`, { cause: err }));
+    });
   }
 
   /** Queue one event; it is batched and spooled within batchDelayMs. */
@@ -305,13 +323,18 @@ export class Producer implements Component {
         this.kick();
       }
     } catch (err) {
-      if (this.running) this.log.error({ err }, 'receive loop failed');
+      if (this.running) throw err;
     }
   }
 
-  /** Spool what is pending and close; unacknowledged batches stay in the spool for the next start. */
+  /** Spool what is pending, wait up to `stopDrainMs` for acks, and close; unacknowledged batches stay in the spool for the next start. */
   async stop(): Promise<void> {
     if (!this.running) return;
+    if (this.opts.stopDrainMs > 0 && !this.failures.failed) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.drained(), new Promise((r) => { timer = setTimeout(r, this.opts.stopDrainMs); })]);
+      clearTimeout(timer);
+    }
     this.flush();
     this.running = false;
     if (this.tick) clearInterval(this.tick);

@@ -1,6 +1,6 @@
 import * as zmq from 'zeromq';
-import type { Component } from '../core/component.js';
-import { isBlickError } from '../core/errors.js';
+import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
+import { BlickError, isBlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { zap, type CurveServerOptions } from './curve.js';
@@ -62,6 +62,7 @@ export class Receiver implements Component {
   /** the bound endpoint (with the real port when bound to port 0) */
   endpoint = '';
   readonly counters;
+  private readonly failures = new FailureSignal();
 
   constructor(private readonly opts: ReceiverOptions) {
     this.log = opts.log ?? createLogger('receiver');
@@ -81,7 +82,11 @@ export class Receiver implements Component {
     };
   }
 
+  /** Heard when the receive loop dies while running: the server would otherwise be deaf. */
+  onFailure(listener: FailureListener): void { this.failures.listen(listener); }
+
   async start(): Promise<void> {
+    this.failures.reset();
     const sock = new zmq.Router({
       linger: 0,
       // a hard ceiling well above the application limit, so oversized messages still
@@ -175,7 +180,15 @@ export class Receiver implements Component {
         }
       }
     } catch (err) {
-      if (this.running) this.log.error({ err }, 'ingest socket failed');
+      if (this.running) {
+        this.log.error({ err, endpoint: this.endpoint }, 'ingest socket failed');
+        this.failures.fail(new BlickError('COMPONENT_FAILED', `the ingest socket ${this.endpoint} failed: ${(err as Error).message}`, { cause: err }));
+      }
+      return;
+    }
+    if (this.running) {
+      this.log.error({ endpoint: this.endpoint }, 'ingest socket closed while running');
+      this.failures.fail(new BlickError('COMPONENT_FAILED', `the ingest socket ${this.endpoint} closed while running`));
     }
   }
 

@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
+import { inCI } from '../fixtures/ci.js';
 
 export const run = promisify(execFile);
 
 /**
- * A test that needs a program or service that is missing: in CI (CI=true) that
+ * A test that needs a program or service that is missing: in CI (CI=true or CI=1) that
  * is a failure with a clear message, elsewhere the test is skipped with the reason.
  */
 export function missing(t: TestContext, what: string, hint: string): void {
   const msg = `${what} is not available (${hint})`;
-  if (process.env.CI === 'true') throw new Error(`${msg}; CI must provide it`);
+  if (inCI()) throw new Error(`${msg}; CI must provide it`);
   t.skip(msg);
 }
 

@@ -155,3 +155,37 @@ test('the server URL and token come from flags, then the environment, then the c
   writeFileSync(other, 'server: x\n');
   assert.match((await blick(['hosts', '--config', other], { XDG_CONFIG_HOME: dir })).stderr, /unknown key "server"/);
 });
+
+/** What a terminal would act on: C0 (but newline) and C1 controls, DEL, bidi overrides and isolates. */
+const RAW_CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+test('escape sequences in events, alerts and silences are printed as visible escapes, never raw, by every command', async (t) => {
+  const { server, post, env } = await setup(t);
+  const description = 'retitled\x1b]0;pwned\x07 cleared\x1b[2J c1\u009b2J bidi\u202egnp.exe';
+  // names refuse control characters at the edge; a bidi override is not a control
+  const service = 'disk \u202erav/';
+  let started = false;
+  const follow = blick(['events', '--follow'], env, { until: (o) => o.includes('pwned'), onStart: () => { started = true; } });
+  const followJson = blick(['events', '--follow', '--json'], env, { until: (o) => o.includes('pwned') });
+  await until(() => started, 'the follower started');
+  await until(async () => /blick_stream_clients 2/.test((await api(server.url, '/metrics', { headers: { authorization: `Bearer ${READER}` } })).body), 'two stream clients');
+  await post([{ host: 'esc-1', service, state: 'critical', metric: 99, description }]);
+  const silence = await blick(['silence', 'add', '--host', 'esc-1', '--for', '1h', '--reason', description, '--author', 'ops\x1b[31m'], { ...env, BLICK_TOKEN: ADMIN });
+  assert.equal(silence.code, 0, silence.stderr);
+  const runs: Record<string, Run> = { 'events --follow': await follow, 'events --follow --json': await followJson };
+  for (const args of [['checks'], ['events'], ['alerts'], ['silence', 'list']]) {
+    runs[args.join(' ')] = await blick(args, env);
+    runs[[...args, '--json'].join(' ')] = await blick([...args, '--json'], env);
+  }
+  for (const [cmd, r] of Object.entries(runs)) {
+    assert.equal(r.code, cmd.includes('--follow') ? null : 0, `${cmd}: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout, RAW_CONTROLS, `${cmd} printed a raw control character: ${JSON.stringify(r.stdout)}`);
+    assert.ok(r.stdout.includes('pwned'), `${cmd} shows the text: ${r.stdout}`);
+  }
+  // tables show the escapes visibly; JSON keeps the exact text
+  assert.ok(runs.checks!.stdout.includes('disk \\u202erav/'), runs.checks!.stdout);
+  assert.ok(runs['events --follow']!.stdout.includes('retitled\\x1b]0;pwned\\x07 cleared\\x1b[2J c1\\x9b2J bidi\\u202egnp.exe'), runs['events --follow']!.stdout);
+  assert.deepEqual(JSON.parse(runs['checks --json']!.stdout).map((c: any) => [c.service, c.description]), [[service, description]]);
+  assert.equal(JSON.parse(runs['events --follow --json']!.stdout.trim().split('\n')[0]!).description, description);
+  assert.equal(JSON.parse(runs['silence list --json']!.stdout)[0].reason, description);
+});

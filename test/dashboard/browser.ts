@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { inCI } from '../fixtures/ci.js';
 
 /** Debian's chromium (REAL-PARTS.md, Browser); `npx playwright install` cannot download one here. */
 export const CHROMIUM = process.env.BLICK_CHROMIUM ?? '/usr/bin/chromium';
@@ -20,7 +21,7 @@ export function chromiumMissing(): string | undefined {
 export function skipWithoutChromium(): string | false {
   const why = chromiumMissing();
   if (!why) return false;
-  if (process.env.CI === 'true') throw new Error(`browser tests need chromium in CI: ${why}`);
+  if (inCI()) throw new Error(`browser tests need chromium in CI: ${why}`);
   return why;
 }
 

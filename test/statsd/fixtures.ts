@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inCI } from '../fixtures/ci.js';
 
 const require = createRequire(import.meta.url);
 
@@ -156,7 +157,7 @@ export async function waitForAsync(cond: () => Promise<boolean>, ms: number, wha
 export function requireProgram(t: { skip(msg: string): void }, have: boolean, what: string): boolean {
   if (have) return true;
   const msg = `${what} is not installed`;
-  if (process.env.CI === 'true') throw new Error(`${msg} (CI=true, so this is a failure, not a skip)`);
+  if (inCI()) throw new Error(`${msg} (CI=${process.env.CI}, so this is a failure, not a skip)`);
   t.skip(msg);
   return false;
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Component } from '../../core/component.js';
+import { part, Supervisor, type Component } from '../../core/component.js';
 import type { BlickEvent } from '../../core/event.js';
 import { BlickError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -66,10 +66,12 @@ export class Alerting implements Component {
   readonly outbox: Outbox;
   private readonly notifiers: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
   private readonly clock: Clock;
-  private unsubscribe?: () => void;
+  private unsubscribeIngest: (() => void) | undefined;
   private readonly alertListeners = new Set<(changes: AlertChange[]) => void>();
   private pruneTimer?: NodeJS.Timeout;
   private readonly m;
+  /** alert store → alert state (loaded from it) → the ingest subscription that changes it */
+  private readonly parts: Supervisor;
 
   constructor(readonly config: AlertingConfig, private readonly deps: AlertingDeps) {
     const log = deps.log.child({ part: 'alerting' });
@@ -98,30 +100,51 @@ export class Alerting implements Component {
     r.gauge('blick_alerts_firing', 'Alerts firing now').collectWith(() => this.book.list().filter((a) => a.status === 'firing').length);
     r.gauge('blick_alerts_pending', 'Alerts pending (waiting for `for`)').collectWith(() => this.book.list().filter((a) => a.status === 'pending').length);
     r.gauge('blick_notifications_muted', 'Notifications held back by silences, inhibition or flapping since start').collectWith(() => this.router.mutedCount);
+    this.parts = new Supervisor('alerting', [
+      part('alert-store', () => this.store.open(), () => this.store.close()),
+      part('alert-state', () => this.load(), () => this.unload()),
+      part('alert-subscription', () => this.subscribe(), () => this.unsubscribe()),
+    ], log);
   }
 
-  async start(): Promise<void> {
-    await this.store.open();
-    try {
-      await this.book.load();
-      await this.silences.load();
-      const active = this.book.list();
-      const log = await this.store.notificationLog();
-      // resolved alerts whose firing was notified but whose resolution was not (stopped in between)
-      const activeIds = new Set(active.map((a) => a.id));
-      const wanted = new Set(log.filter((l) => l.status === 'firing' && !activeIds.has(l.alertId)).map((l) => l.alertId));
-      const resolved = wanted.size > 0 ? (await this.store.listAlerts({ status: 'resolved', limit: 10_000 })).filter((a) => wanted.has(a.id)) : [];
-      this.router.load(active.filter((a) => a.status === 'firing'), log, resolved);
-      await this.outbox.load();
-      await this.warmRules();
-    } catch (err) {
-      await this.store.close();
-      throw err;
-    }
-    this.unsubscribe = this.deps.ingest.subscribe((i) => this.onIngest(i));
+  start(): Promise<void> { return this.parts.start(); }
+
+  stop(): Promise<void> { return this.parts.stop(); }
+
+  private async load(): Promise<void> {
+    await this.book.load();
+    await this.silences.load();
+    const active = this.book.list();
+    const log = await this.store.notificationLog();
+    // resolved alerts whose firing was notified but whose resolution was not (stopped in between)
+    const activeIds = new Set(active.map((a) => a.id));
+    const wanted = new Set(log.filter((l) => l.status === 'firing' && !activeIds.has(l.alertId)).map((l) => l.alertId));
+    const resolved = wanted.size > 0 ? (await this.store.listAlerts({ status: 'resolved', limit: 10_000 })).filter((a) => wanted.has(a.id)) : [];
+    this.router.load(active.filter((a) => a.status === 'firing'), log, resolved);
+    await this.outbox.load();
+    await this.warmRules();
+  }
+
+  private async unload(): Promise<void> {
+    this.silences.stop();
+    this.router.stop();
+    await this.book.stop();
+    await this.outbox.stop();
+    for (const { notifier } of this.notifiers.values()) await notifier.close?.().catch(() => undefined);
+  }
+
+  private subscribe(): void {
+    this.unsubscribeIngest = this.deps.ingest.subscribe((i) => this.onIngest(i));
     const retention = this.deps.retention ?? 7 * 86_400_000;
     this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
     this.pruneTimer.unref();
+  }
+
+  private unsubscribe(): void {
+    this.unsubscribeIngest?.();
+    this.unsubscribeIngest = undefined;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    this.pruneTimer = undefined;
   }
 
   /**
@@ -192,14 +215,4 @@ export class Alerting implements Component {
   /** Why an alert's notifications are muted now (silence, inhibition, flapping), or undefined. */
   mutedBy(a: Alert): string | undefined { return this.router.mutedBy(a); }
 
-  async stop(): Promise<void> {
-    this.unsubscribe?.();
-    if (this.pruneTimer) clearInterval(this.pruneTimer);
-    this.silences.stop();
-    this.router.stop();
-    await this.book.stop();
-    await this.outbox.stop();
-    for (const { notifier } of this.notifiers.values()) await notifier.close?.().catch(() => undefined);
-    await this.store.close();
-  }
 }
