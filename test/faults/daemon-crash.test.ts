@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeMessage } from '../../src/transport/wire.js';
-import { agentProcess, deferrals, exited, spawnBlick, startServer, tempDir, until } from '../fixtures/blick.js';
-import { freeTcpPort, freeUdpPort, sendUdp } from '../statsd/fixtures.js';
-import { freePort } from './processes.js';
+import { deferrals, exited, spawnBlick, startServer, tempDir, until } from '../fixtures/blick.js';
+import { freeTcpPort, freeUdpPort, sendUdp, statsdProcessConfig } from '../statsd/fixtures.js';
+import { logAgent } from './processes.js';
 
 /**
  * The event ids a producer holds in its spool (what it has taken responsibility
@@ -48,21 +48,10 @@ test('blick statsd killed with SIGKILL while its upstream is down: every metric 
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const ingestPort = await freePort();
+  const ingestPort = await freeTcpPort();
   const udp = await freeUdpPort();
   const adminPort = await freeTcpPort();
-  const file = join(dir, 'statsd.yaml');
-  writeFileSync(file, [
-    `data_dir: ${JSON.stringify(join(dir, 'statsd'))}`,
-    'statsd:',
-    `  udp: 127.0.0.1:${udp}`,
-    '  tcp: false',
-    `  admin: 127.0.0.1:${adminPort}`,
-    '  flush_interval: 200ms',
-    '  host: crashy-statsd',
-    `  upstreams: ["tcp://127.0.0.1:${ingestPort}"]`,
-    '  graphite: { host: "" }',
-  ].join('\n') + '\n');
+  const file = statsdProcessConfig(dir, { udp, admin: adminPort, flushInterval: '200ms', host: 'crashy-statsd', upstream: `tcp://127.0.0.1:${ingestPort}`, graphite: '{ host: "" }' });
   const spool = join(dir, 'statsd', 'spool', 'statsd');
   let child = spawnBlick(['statsd', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
   defer(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited(child); } });
@@ -98,16 +87,9 @@ test('blick agent killed with SIGKILL while its upstream is down: every event it
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const ingestPort = await freePort();
-  const log = join(dir, 'app.log');
-  writeFileSync(log, 'started\n');
-  const { start, dataDir } = agentProcess(defer, dir, {
-    host: 'crashy-agent', upstream: `tcp://127.0.0.1:${ingestPort}`,
-    lines: ['  log_patterns:', `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`],
-  });
+  const { port: ingestPort, log, dataDir, start } = await logAgent(defer, dir, 'crashy-agent');
   const spool = join(dataDir, 'spool', 'agent');
-  let agent = start({ BLICK_LOG_LEVEL: 'info' });
-  await until(() => /agent started/.test(agent.output()), `the agent to start (output: ${agent.output()})`, 20_000);
+  let agent = await start();
   let n = 0;
   await until(() => {
     for (let i = 0; i < 20; i++) appendFileSync(log, `ERROR ${++n} disk on fire\n`);
@@ -117,7 +99,7 @@ test('blick agent killed with SIGKILL while its upstream is down: every event it
   await exited(agent);
   const atKill = spooledIds(spool);
 
-  agent = start();
+  agent = await start();
   const server = await startServer({ dataDir: join(dir, 'server'), config: { ingest: `tcp://127.0.0.1:${ingestPort}` } });
   defer(() => server.stop());
   const db = join(dir, 'server', 'blick.db');

@@ -1,27 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/log.js';
 import { Producer } from '../../src/transport/producer.js';
 import { hasProgram, missing } from '../agent/require.js';
-import { agentProcess, api, deferrals, exited, metric, startServer, tempDir, until } from '../fixtures/blick.js';
-import { freePort, serverProcess } from './processes.js';
-
-/** Appends `count` matching lines to a log, `perTick` every 10 ms; resolves when written. */
-function writeLines(file: string, from: number, count: number, perTick = 5): Promise<number> {
-  let n = from;
-  return new Promise((resolve) => {
-    const timer = setInterval(() => {
-      for (let i = 0; i < perTick && n < from + count; i++) appendFileSync(file, `${new Date().toISOString()} ERROR ${++n} ${'x'.repeat(200)}\n`);
-      if (n >= from + count) { clearInterval(timer); resolve(n); }
-    }, 10);
-  });
-}
-
-const logLines = (log: string) => ['  log_patterns:', `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`];
+import { api, deferrals, exited, metric, startServer, tempDir, until } from '../fixtures/blick.js';
+import { logAgent, serverProcess, writeLines } from './processes.js';
 
 async function storedNumbers(url: string, host: string): Promise<number[]> {
   const out: number[] = [];
@@ -86,14 +73,10 @@ test('the agent\'s spool disk fills up: the agent keeps running, holds the event
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const port = await freePort();
-  const log = join(dir, 'app.log');
-  writeFileSync(log, 'started\n');
-  const agentDef = agentProcess(defer, dir, { host: 'full-disk-01', upstream: `tcp://127.0.0.1:${port}`, lines: logLines(log) });
-  mkdirSync(agentDef.dataDir, { recursive: true });
+  const { port, log, dataDir, start } = await logAgent(defer, dir, 'full-disk-01');
+  mkdirSync(dataDir, { recursive: true });
   // the agent's data directory (spool, read positions) on a 64 KiB tmpfs that only it sees
-  const agent = agentDef.start({ BLICK_LOG_LEVEL: 'info' }, ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', agentDef.dataDir]);
-  await until(() => /agent started/.test(agent.output()), `the agent to start (output: ${agent.output()})`, 20_000);
+  const agent = await start({ wrapper: ['unshare', '-m', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', dataDir] });
   // ~250 bytes each, written at once: one batch of them is larger than the whole tmpfs
   const TOTAL = 800;
   await writeLines(log, 0, TOTAL, TOTAL);
@@ -117,12 +100,10 @@ for (const offset of ['+1h', '-1h']) {
     defer(cleanup);
     const server = await startServer({ dataDir: join(dir, 'server') });
     defer(() => server.stop());
-    const log = join(dir, 'app.log');
-    writeFileSync(log, 'started\n');
     const host = offset === '+1h' ? 'clock-ahead' : 'clock-behind';
-    const { start } = agentProcess(defer, dir, { host, upstream: server.receiver.endpoint, lines: logLines(log) });
+    const { log, start } = await logAgent(defer, dir, host, server.receiver.endpoint);
     // libfaketime preloaded into the agent itself (the faketime wrapper would stand between it and its signals)
-    const agent = start({ LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+    const agent = await start({ env: { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' } });
     await until(async () => (await api<any[]>(server.url, `/api/v1/checks?host=${host}`)).body.find((c) => c.service === 'heartbeat'), `the skewed agent's heartbeat (output: ${agent.output().slice(-1500)})`, 20_000);
     await writeLines(log, 0, 50);
     await until(async () => (await storedNumbers(server.url, host)).length >= 50, 'the skewed agent\'s events');
@@ -149,12 +130,8 @@ test('the upstream unreachable for two minutes: the agent keeps producing and ev
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const port = await freePort();
-  const log = join(dir, 'app.log');
-  writeFileSync(log, 'started\n');
-  const { start } = agentProcess(defer, dir, { host: 'far-away-01', upstream: `tcp://127.0.0.1:${port}`, lines: logLines(log) });
-  const agent = start({ BLICK_LOG_LEVEL: 'info' });
-  await until(() => /agent started/.test(agent.output()), `the agent to start (output: ${agent.output()})`, 20_000);
+  const { port, log, start } = await logAgent(defer, dir, 'far-away-01');
+  const agent = await start();
   // two minutes of lines with nothing listening upstream (the outage is the scenario, not a wait for a result)
   const OUTAGE_MS = 120_000;
   const TICKS = OUTAGE_MS / 1000;

@@ -1,15 +1,42 @@
-import { createServer } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { exited, spawnBlick, until } from '../fixtures/blick.js';
+import { agentProcess, exited, spawnBlick, until } from '../fixtures/blick.js';
+import { freeTcpPort } from '../statsd/fixtures.js';
 
-/** A TCP port that was free a moment ago (for daemons that must come back on the same address). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+/**
+ * `blick agent` as its own process, following DIR/app.log (a line `ERROR <n>` is an
+ * event of service "app errors" with attribute n) toward `upstream`, by default
+ * tcp://127.0.0.1:<port> where no server listens yet. `start()` resolves once the
+ * agent says it has started (its log follower is then at the end of the file).
+ */
+export async function logAgent(defer: (fn: () => unknown) => void, dir: string, host: string, upstream?: string): Promise<{
+  port: number; log: string; dataDir: string;
+  start: (o?: { wrapper?: string[]; env?: NodeJS.ProcessEnv }) => Promise<ChildProcess & { output: () => string }>;
+}> {
+  const port = await freeTcpPort();
+  const log = join(dir, 'app.log');
+  writeFileSync(log, 'started\n');
+  const a = agentProcess(defer, dir, {
+    host, upstream: upstream ?? `tcp://127.0.0.1:${port}`,
+    lines: ['  log_patterns:', `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`],
+  });
+  const start = async (o: { wrapper?: string[]; env?: NodeJS.ProcessEnv } = {}) => {
+    const agent = a.start({ BLICK_LOG_LEVEL: 'info', ...o.env }, o.wrapper);
+    await until(() => /agent started/.test(agent.output()), `the agent to start (output: ${agent.output()})`, 20_000);
+    return agent;
+  };
+  return { port, log, dataDir: a.dataDir, start };
+}
+
+/** Appends `count` lines `… ERROR <n> …` to a log (n from `from` + 1), `perTick` every 10 ms; resolves with the last n. */
+export function writeLines(file: string, from: number, count: number, perTick = 5): Promise<number> {
+  let n = from;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      for (let i = 0; i < perTick && n < from + count; i++) appendFileSync(file, `${new Date().toISOString()} ERROR ${++n} ${'x'.repeat(200)}\n`);
+      if (n >= from + count) { clearInterval(timer); resolve(n); }
+    }, 10);
   });
 }
 
@@ -33,8 +60,8 @@ export function prng(seed: number): () => number {
 export async function serverProcess(defer: (fn: () => unknown) => void, dir: string, lines: string[] = []): Promise<{
   ingest: string; url: string; dbFile: string; start: () => Promise<ChildProcess & { output: () => string }>; kill: () => Promise<void>; stop: () => Promise<number | null>;
 }> {
-  const ingestPort = await freePort();
-  const httpPort = await freePort();
+  const ingestPort = await freeTcpPort();
+  const httpPort = await freeTcpPort();
   const file = join(dir, 'server.yaml');
   writeFileSync(file, [
     `data_dir: ${JSON.stringify(join(dir, 'server'))}`,

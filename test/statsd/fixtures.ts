@@ -161,3 +161,23 @@ export function requireProgram(t: { skip(msg: string): void }, have: boolean, wh
   t.skip(msg);
   return false;
 }
+
+/**
+ * DIR/statsd.yaml for `blick statsd` as its own process: data under DIR/statsd, UDP and
+ * admin on the given loopback ports, no TCP listener. Returns the file's path.
+ */
+export function statsdProcessConfig(dir: string, o: { udp: number; admin: number; flushInterval: string; host: string; upstream: string; graphite: string }): string {
+  const file = join(dir, 'statsd.yaml');
+  writeFileSync(file, [
+    `data_dir: ${JSON.stringify(join(dir, 'statsd'))}`,
+    'statsd:',
+    `  udp: 127.0.0.1:${o.udp}`,
+    '  tcp: false',
+    `  admin: 127.0.0.1:${o.admin}`,
+    `  flush_interval: ${o.flushInterval}`,
+    `  host: ${o.host}`,
+    `  upstreams: [${JSON.stringify(o.upstream)}]`,
+    `  graphite: ${o.graphite}`,
+  ].join('\n') + '\n');
+  return file;
+}

@@ -3,15 +3,13 @@
 // real BlickServer, and a loopback carbon that shows Graphite still gets Etsy's output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from '../../src/core/metrics.js';
 import { statsdConfigSchema, type StatsdServer } from '../../src/statsd/index.js';
 import { StatsdDaemon } from '../../src/statsd/daemon.js';
 import { api, exited, metric, serverForTest, spawnBlick, until } from '../fixtures/blick.js';
-import { adminCommand, freeTcpPort, freeUdpPort, lineListener, sendUdp, type Line } from './fixtures.js';
+import { adminCommand, freeTcpPort, freeUdpPort, lineListener, sendUdp, statsdProcessConfig, type Line } from './fixtures.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -126,18 +124,7 @@ test('blick statsd (workers: auto, short flush interval): after one burst, idle 
   defer(() => carbon.close());
   const udp = await freeUdpPort();
   const adminPort = await freeTcpPort();
-  const file = join(dir, 'statsd.yaml');
-  writeFileSync(file, [
-    `data_dir: ${JSON.stringify(join(dir, 'statsd'))}`,
-    'statsd:',
-    `  udp: 127.0.0.1:${udp}`,
-    '  tcp: false',
-    `  admin: 127.0.0.1:${adminPort}`,
-    '  flush_interval: 300ms',
-    '  host: app-02',
-    `  upstreams: [${JSON.stringify(server.receiver.endpoint)}]`,
-    `  graphite: { host: 127.0.0.1, port: ${carbon.port} }`,
-  ].join('\n') + '\n');
+  const file = statsdProcessConfig(dir, { udp, admin: adminPort, flushInterval: '300ms', host: 'app-02', upstream: server.receiver.endpoint, graphite: `{ host: 127.0.0.1, port: ${carbon.port} }` });
   const child = spawnBlick(['statsd', '--config', file], { env: { BLICK_LOG_LEVEL: 'warn' } });
   defer(async () => { if (child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited(child); } });
   const flushes = () => carbon.lines.filter((l) => l.path === 'statsd.numStats').length;
