@@ -45,16 +45,21 @@ const EXPECTED: [number, string][] = [
   [18, 'key server\\.inhibit\\.0\\.target_match\\.state: "critcal" matches no state \\(ok, warning, critical, unknown\\)'],
 ];
 
+/** Write `text` as blick.yaml in a directory removed after the test; returns the file and the directory. */
+function configFile(t: { after(fn: () => unknown): void }, text: (dir: string) => string): { file: string; dir: string } {
+  const { dir, cleanup } = tempDir();
+  deferrals(t)(cleanup);
+  const file = join(dir, 'blick.yaml');
+  writeFileSync(file, text(dir));
+  return { file, dir };
+}
+
 function assertAllReported(stderr: string, file: string): void {
   for (const [line, msg] of EXPECTED) assert.match(stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${line}: ${msg}`), stderr);
 }
 
 test('check-config refuses a route to a missing notifier, an unknown name in a rule, and globs that match no rule, severity or state, each with FILE:LINE', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const file = join(dir, 'blick.yaml');
-  writeFileSync(file, BROKEN);
+  const { file } = configFile(t, () => BROKEN);
   const r = await runBlick(['check-config', file]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assertAllReported(r.stderr, file);
@@ -62,11 +67,7 @@ test('check-config refuses a route to a missing notifier, an unknown name in a r
 });
 
 test('`blick server --config` refuses the same file with exit 2 and the same FILE:LINE messages', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const file = join(dir, 'blick.yaml');
-  writeFileSync(file, BROKEN.replace('server:\n', `data_dir: ${join(dir, 'data')}\nserver:\n  ingest: tcp://127.0.0.1:0\n  http: 127.0.0.1:0\n`));
+  const { file } = configFile(t, (dir) => BROKEN.replace('server:\n', `data_dir: ${join(dir, 'data')}\nserver:\n  ingest: tcp://127.0.0.1:0\n  http: 127.0.0.1:0\n`));
   const r = await runBlick(['server', '--config', file]);
   assert.equal(r.code, 2, r.stdout + r.stderr);
   const shifted = r.stderr.replace(/:(\d+): key/g, (_m, n: string) => `:${Number(n) - 3}: key`); // the three lines added above
@@ -74,11 +75,7 @@ test('`blick server --config` refuses the same file with exit 2 and the same FIL
 });
 
 test('check-config accepts every name a rule can read, fields of attributes, and references that resolve', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const file = join(dir, 'blick.yaml');
-  writeFileSync(file, `server:
+  const { file } = configFile(t, () => `server:
   rules:
     - name: changed
       state_change: true
