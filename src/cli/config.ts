@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
+import { checkAlertingReferences } from '../server/alerts/config.js';
 import { serverConfigSchema } from '../server/config.js';
 import { statsdConfigSchema } from '../statsd/config.js';
 
@@ -16,7 +17,7 @@ export const blickConfigSchema = z.strictObject({
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
   curve: curveSchema.optional(),
-});
+}).superRefine((c, ctx) => checkAlertingReferences(c.server, ctx, ['server'])); // cross-references, with the line of each
 
 export type BlickConfig = z.output<typeof blickConfigSchema>;
 

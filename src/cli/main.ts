@@ -7,6 +7,7 @@ import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
+import { defaultAlerting } from '../server/alerts/defaults.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
 const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
@@ -98,6 +99,9 @@ function upDefaults(c: BlickConfig, flags: Record<string, string | true>): void 
     if (!process.env.BLICK_STATSD_UDP && c.statsd.udp) c.statsd.udp = '127.0.0.1:8125';
     if (!process.env.BLICK_STATSD_TCP && c.statsd.tcp) c.statsd.tcp = '127.0.0.1:8125';
     if (!process.env.BLICK_STATSD_GRAPHITE) c.statsd.graphite.host = '';
+    // alerts out of the box, unless the environment configured alerting
+    const s = c.server;
+    if (s.rules.length === 0 && s.routes.length === 0 && s.inhibit.length === 0 && Object.keys(s.notifiers).length === 0) Object.assign(s, defaultAlerting());
   }
 }
 
@@ -127,6 +131,7 @@ export async function main(argv: string[]): Promise<void> {
           `    event ingest     ${server.receiver.endpoint}`,
           `    data             ${dataDir} (SQLite)`,
           `    local agent      host ${c.agent.host} → ${c.agent.upstreams.join(', ')}`,
+          `    alerts           ${c.server.rules.length} rules → ${Object.keys(c.server.notifiers).join(', ') || 'no notifiers'} (server.rules, server.notifiers)`,
           `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
           '  Ctrl-C stops it.',
           '', '',

@@ -18,12 +18,19 @@ function view(a: Alert, muted: string | undefined): Record<string, unknown> {
   return { ...rest, muted: muted ?? null };
 }
 
-/** GET /api/v1/alerts?status=pending|firing|resolved: alerts, newest change first. */
+/** Says how many alert rules the server has, so an empty list with none reads "no alert rules are configured". */
+export const RULES_HEADER = 'x-blick-rules';
+
+/**
+ * GET /api/v1/alerts?status=pending|firing|resolved: alerts, newest change
+ * first, and the number of configured rules in `X-Blick-Rules`.
+ */
 export const alertsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
-  app.get('/alerts', async (req) => {
+  app.get('/alerts', async (req, reply) => {
     const q = parseQuery(query, req.query);
     const alerting = ctx.alerting;
     if (!alerting) throw new BlickError('NOT_FOUND', 'alerting is not enabled on this server');
+    reply.header(RULES_HEADER, String(alerting.rules.rules.length));
     const list = await alerting.list({ status: q.status, limit: q.host || q.rule ? 10_000 : q.limit });
     return list
       .filter((a) => (q.host === undefined || a.host === q.host) && (q.rule === undefined || a.rule === q.rule))
