@@ -29,11 +29,11 @@ test('an agent with a failing Nagios plugin makes the check critical in /api/v1/
   assert.equal(check.attributes.exit_code, '2');
   assert.equal(check.attributes.long_output, 'long output line one');
   assert.ok(check.ttl > 0, 'check events carry a ttl');
-  const used = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=disk%20data%20used')).body[0], 'perfdata metric');
+  const used = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=check%20disk%20data%20used')).body[0], 'perfdata metric');
   assert.equal(used.metric, 97);
   assert.equal(used.attributes.uom, '%');
   assert.equal(used.attributes.crit, '95');
-  const free = (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=disk%20data%20free%20space')).body[0];
+  const free = (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=check%20disk%20data%20free%20space')).body[0];
   assert.equal(free.metric, 3);
 
   const host = (await api<any>(server.url, '/api/v1/hosts/db-07')).body;
