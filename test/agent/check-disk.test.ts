@@ -31,16 +31,18 @@ test('a Nagios check named disk running the real check_disk does not land on the
   const events = async (service: string) => (await api<any[]>(server.url, `/api/v1/events?host=disk-01&service=${encodeURIComponent(service)}&limit=1000`)).body;
 
   // several runs of both, so that a shared series would have alternated by now
-  const perf = await until(async () => { const e = await events('check disk /'); return e.length >= 3 ? e : undefined; }, 'check_disk\'s perfdata series `check disk /`', 20_000);
+  await until(async () => (await events('disk')).length >= 3, 'three runs of the check', 20_000);
   const observed = await until(async () => { const e = await events('disk /'); return e.length >= 3 ? e : undefined; }, 'the disk observer\'s `disk /`', 20_000);
+  for (const e of observed) {
+    assert.ok(e.metric >= 0 && e.metric <= 100, `the observer's series holds percent only (${e.metric} ${e.attributes.uom ?? ''})`);
+    assert.equal(e.attributes.check, undefined, 'no perfdata on the observer\'s series');
+  }
+  const perf = await events('check disk /');
+  assert.ok(perf.length >= 1, 'check_disk\'s perfdata series is `check disk /`');
   for (const e of perf) {
     assert.equal(e.attributes.check, 'disk');
     assert.equal(e.attributes.uom, 'B', 'check_disk reports bytes');
     assert.ok(e.metric > 100, `bytes, not percent (${e.metric})`);
-  }
-  for (const e of observed) {
-    assert.ok(e.metric >= 0 && e.metric <= 100, `the observer's series holds percent only (${e.metric})`);
-    assert.equal(e.attributes.check, undefined, 'no perfdata on the observer\'s series');
   }
   const check = (await api<any[]>(server.url, '/api/v1/checks?host=disk-01&service=disk')).body[0];
   assert.match(check.description, /^DISK /, 'the check itself keeps its name');
