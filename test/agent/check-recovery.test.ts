@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, deferrals, ROOT, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, restartableServer, ROOT, serverForTest, startAgent, tempDir, until } from '../fixtures/blick.js';
 
 const CHECK = join(ROOT, 'test', 'fixtures', 'plugins', 'check_state_file.sh');
 const quiet = { cpu: { enabled: false }, load: { enabled: false }, memory: { enabled: false }, disk: { enabled: false }, network: { enabled: false } };
@@ -11,17 +11,13 @@ test('a Nagios check that fails (no perfdata) and recovers brings its host back 
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const serverDir = join(dir, 'server');
-  let server = await startServer({ dataDir: serverDir });
-  const ingest = server.receiver.endpoint;
-  const http = server.url.replace('http://', '');
-  let stopped = false;
-  defer(() => (stopped ? undefined : server.stop()));
+  const restartable = await restartableServer(defer, join(dir, 'server'));
+  let server = restartable.server;
   const outcome = join(dir, 'outcome');
   writeFileSync(outcome, '0 42\n');
   // ttl 1 s: the perfdata series run out while the plugin fails
   const agent = await startAgent({
-    dataDir: join(dir, 'agent'), upstreams: [ingest],
+    dataDir: join(dir, 'agent'), upstreams: [server.receiver.endpoint],
     config: { host: 'rec-01', checks: [{ name: 'app', command: [CHECK, outcome], interval: '200ms', timeout: '5s', ttl: 1 }], ...quiet },
   });
   defer(() => agent.stop());
@@ -40,10 +36,8 @@ test('a Nagios check that fails (no perfdata) and recovers brings its host back 
   assert.equal((await host()).state, 'critical');
 
   // the server restarts while the check fails; the stale series stays stale, not critical
-  await server.stop();
-  stopped = true;
-  server = await startServer({ dataDir: serverDir, config: { ingest, http } });
-  stopped = false;
+  await restartable.stop();
+  server = await restartable.start();
   const after = await checks();
   assert.equal(series(after)?.state, null);
   assert.deepEqual(after.filter((c) => c.state === 'critical').map((c) => c.service), ['app']);
@@ -57,11 +51,7 @@ test('a Nagios check that fails (no perfdata) and recovers brings its host back 
 });
 
 test('a metric-only event ends an expiry: a check that expired critical returns to the state it had', async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const server = await startServer({ dataDir: dir });
-  defer(() => server.stop());
+  const { server } = await serverForTest(t);
   const post = (events: object[]) => api(server.url, '/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
   await post([{ host: 'rec-02', service: 'queue', state: 'ok', metric: 1, ttl: 1 }]);
   await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=rec-02&service=queue')).body[0]?.state === 'critical', 'the check to expire critical');
