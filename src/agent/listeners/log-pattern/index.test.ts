@@ -33,3 +33,23 @@ test('log pattern config rejects an invalid regular expression', () => {
   assert.equal(r.success, false);
   assert.deepEqual(logPatternMonitor.create(undefined, { host: 'h', dataDir: '/tmp' }), []);
 });
+
+test('log pattern with resolve_after counts down from its start too: a check left firing by a restart returns to ok', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blick-logpat-'));
+  const path = join(dir, 'app.log');
+  await writeFile(path, '');
+  const [entry] = logPatternSchema.parse([{ path, pattern: 'ERROR', state: 'critical', resolve_after: '100ms' }]);
+  const l = new LogPatternListener(entry!, { pollMs: 20 });
+  const ctx = recordingContext();
+  await l.start(ctx);
+  try {
+    const ok = await ctx.waitFor((e) => e.state === 'ok');
+    assert.equal(ok.service, `log ${path}`);
+    assert.equal(ok.description, 'no new match of ERROR for 100ms');
+  } finally { await l.stop(); await rm(dir, { recursive: true, force: true }); }
+});
+
+test('log pattern config: resolve_after is a duration and ok_pattern a valid regular expression', () => {
+  assert.equal(logPatternSchema.safeParse([{ path: '/x', pattern: 'E', ok_pattern: '(' }]).success, false);
+  assert.equal(logPatternSchema.parse([{ path: '/x', pattern: 'E', resolve_after: '5m' }])[0]!.resolve_after, 300_000);
+});
