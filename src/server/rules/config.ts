@@ -49,6 +49,8 @@ export const ruleSchema = z.strictObject({
   severity: z.enum(SEVERITIES).optional(),
   /** text for notifications instead of the event's description */
   description: z.string().optional(),
+  /** `description`: notify again while firing when the event's description changes (a second, different error) */
+  renotify_on: z.enum(['description']).optional(),
 }).superRefine((r, ctx) => {
   const kinds = [r.when !== undefined && !r.expired && !r.state_change, r.expired, r.state_change, !!r.flapping].filter(Boolean).length;
   if (kinds === 0) ctx.addIssue({ code: 'custom', message: `rule "${r.name}" needs a condition: when, expired, state_change or flapping` });
