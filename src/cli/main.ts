@@ -6,7 +6,7 @@ import { createLogger } from '../core/log.js';
 import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { loadBlickConfig, type BlickConfig } from './config.js';
+import { loadBlickConfig, loadStatsdConfig, type BlickConfig } from './config.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
 const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
@@ -127,7 +127,7 @@ export async function main(argv: string[]): Promise<void> {
           `    event ingest     ${server.receiver.endpoint}`,
           `    data             ${dataDir} (SQLite)`,
           `    local agent      host ${c.agent.host} → ${c.agent.upstreams.join(', ')}`,
-          `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
+          `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}${c.statsd.socket ? `, socket ${c.statsd.socket}` : ''}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
           '  Ctrl-C stops it.',
           '', '',
         ].join('\n'));
@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'statsd': {
-        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        const c = loadStatsdConfig(configFlag(flags, true, cmd)!);
         const { StatsdDaemon } = await import('../statsd/daemon.js');
         await runDaemons(cmd, [new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
@@ -163,7 +163,9 @@ export async function main(argv: string[]): Promise<void> {
       case 'check-config': {
         const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
         if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
-        loadBlickConfig(file);
+        // an Etsy statsd config.js is checked as `blick statsd` reads it
+        const c = loadStatsdConfig(file);
+        for (const u of c.statsd.unused) process.stderr.write(`${terminalSafe(file)}: warning: statsd key ${terminalSafe(u.key)} is not used by Blick: ${terminalSafe(u.why)}\n`);
         process.stdout.write(`${file}: ok\n`);
         return;
       }
