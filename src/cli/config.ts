@@ -37,8 +37,10 @@ const etsyFileSchema = blickConfigSchema.extend({ statsd: etsyStatsdConfigSchema
 export function loadStatsdConfig(file: string, options?: LoadOptions): BlickConfig {
   if (!isEtsyConfigFile(file, options?.text)) return loadBlickConfig(file, options);
   const etsy = readEtsyFile(file);
-  // a Blick configuration written as JSON has sections; an Etsy one never does
-  if (Object.keys(etsy.value as object).some((k) => k in blickConfigSchema.shape)) return loadBlickConfig(file, options);
+  // a Blick configuration written as JSON is all sections (mappings); Etsy's `server: "./servers/tcp"` is not
+  const entries = Object.entries(etsy.value as object);
+  const sections = entries.length > 0 && entries.every(([k, v]) => k in blickConfigSchema.shape && (k === 'data_dir' || (v !== null && typeof v === 'object')));
+  if (sections) return loadBlickConfig(file, options);
   return loadConfig(file, etsyFileSchema, {
     ...options,
     parsed: { value: { statsd: etsy.value }, lineOf: (path) => (path[0] === 'statsd' ? etsy.lineOf(path.slice(1)) : 1) },
