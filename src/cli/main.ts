@@ -19,6 +19,7 @@ usage:
   blick server   --config FILE      the server (ingest, store, API)
   blick agent    --config FILE      the agent (monitors → server)
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
+                                    (FILE: Blick's YAML, or an Etsy statsd config.js, read as data)
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
                  [--force]          unless --force
   blick check-config FILE           validate a configuration file (exit 2 on error)
