@@ -161,7 +161,7 @@ const ETSY_UNUSED: Record<string, { why: string; quiet?: (v: unknown) => boolean
   keyFlush: { why: 'Blick does not log the most frequent keys' },
   console: { why: 'Blick has no console backend' },
   repeater: { why: 'Blick does not repeat packets; `upstreams` sends the flushed metrics to a Blick server', quiet: (v) => Array.isArray(v) && v.length === 0 },
-  repeaterProtocol: { why: 'Blick does not repeat packets', quiet: (v) => v === undefined },
+  repeaterProtocol: { why: 'Blick does not repeat packets' },
 };
 
 /**

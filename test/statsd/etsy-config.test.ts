@@ -54,6 +54,27 @@ async function byteListener(): Promise<{ port: number; bytes: () => Buffer; clos
   };
 }
 
+/** The start of most tests here: clean-ups, a directory, a loopback carbon, a free admin port. */
+async function scene(t: { after(fn: () => unknown): void }, prefix: string) {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir(prefix);
+  defer(cleanup);
+  const carbon = await lineListener();
+  defer(() => carbon.close());
+  return { defer, dir, carbon, admin: await freeTcpPort() };
+}
+
+/** Wait for `path value` at carbon. */
+function atCarbon(carbon: { lines: { path: string; value: string }[] }, child: Daemon, path: string, value: string): Promise<unknown> {
+  return until(() => carbon.lines.some((l) => l.path === path && l.value === value), `${path} ${value} at carbon (output: ${child.output()})`);
+}
+
+/** SIGTERM, and the daemon stops cleanly. */
+async function stopCleanly(child: Daemon): Promise<void> {
+  child.kill('SIGTERM');
+  assert.equal(await exited(child), 0, child.output());
+}
+
 function sendStream(to: { path: string } | { port: number }, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = 'path' in to ? connect(to.path) : connect(to.port, '127.0.0.1');
@@ -91,19 +112,13 @@ test("each of Etsy statsd's own graphite test configs runs as is: warned about g
         return carbon.bytes().includes(path);
       }, `${path} at carbon (output: ${child.output()})`);
       assert.deepEqual(boundPorts(child.pid!), { tcp: [admin], udp: [udp] }, 'only the ports the file names');
-      child.kill('SIGTERM');
-      assert.equal(await exited(child), 0, child.output());
+      await stopCleanly(child);
     });
   }
 });
 
 test('servers: [{ server: "./servers/tcp", socket }] in a config.js listens on that Unix socket and on no port; a SIGKILLed daemon restarts on it', { timeout: 60_000 }, async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir('blick-etsy-sock-');
-  defer(cleanup);
-  const carbon = await lineListener();
-  defer(() => carbon.close());
-  const admin = await freeTcpPort();
+  const { defer, dir, carbon, admin } = await scene(t, 'blick-etsy-sock-');
   const sock = join(dir, 'statsd.sock');
   const file = join(dir, 'config.js');
   writeFileSync(file, `/* /etc/statsd/config.js, as an Etsy statsd operator has it */
@@ -126,7 +141,7 @@ test('servers: [{ server: "./servers/tcp", socket }] in a config.js listens on t
   assert.equal(statSync(sock).mode & 0o777, 0o600, 'socket_mod applied');
   assert.deepEqual(boundPorts(child.pid!), { tcp: [admin], udp: [] }, 'no TCP or UDP port for statsd traffic: a Unix socket was asked for');
   await sendStream({ path: sock }, 'etsy.unix:3|c\n');
-  await until(() => carbon.lines.some((l) => l.path === 'stats_counts.etsy.unix' && l.value === '3'), `stats_counts.etsy.unix 3 at carbon (output: ${child.output()})`);
+  await atCarbon(carbon, child, 'stats_counts.etsy.unix', '3');
 
   // killed, it leaves its socket file behind; the next start replaces the dead socket
   child.kill('SIGKILL');
@@ -134,9 +149,8 @@ test('servers: [{ server: "./servers/tcp", socket }] in a config.js listens on t
   assert.ok(existsSync(sock));
   child = await statsd(defer, file, admin);
   await sendStream({ path: sock }, 'etsy.unix.again:4|c\n');
-  await until(() => carbon.lines.some((l) => l.path === 'stats_counts.etsy.unix.again' && l.value === '4'), `the restarted daemon's flush (output: ${child.output()})`);
-  child.kill('SIGTERM');
-  assert.equal(await exited(child), 0, child.output());
+  await atCarbon(carbon, child, 'stats_counts.etsy.unix.again', '4');
+  await stopCleanly(child);
   assert.equal(existsSync(sock), false, 'a clean stop removes the socket');
 });
 
@@ -157,37 +171,26 @@ test('a second daemon on the same socket is refused, and the live socket is not 
   assert.match(second.stderr, /socket .*statsd\.sock is in use by another process/);
   await sendStream({ path: sock }, 'still.first:1|c\n');
   await until(async () => (await adminCommand(a1, 'counters')).includes("'still.first': 1"), 'the first daemon still receiving on its socket');
-  first.kill('SIGTERM');
-  assert.equal(await exited(first), 0);
+  await stopCleanly(first);
 });
 
 test("Etsy's single-server form (server: ./servers/tcp, port) listens on that TCP port only", { timeout: 60_000 }, async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir('blick-etsy-tcp-');
-  defer(cleanup);
-  const carbon = await lineListener();
-  defer(() => carbon.close());
-  const [port, admin] = [await freeTcpPort(), await freeTcpPort()];
+  const { defer, dir, carbon, admin } = await scene(t, 'blick-etsy-tcp-');
+  const port = await freeTcpPort();
   const file = join(dir, 'localConfig.js');
   writeFileSync(file, `{ server: "./servers/tcp", address: "127.0.0.1", port: ${port}, mgmt_address: "127.0.0.1", mgmt_port: ${admin}, graphiteHost: "127.0.0.1", graphitePort: ${carbon.port}, flushInterval: 200 }\n`);
   const child = await statsd(defer, file, admin);
   assert.deepEqual(boundPorts(child.pid!), { tcp: [port, admin].sort((a, b) => a - b), udp: [] });
   await sendStream({ port }, 'etsy.tcp:2|c\n');
-  await until(() => carbon.lines.some((l) => l.path === 'stats_counts.etsy.tcp' && l.value === '2'), `stats_counts.etsy.tcp 2 at carbon (output: ${child.output()})`);
+  await atCarbon(carbon, child, 'stats_counts.etsy.tcp', '2');
   const ended = new Promise((r) => { if (child.stdout!.readableEnded) r(undefined); else child.stdout!.once('end', r); });
-  child.kill('SIGTERM');
-  assert.equal(await exited(child), 0, child.output());
+  await stopCleanly(child);
   await ended;
   assert.deepEqual(unusedWarnings(child.output()), [], 'every key of this file is used');
 });
 
 test("Etsy's keys in Blick's YAML: warned about, a Unix socket honoured, no port opened for it; a misspelt key still exits 2 with its line", { timeout: 60_000 }, async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir('blick-etsy-yaml-');
-  defer(cleanup);
-  const carbon = await lineListener();
-  defer(() => carbon.close());
-  const admin = await freeTcpPort();
+  const { defer, dir, carbon, admin } = await scene(t, 'blick-etsy-yaml-');
   const sock = join(dir, 'statsd.sock');
   const yaml = (extra: string) => [
     `data_dir: ${JSON.stringify(join(dir, 'data'))}`,
@@ -208,9 +211,8 @@ test("Etsy's keys in Blick's YAML: warned about, a Unix socket honoured, no port
   assert.deepEqual(await warned(child, 3), ['batch', 'graphService', 'librato'], child.output());
   assert.deepEqual(boundPorts(child.pid!), { tcp: [admin], udp: [] }, 'not TCP 0.0.0.0:8125 where a socket was asked for');
   await sendStream({ path: sock }, 'yaml.unix:5|c\n');
-  await until(() => carbon.lines.some((l) => l.path === 'stats_counts.yaml.unix' && l.value === '5'), `stats_counts.yaml.unix 5 at carbon (output: ${child.output()})`);
-  child.kill('SIGTERM');
-  assert.equal(await exited(child), 0, child.output());
+  await atCarbon(carbon, child, 'stats_counts.yaml.unix', '5');
+  await stopCleanly(child);
 
   const typo = join(dir, 'typo.yaml');
   writeFileSync(typo, yaml('  flushIntervall: 1000'));
