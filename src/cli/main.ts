@@ -6,7 +6,7 @@ import { createLogger } from '../core/log.js';
 import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { loadBlickConfig, type BlickConfig } from './config.js';
+import { loadBlickConfig, loadStatsdConfig, type BlickConfig } from './config.js';
 import { defaultAlerting } from '../server/alerts/defaults.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
@@ -20,6 +20,7 @@ usage:
   blick server   --config FILE      the server (ingest, store, API)
   blick agent    --config FILE      the agent (monitors → server)
   blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
+                                    (FILE: Blick's YAML, or an Etsy statsd config.js, read as data)
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
                  [--force]          unless --force
   blick check-config FILE           validate a configuration file (exit 2 on error)
@@ -132,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
           `    data             ${dataDir} (SQLite)`,
           `    local agent      host ${c.agent.host} → ${c.agent.upstreams.join(', ')}`,
           `    alerts           ${c.server.rules.length} rules → ${Object.keys(c.server.notifiers).join(', ') || 'no notifiers'} (server.rules, server.notifiers)`,
-          `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
+          `    statsd           udp ${c.statsd.udp ?? 'off'}, tcp ${c.statsd.tcp ?? 'off'}${c.statsd.socket ? `, socket ${c.statsd.socket}` : ''}, admin ${c.statsd.admin ?? 'off'}; graphite ${g.host ? `${g.host}:${g.port}` : 'off (set statsd.graphite)'}; metric events → server`,
           '  Ctrl-C stops it.',
           '', '',
         ].join('\n'));
@@ -145,7 +146,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       case 'statsd': {
-        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        const c = loadStatsdConfig(configFlag(flags, true, cmd)!);
         const { StatsdDaemon } = await import('../statsd/daemon.js');
         await runDaemons(cmd, [new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
         return;
@@ -168,7 +169,9 @@ export async function main(argv: string[]): Promise<void> {
       case 'check-config': {
         const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
         if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
-        loadBlickConfig(file);
+        // an Etsy statsd config.js is checked as `blick statsd` reads it
+        const c = loadStatsdConfig(file);
+        for (const u of c.statsd.unused) process.stderr.write(`${terminalSafe(file)}: warning: statsd key ${terminalSafe(u.key)} is not used by Blick: ${terminalSafe(u.why)}\n`);
         process.stdout.write(`${file}: ok\n`);
         return;
       }
