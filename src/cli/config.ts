@@ -12,13 +12,16 @@ import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
  * because core must not import daemon code. Only the schemas are imported, so
  * that `blick agent` does not load the server's HTTP and SQLite code.
  */
-export const blickConfigSchema = z.strictObject({
+const blickSections = z.strictObject({
   data_dir: z.string().default('./.blick'),
   server: serverConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
   curve: curveSchema.optional(),
-}).superRefine((c, ctx) => checkAlertingReferences(c.server, ctx, ['server'])); // cross-references, with the line of each
+});
+// cross-references (route → notifier, globs → rules), with the line of each
+const references = (c: { server: z.output<typeof serverConfigSchema> }, ctx: z.RefinementCtx) => checkAlertingReferences(c.server, ctx, ['server']);
+export const blickConfigSchema = blickSections.superRefine(references);
 
 export type BlickConfig = z.output<typeof blickConfigSchema>;
 
@@ -27,7 +30,7 @@ export function loadBlickConfig(file: string | undefined, options?: LoadOptions)
 }
 
 /** An Etsy config file as the `statsd:` section of an otherwise default configuration. */
-const etsyFileSchema = blickConfigSchema.extend({ statsd: etsyStatsdConfigSchema.prefault({}) });
+const etsyFileSchema = blickSections.extend({ statsd: etsyStatsdConfigSchema.prefault({}) }).superRefine(references);
 
 /**
  * The configuration of `blick statsd --config FILE`: Blick's YAML, or an Etsy
@@ -40,7 +43,7 @@ export function loadStatsdConfig(file: string, options?: LoadOptions): BlickConf
   const etsy = readEtsyFile(file);
   // a Blick configuration written as JSON is all sections (mappings); Etsy's `server: "./servers/tcp"` is not
   const entries = Object.entries(etsy.value as object);
-  const sections = entries.length > 0 && entries.every(([k, v]) => k in blickConfigSchema.shape && (k === 'data_dir' || (v !== null && typeof v === 'object')));
+  const sections = entries.length > 0 && entries.every(([k, v]) => k in blickSections.shape && (k === 'data_dir' || (v !== null && typeof v === 'object')));
   if (sections) return loadBlickConfig(file, options);
   return loadConfig(file, etsyFileSchema, {
     ...options,
