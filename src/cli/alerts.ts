@@ -8,7 +8,8 @@ import { clientTarget } from './target.js';
 
 type Flags = Record<string, string | true>;
 
-async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
+/** One API request of a client command; an error answer throws with the server's message. */
+export async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
   return (await respond(flags, method, path, body)).out;
 }
 

@@ -1,6 +1,6 @@
 import { BlickError } from '../core/errors.js';
 import { terminalSafe, terminalSafeJson } from '../core/terminal.js';
-import { alertingCommand } from './alerts.js';
+import { alertingCommand, call } from './alerts.js';
 import { followEvents } from './follow.js';
 import { getPages } from './pages.js';
 import { clientTarget } from './target.js';
@@ -25,6 +25,7 @@ export function when(ms: unknown): string {
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
+  if ((cmd === 'hosts' || cmd === 'checks') && _args.length > 0) return lifecycleCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
   if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
   const params = new URLSearchParams();
@@ -38,4 +39,27 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
     : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']
     : ['time', 'host', 'service', 'state', 'metric', 'description'];
   process.stdout.write(table(rows, columns));
+}
+
+const USAGE_LIFECYCLE = 'usage: blick hosts rm HOST | blick checks rm HOST SERVICE | blick checks resolve HOST SERVICE [--reason TEXT] [--author A]';
+
+/** `blick hosts rm`, `blick checks rm|resolve`: change an entity through the API. */
+async function lifecycleCommand(cmd: 'hosts' | 'checks', args: string[], flags: Record<string, string | true>): Promise<void> {
+  const [sub, host, service] = args;
+  const path = (...p: string[]) => `/api/v1/${cmd}/${p.map(encodeURIComponent).join('/')}`;
+  let out: any;
+  if (sub === 'rm' && cmd === 'hosts' && host && args.length === 2) out = await call(flags, 'DELETE', path(host));
+  else if (sub === 'rm' && cmd === 'checks' && host && service && args.length === 3) out = await call(flags, 'DELETE', path(host, service));
+  else if (sub === 'resolve' && cmd === 'checks' && host && service && args.length === 3) {
+    const body: Record<string, string> = {};
+    for (const k of ['reason', 'author'] as const) {
+      const v = flags[k];
+      if (v === true) throw new BlickError('BAD_REQUEST', `--${k} needs a value`);
+      if (v !== undefined) body[k] = v;
+    }
+    out = await call(flags, 'POST', `${path(host, service)}/resolve`, body);
+  } else throw new BlickError('BAD_REQUEST', USAGE_LIFECYCLE);
+  if (flags.json) { printJson(out); return; }
+  if (sub === 'resolve') process.stdout.write(`resolved ${terminalSafe(host!)} ${terminalSafe(service!)}\n`);
+  else process.stdout.write(`removed ${terminalSafe(host!)}${service ? ' ' + terminalSafe(service) : ''} (${(out.deleted as string[]).length} check(s); history kept until retention)\n`);
 }

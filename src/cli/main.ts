@@ -30,6 +30,9 @@ usage:
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
                                      --ca PEM or BLICK_CA for https with a private CA,
                                      or url:/token:/ca: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
+  blick hosts rm HOST | blick checks rm HOST SERVICE
+                                    forget a host or check (history stays until retention)
+  blick checks resolve HOST SERVICE [--reason TEXT]   store an ok event for a check
   blick alerts [--status firing|pending|resolved] [--json]
   blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
   blick silence list [--json] | blick silence rm ID

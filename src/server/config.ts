@@ -39,6 +39,8 @@ export const serverConfigSchema = z.strictObject({
   }).prefault({}),
   /** serve the API over HTTPS (PEM files) */
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
+  /** remove a host whose own last event is older than this (its checks, facts, alerts; history stays); default off */
+  deregister_after: zDuration.optional(),
   /** how long history is kept */
   retention: zDuration.prefault('7d'),
   /** recent event ids remembered for dedupe */

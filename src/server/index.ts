@@ -76,12 +76,16 @@ export class BlickServer implements Component {
   private running = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly parts: Supervisor;
+  private readonly now: () => number;
+  private readonly deregistered;
   /** the address the API listens on, e.g. http://127.0.0.1:8080 (https:// with server.tls) */
   url = '';
 
   constructor(readonly config: ServerConfig, deps: ServerDeps) {
     this.log = deps.log ?? createLogger('server');
     this.metrics = deps.metrics ?? new Registry();
+    this.now = deps.now ?? Date.now;
+    this.deregistered = this.metrics.counter('blick_hosts_deregistered_total', 'Hosts removed because their own last event was older than server.deregister_after');
     const { host } = splitHostPort(config.http);
     if (config.tokens.length === 0 && !isLoopback(host)) {
       throw new BlickError('INSECURE_BIND', `server.http is ${config.http}, which is not loopback, and no server.tokens are configured; add tokens or listen on 127.0.0.1`);
@@ -167,7 +171,37 @@ export class BlickServer implements Component {
     };
   }
 
+  /**
+   * Remove every host whose own last event (not the server's expiries) is
+   * older than server.deregister_after, as DELETE /api/v1/hosts/:host does.
+   * Returns the hosts removed.
+   */
+  async deregisterSilent(): Promise<string[]> {
+    const after = this.config.deregister_after;
+    if (after === undefined) return [];
+    const cutoff = this.now() - after;
+    const silent: string[] = [];
+    for (const h of this.ingest.state.hosts()) {
+      const seen = this.ingest.state.lastSeen(h);
+      if (seen !== null && seen < cutoff) silent.push(h);
+    }
+    const removed: string[] = [];
+    for (const h of silent) {
+      const r = await this.ingest.remove(h, undefined, 'deregistration');
+      if (!r) continue;
+      removed.push(h);
+      this.deregistered.inc();
+    }
+    if (removed.length > 0) this.log.warn({ hosts: removed.slice(0, 20), count: removed.length, deregister_after_ms: after }, 'deregistered hosts silent for longer than server.deregister_after');
+    return removed;
+  }
+
   private startTimers(): void {
+    if (this.config.deregister_after !== undefined) {
+      this.timers.push(setInterval(() => {
+        this.deregisterSilent().catch((err) => this.log.error({ err }, 'deregistration failed'));
+      }, 1000));
+    }
     this.timers.push(setInterval(() => {
       this.ingest.expireDue().catch((err) => this.log.error({ err }, 'ttl expiry failed'));
     }, 250));

@@ -15,6 +15,16 @@ export interface Ingested {
 
 export type IngestSubscriber = (ingested: Ingested) => void;
 
+/** A host (service undefined) or one check removed from the current state. */
+export interface Removed {
+  host: string;
+  service?: string | undefined;
+  /** the checks that were removed */
+  checks: CheckState[];
+  /** who or what removed it: `api`, `deregistration` */
+  reason: string;
+}
+
 export interface IngestOptions {
   store: Store;
   log: Logger;
@@ -52,6 +62,7 @@ export class Ingest {
   private readonly marks: ProducerMarks;
   readonly expiry = new ExpiryTracker();
   private readonly subscribers = new Set<IngestSubscriber>();
+  private readonly removalListeners = new Set<(r: Removed) => void>();
   private chain: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
   private readonly m;
@@ -198,6 +209,36 @@ export class Ingest {
       }
     }
     return { accepted: fresh.length, duplicates, refused: refused.length, refusedIndexes };
+  }
+
+  /** Hear about removed hosts and checks (alerting resolves their alerts, the stream tells clients). */
+  onRemoved(fn: (r: Removed) => void): () => void {
+    this.removalListeners.add(fn);
+    return () => this.removalListeners.delete(fn);
+  }
+
+  /**
+   * Remove a host (no service: all its checks and its facts) or one check from
+   * the store's current state, the state index and the ttl timers, in turn with
+   * commits. History stays until retention. A later event recreates it.
+   * Resolves to undefined when nothing of it was known.
+   */
+  remove(host: string, service: string | undefined, reason: string): Promise<Removed | undefined> {
+    const run = this.chain.then(async () => {
+      const store = this.opts.store;
+      const known = service === undefined ? await store.deleteHost(host) : (await store.deleteChecks(host, service)) > 0;
+      const checks = this.state.delete(host, service);
+      for (const c of checks) this.expiry.untrack(c.host, c.service);
+      if (!known && checks.length === 0) return undefined;
+      const removed: Removed = { host, service, checks, reason };
+      this.opts.log.info({ host, ...(service !== undefined ? { service } : {}), checks: checks.length, reason }, service === undefined ? 'host removed' : 'check removed');
+      for (const fn of this.removalListeners) {
+        try { fn(removed); } catch (err) { this.opts.log.error({ err }, 'a removal listener failed'); }
+      }
+      return removed;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** Emit `expired` events for every check whose ttl ran out by now. */

@@ -125,6 +125,20 @@ export class StateIndex {
 
   get(host: string, service: string): CheckState | undefined { return this.checks.get(key(host, service)); }
 
+  /** Remove a host's checks (all, or one service); returns those removed. */
+  delete(host: string, service?: string): CheckState[] {
+    const h = this.byHost.get(host);
+    if (!h) return [];
+    const gone = service === undefined ? [...h.values()] : h.has(service) ? [h.get(service)!] : [];
+    for (const c of gone) {
+      this.checks.delete(key(c.host, c.service));
+      h.delete(c.service);
+      this.heldBytes -= checkBytes(c);
+    }
+    if (h.size === 0) this.byHost.delete(host);
+    return gone;
+  }
+
   /**
    * The new state rows for a batch: one per host+service, the newest event
    * wins (an older event that arrives late — a resend — does not roll state back).
@@ -239,6 +253,9 @@ export class ExpiryTracker {
     set.add(k);
     if (this.cursor < 0 || b < this.cursor) this.cursor = b;
   }
+
+  /** Stop tracking a check (it was deleted). */
+  untrack(host: string, service: string): void { this.track(host, service, 0, null); }
 
   /** Checks whose ttl ran out by `now`, each reported once. */
   due(now: number): { host: string; service: string }[] {

@@ -67,6 +67,7 @@ export class Alerting implements Component {
   private readonly notifiers: Map<string, { notifier: Notifier; policy: RetryPolicy }>;
   private readonly clock: Clock;
   private unsubscribeIngest: (() => void) | undefined;
+  private unsubscribeRemovals: (() => void) | undefined;
   private readonly alertListeners = new Set<(changes: AlertChange[]) => void>();
   private pruneTimer?: NodeJS.Timeout;
   private readonly m;
@@ -135,6 +136,8 @@ export class Alerting implements Component {
 
   private subscribe(): void {
     this.unsubscribeIngest = this.deps.ingest.subscribe((i) => this.onIngest(i));
+    // a deleted host or check has nothing left to alert on
+    this.unsubscribeRemovals = this.deps.ingest.onRemoved((r) => { this.book.endFor(r.host, r.service); });
     const retention = this.deps.retention ?? 7 * 86_400_000;
     this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
     this.pruneTimer.unref();
@@ -143,6 +146,8 @@ export class Alerting implements Component {
   private unsubscribe(): void {
     this.unsubscribeIngest?.();
     this.unsubscribeIngest = undefined;
+    this.unsubscribeRemovals?.();
+    this.unsubscribeRemovals = undefined;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = undefined;
   }

@@ -94,21 +94,36 @@ export class AlertBook {
           }
         }
       } else if (a) {
-        this.active.delete(key);
-        this.disarm(key);
-        if (a.status === 'pending') {
-          deleted.push(a.id);
-          transitions.push({ alertId: a.id, time: now, from: 'pending', to: 'cancelled' });
-        } else {
-          a.status = 'resolved'; a.endsAt = now; a.updatedAt = now; a.event = s.event;
-          a.state = s.event.state ?? null; a.metric = s.event.metric ?? null;
-          saved.push(a);
-          transitions.push({ alertId: a.id, time: now, from: 'firing', to: 'resolved' });
-          changes.push({ alert: a, from: 'firing', to: 'resolved', renotify: false });
-        }
+        a.event = s.event; a.state = s.event.state ?? null; a.metric = s.event.metric ?? null;
+        this.end(a, now, saved, transitions, deleted, changes);
       }
     }
     this.commit(saved, transitions, deleted, changes);
+  }
+
+  /** Resolve (or cancel, while pending) the alerts of a removed host (service undefined) or check. */
+  endFor(host: string, service: string | undefined): number {
+    const now = this.o.clock.now();
+    const saved: Alert[] = [], transitions: AlertTransition[] = [], deleted: string[] = [], changes: AlertChange[] = [];
+    for (const a of [...this.active.values()]) {
+      if (a.host === host && (service === undefined || a.service === service)) this.end(a, now, saved, transitions, deleted, changes);
+    }
+    this.commit(saved, transitions, deleted, changes);
+    return transitions.length;
+  }
+
+  private end(a: Alert, now: number, saved: Alert[], transitions: AlertTransition[], deleted: string[], changes: AlertChange[]): void {
+    this.active.delete(a.key);
+    this.disarm(a.key);
+    if (a.status === 'pending') {
+      deleted.push(a.id);
+      transitions.push({ alertId: a.id, time: now, from: 'pending', to: 'cancelled' });
+    } else {
+      a.status = 'resolved'; a.endsAt = now; a.updatedAt = now;
+      saved.push(a);
+      transitions.push({ alertId: a.id, time: now, from: 'firing', to: 'resolved' });
+      changes.push({ alert: a, from: 'firing', to: 'resolved', renotify: false });
+    }
   }
 
   private refresh(a: Alert, s: Signal): void {

@@ -118,6 +118,13 @@ export interface Store {
   queryEvents(q: EventQuery): Promise<EventPage>;
   listHosts(): Promise<HostRecord[]>;
   getHost(host: string): Promise<HostRecord | undefined>;
+  /**
+   * Forget the current state of a host's checks (all, or one service) so that a
+   * restart does not bring them back; their history stays until pruned. Returns checks deleted.
+   */
+  deleteChecks(host: string, service?: string): Promise<number>;
+  /** Forget a host: its checks as deleteChecks does, and its facts record. Returns whether anything was known. */
+  deleteHost(host: string): Promise<boolean>;
   /** Delete history (and remembered batch ids) older than `before` (unix ms); returns events deleted. */
   prune(before: number): Promise<number>;
 }

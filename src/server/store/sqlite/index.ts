@@ -273,6 +273,9 @@ export class SqliteStore implements Store {
       deleteEventsBefore: db.prepare('DELETE FROM events WHERE seq < ?'),
       deleteMarksBefore: db.prepare('DELETE FROM event_marks WHERE minute < ?'),
       deleteBatchesBefore: db.prepare('DELETE FROM batches WHERE received < ?'),
+      deleteCheck: db.prepare('DELETE FROM checks WHERE host = ? AND service = ?'),
+      deleteHostChecks: db.prepare('DELETE FROM checks WHERE host = ?'),
+      deleteHostRecord: db.prepare('DELETE FROM hosts WHERE host = ?'),
     };
   }
 
@@ -519,6 +522,23 @@ export class SqliteStore implements Store {
   async getHost(host: string): Promise<HostRecord | undefined> {
     const r = this.stmts.oneHost.get(host);
     return r ? this.hostRow(r) : undefined;
+  }
+
+  // The checks are saved first, so checks_seq passes the deleted checks' events
+  // and a restart does not replay them back; their history stays until pruned.
+  async deleteChecks(host: string, service?: string): Promise<number> {
+    for (const [k, c] of this.dirty) if (c.host === host && (service === undefined || c.service === service)) this.dirty.delete(k);
+    let deleted = 0;
+    this.db.transaction(() => {
+      this.flushChecks();
+      deleted = (service === undefined ? this.stmts.deleteHostChecks.run(host) : this.stmts.deleteCheck.run(host, service)).changes;
+    })();
+    return deleted;
+  }
+
+  async deleteHost(host: string): Promise<boolean> {
+    const n = await this.deleteChecks(host);
+    return this.stmts.deleteHostRecord.run(host).changes > 0 || n > 0;
   }
 
   async prune(before: number): Promise<number> {

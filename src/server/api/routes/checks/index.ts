@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { STATES } from '../../../../core/event.js';
+import { BlickError } from '../../../../core/errors.js';
+import { makeEvent, STATES } from '../../../../core/event.js';
 import { compareSeverity } from '../../../state.js';
 import type { ApiContext } from '../../context.js';
 import { page, pagingKeys, parseQuery, readBounds } from '../../query.js';
@@ -12,7 +13,18 @@ const query = z.strictObject({
   ...pagingKeys,
 });
 
-/** GET /api/v1/checks: the current state of every host+service, worst first. */
+const resolveBody = z.strictObject({
+  author: z.string().min(1).max(200).optional(),
+  reason: z.string().min(1).max(2000).optional(),
+});
+
+type CheckParams = { Params: { host: string; service: string } };
+
+/**
+ * GET /api/v1/checks: the current state of every host+service, worst first.
+ * DELETE /api/v1/checks/:host/:service forgets one check (write role);
+ * POST …/resolve stores an ok event for it (write role).
+ */
 export const checksRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const reads = readBounds(ctx);
   app.get('/checks', async (req, reply) => {
@@ -26,5 +38,31 @@ export const checksRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     }
     out.sort((a, b) => compareSeverity(b.state, a.state) || a.host.localeCompare(b.host) || a.service.localeCompare(b.service));
     return page(out, q, '/api/v1/checks', req, reply, reads);
+  });
+
+  app.delete<CheckParams>('/checks/:host/:service', { config: { role: 'write' } }, async (req) => {
+    const { host, service } = req.params;
+    const r = await ctx.ingest.remove(host, service, 'api');
+    if (!r) throw new BlickError('NOT_FOUND', `no check ${JSON.stringify(service)} on host ${JSON.stringify(host)}`);
+    return { host, service, deleted: r.checks.map((c) => c.service) };
+  });
+
+  app.post<CheckParams>('/checks/:host/:service/resolve', { config: { role: 'write' } }, async (req, reply) => {
+    const { host, service } = req.params;
+    const b = resolveBody.safeParse(req.body ?? {});
+    if (!b.success) throw new BlickError('BAD_REQUEST', b.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const c = ctx.ingest.state.get(host, service);
+    if (!c) throw new BlickError('NOT_FOUND', `no check ${JSON.stringify(service)} on host ${JSON.stringify(host)}`);
+    const by = b.data.author ?? (req.role ? `token:${req.role}` : 'anonymous');
+    // newer than the check's last event, or the state index keeps that one
+    const time = Math.max(Date.now(), c.time + 1);
+    const event = makeEvent({
+      host, service, state: 'ok', time, tags: c.tags,
+      description: `resolved by ${by} through the API${b.data.reason ? `: ${b.data.reason}` : ''}`,
+      attributes: { resolved_by: by, ...(b.data.reason ? { reason: b.data.reason } : {}) },
+    }, { source: 'api', sources: 'ignore' });
+    await ctx.ingest.ingest([event]);
+    reply.code(201);
+    return event;
   });
 };

@@ -5,7 +5,10 @@ import { z } from 'zod';
 import type { ApiContext } from '../../context.js';
 import { page, pagingKeys, parseQuery, readBounds } from '../../query.js';
 
-/** GET /api/v1/hosts and /api/v1/hosts/:host: worst state, last seen, facts, classification. */
+/**
+ * GET /api/v1/hosts and /api/v1/hosts/:host: worst state, last seen, facts, classification.
+ * DELETE /api/v1/hosts/:host forgets the host (write role): checks, facts, ttl timers; alerts resolve.
+ */
 export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const reads = readBounds(ctx);
   const summary = (host: string, rec?: { facts: Record<string, string>; facts_time: number | null; classification: unknown }) => {
@@ -35,5 +38,12 @@ export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     if (!rec && checks.length === 0) throw new BlickError('NOT_FOUND', `no host named ${JSON.stringify(host)} has reported`);
     checks.sort((a, b) => compareSeverity(b.state, a.state) || a.service.localeCompare(b.service));
     return { ...summary(host, rec), checks_detail: checks };
+  });
+
+  app.delete<{ Params: { host: string } }>('/hosts/:host', { config: { role: 'write' } }, async (req) => {
+    const host = req.params.host;
+    const r = await ctx.ingest.remove(host, undefined, 'api');
+    if (!r) throw new BlickError('NOT_FOUND', `no host named ${JSON.stringify(host)} has reported`);
+    return { host, deleted: r.checks.map((c) => c.service) };
   });
 };

@@ -1,10 +1,10 @@
 import type { BlickEvent } from '../../../../core/event.js';
 import type { AlertChange } from '../../../alerts/index.js';
-import type { Ingested } from '../../../ingest.js';
+import type { Ingested, Removed } from '../../../ingest.js';
 import { glob } from '../../../../core/glob.js';
 
 /** What one stream item is about: an event, a check whose state changed, an alert change. */
-export type StreamKind = 'event' | 'check' | 'alert';
+export type StreamKind = 'event' | 'check' | 'alert' | 'removed';
 
 /** One item of the live stream: its SSE id, kind, what filters look at, and its JSON (serialised once). */
 export interface StreamItem {
@@ -113,6 +113,12 @@ export class StreamHub {
     for (const e of i.events) items.push(this.make('event', e.host, e.service, e.state ?? null, e));
     for (const c of i.changed) items.push(this.make('check', c.after.host, c.after.service, c.after.state ?? null, { before: c.before, ...c.after }));
     this.push(items);
+  }
+
+  /** A removed host or check: one `removed` item (service null for a whole host). */
+  onRemoved(r: Removed): void {
+    if (!this.collecting()) return;
+    this.push([this.make('removed', r.host, r.service ?? '', null, { host: r.host, service: r.service ?? null, reason: r.reason, checks: r.checks.map((c) => c.service) })]);
   }
 
   /** The alerting listener: one `alert` item per change (the alert as GET /api/v1/alerts shows it). */

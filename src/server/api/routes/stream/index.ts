@@ -21,8 +21,8 @@ const query = z.strictObject({
   host: z.string().max(1024).optional(),
   service: z.string().max(1024).optional(),
   state: z.enum(STATES).optional(),
-  /** only these kinds, comma separated: event,check,alert */
-  kinds: z.string().regex(/^(event|check|alert)(,(event|check|alert))*$/, 'a comma-separated list of event, check, alert').optional(),
+  /** only these kinds, comma separated: event,check,alert,removed */
+  kinds: z.string().regex(/^(event|check|alert|removed)(,(event|check|alert|removed))*$/, 'a comma-separated list of event, check, alert, removed').optional(),
   /** heartbeat interval in seconds [15] (shorter for proxies with short idle timeouts) */
   heartbeat: z.coerce.number().min(1).max(300).optional(),
   /** resume point for clients that cannot send the Last-Event-ID header */
@@ -67,6 +67,7 @@ export const streamRoutes = (ctx: ApiContext, opts: StreamRoutesOptions = {}): F
   const unsubscribe: (() => void)[] = [];
   if (!opts.hub) {
     unsubscribe.push(ctx.ingest.subscribe((i) => hub.onIngest(i)));
+    unsubscribe.push(ctx.ingest.onRemoved((r) => hub.onRemoved(r)));
     const alerting = ctx.alerting;
     if (alerting) unsubscribe.push(alerting.onAlertChange((c) => hub.onAlerts(c, (a) => alerting.mutedBy(a))));
   }
