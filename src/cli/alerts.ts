@@ -34,16 +34,30 @@ async function respond(flags: Flags, method: string, path: string, body?: unknow
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
 
+/** The local user name, the default author of silences and acknowledgements. */
+function whoAmI(): string {
+  try { return userInfo().username; } catch { return 'cli'; }
+}
+
 /** `blick alerts` and `blick silence add|list|rm` against the server's API. */
 export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[], flags: Flags): Promise<void> {
   const print = (rows: any[], columns: string[]) => {
     if (flags.json) printJson(rows);
     else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
   };
+  if (cmd === 'alerts' && args[0] === 'ack') {
+    const id = args[1];
+    const comment = str(flags.comment);
+    if (!id || args.length > 2 || !comment) throw new BlickError('BAD_REQUEST', 'usage: blick alerts ack ID --comment TEXT [--expires 4h] [--author A]');
+    const a = await call(flags, 'POST', `/api/v1/alerts/${encodeURIComponent(id)}/ack`, { comment, author: str(flags.author) ?? whoAmI(), ...(str(flags.expires) ? { expires: str(flags.expires) } : {}) });
+    if (flags.json) printJson(a);
+    else process.stdout.write(`acknowledged ${terminalSafe(String(a.id))} (${terminalSafe(a.rule)} on ${terminalSafe(a.host)} ${terminalSafe(a.service)})\n`);
+    return;
+  }
   if (cmd === 'alerts') {
     const status = str(flags.status);
     const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
-    print(rows, ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'description']);
+    print(rows.map((r: any) => ({ ...r, acked: r.acknowledged ? `${r.acknowledged.by}: ${r.acknowledged.comment}` : undefined })), ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'acked', 'description', 'id']);
     // on stderr, so --json output stays the list
     if (res.header('x-blick-rules') === '0') process.stderr.write('blick alerts: no alert rules are configured on this server (server.rules), so none can fire\n');
     return;
@@ -58,8 +72,7 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
       if (!dur || !parseDuration(dur)) throw new BlickError('BAD_REQUEST', 'blick silence add needs --for DURATION (e.g. 2h)');
       const reason = str(flags.reason);
       if (!reason) throw new BlickError('BAD_REQUEST', 'blick silence add needs --reason TEXT');
-      let author = str(flags.author);
-      if (!author) { try { author = userInfo().username; } catch { author = 'cli'; } }
+      const author = str(flags.author) ?? whoAmI();
       const s = await call(flags, 'POST', '/api/v1/silences', { matchers, duration: dur, reason, author });
       if (flags.json) printJson(s);
       else process.stdout.write(`${terminalSafe(String(s.id))}\n`);

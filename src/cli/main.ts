@@ -34,6 +34,7 @@ usage:
                                     forget a host or check (history stays until retention)
   blick checks resolve HOST SERVICE [--reason TEXT]   store an ok event for a check
   blick alerts [--status firing|pending|resolved] [--json]
+  blick alerts ack ID --comment TEXT [--expires 4h]   no repeat notifications until the alert changes
   blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
   blick silence list [--json] | blick silence rm ID
 

@@ -217,6 +217,9 @@ export class Alerting implements Component {
     }
   }
 
+  /** The alerting clock's time (acknowledgements expire by it). */
+  now(): number { return this.clock.now(); }
+
   /** Why an alert's notifications are muted now (silence, inhibition, flapping), or undefined. */
   mutedBy(a: Alert): string | undefined { return this.router.mutedBy(a); }
 

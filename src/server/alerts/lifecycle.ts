@@ -3,7 +3,8 @@ import { ulid } from '../../core/ids.js';
 import type { RuleEngine, Signal } from '../rules/index.js';
 import type { Clock } from './clock.js';
 import type { AlertStore, AlertTransition } from './store.js';
-import { alertKey, type Alert, type AlertStatus } from './types.js';
+import { BlickError } from '../../core/errors.js';
+import { alertKey, type Acknowledgement, type Alert, type AlertStatus } from './types.js';
 
 /** A change the router must hear about. */
 export interface AlertChange {
@@ -82,8 +83,14 @@ export class AlertBook {
           if (fires) changes.push({ alert: a, from: null, to: 'firing', renotify: false });
           else this.arm(a, s.rule.forMs);
         } else {
-          const said = a.description;
+          const said = a.description, was = a.state;
           this.refresh(a, s);
+          // an acknowledgement holds until the alert changes
+          if (a.acknowledged && (a.state !== was || s.severity !== a.severity)) {
+            a.acknowledged = null;
+            saved.push(a);
+            changes.push({ alert: a, from: a.status, to: 'firing', renotify: false });
+          }
           const renotify = s.renotify || (s.rule.config.renotify_on === 'description' && a.description !== said);
           if (a.status === 'pending' && now - a.startsAt >= s.rule.forMs) {
             this.fire(a, now, saved, transitions, changes);
@@ -99,6 +106,17 @@ export class AlertBook {
       }
     }
     this.commit(saved, transitions, deleted, changes);
+  }
+
+  /** Acknowledge a firing alert: its repeats stop until it changes (state or severity) or resolves, or `expiresAt`. */
+  acknowledge(id: string, ack: Acknowledgement): Alert {
+    const a = [...this.active.values()].find((x) => x.id === id);
+    if (!a) throw new BlickError('NOT_FOUND', `no pending or firing alert with id ${JSON.stringify(id)} (a resolved alert needs no acknowledgement)`);
+    if (a.status !== 'firing') throw new BlickError('BAD_REQUEST', `alert ${id} is pending, not firing; only a firing alert can be acknowledged`);
+    a.acknowledged = ack;
+    a.updatedAt = this.o.clock.now();
+    this.commit([a], [], [], [{ alert: a, from: 'firing', to: 'firing', renotify: false }]);
+    return a;
   }
 
   /** Resolve (or cancel, while pending) the alerts of a removed host (service undefined) or check. */

@@ -5,7 +5,7 @@ import type { InhibitConfig, RouteConfig } from './config.js';
 import { labelMatcher, labelValue, type AlertMatcher } from './labels.js';
 import type { AlertChange } from './lifecycle.js';
 import type { NotificationLogEntry } from './store.js';
-import type { Alert, NotificationPayload, OutboxItem } from './types.js';
+import { activeAck, type Alert, type NotificationPayload, type OutboxItem } from './types.js';
 
 interface Route { index: number; config: RouteConfig; match: AlertMatcher }
 interface Inhibit { source: AlertMatcher; target: AlertMatcher; equal: InhibitConfig['equal'] }
@@ -173,7 +173,8 @@ export class Router {
       const a = e.alert;
       const muted = this.mutedBy(a);
       if (a.status === 'firing') {
-        const need = e.sent !== 'firing' || e.renotify || now - e.sentAt >= cfg.repeat_interval;
+        // an acknowledged alert is not repeated (a change still notifies)
+        const need = e.sent !== 'firing' || e.renotify || (now - e.sentAt >= cfg.repeat_interval && activeAck(a, now) === null);
         if (!need) continue;
         if (muted) { this.mutedCount++; this.o.log.debug({ alert: a.id, rule: a.rule, host: a.host, muted }, 'notification muted'); continue; }
         this.emit(g, a, 'firing', now, items, log);
@@ -199,7 +200,11 @@ export class Router {
     for (const e of g.entries.values()) {
       if (e.alert.status === 'resolved' || (e.alert.status === 'firing' && e.sent !== 'firing')) {
         due = Math.min(due, g.flushedAt === 0 ? this.o.clock.now() + cfg.group_wait : g.flushedAt + cfg.group_interval);
-      } else if (e.alert.status === 'firing') due = Math.min(due, Math.max(e.sentAt + cfg.repeat_interval, g.flushedAt + cfg.group_interval));
+      } else if (e.alert.status === 'firing') {
+        const ack = activeAck(e.alert, this.o.clock.now());
+        const ackEnds = ack === null ? 0 : ack.expiresAt ?? Infinity;
+        due = Math.min(due, Math.max(e.sentAt + cfg.repeat_interval, g.flushedAt + cfg.group_interval, ackEnds));
+      }
     }
     // muted alerts are looked at again when a silence or inhibition changes, not on a spin
     if (due !== Infinity && due <= this.o.clock.now()) {

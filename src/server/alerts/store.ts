@@ -70,12 +70,14 @@ export class SqliteAlertStore implements AlertStore {
       CREATE TABLE IF NOT EXISTS notification_log (grp TEXT NOT NULL, alert_id TEXT NOT NULL, status TEXT NOT NULL, sent_at INTEGER NOT NULL,
         PRIMARY KEY (grp, alert_id));
     `);
+    // added with acknowledgements; older files get the column
+    if (!(db.prepare('PRAGMA table_info(alerts)').all() as { name: string }[]).some((c) => c.name === 'ack')) db.exec('ALTER TABLE alerts ADD COLUMN ack TEXT');
     this.db = db;
     this.st = {
-      upsert: db.prepare(`INSERT INTO alerts (id, key, rule, host, service, severity, status, starts_at, fired_at, ends_at, updated_at, state, metric, description, tags, event)
-        VALUES (@id, @key, @rule, @host, @service, @severity, @status, @startsAt, @firedAt, @endsAt, @updatedAt, @state, @metric, @description, @tags, @event)
+      upsert: db.prepare(`INSERT INTO alerts (id, key, rule, host, service, severity, status, starts_at, fired_at, ends_at, updated_at, state, metric, description, tags, event, ack)
+        VALUES (@id, @key, @rule, @host, @service, @severity, @status, @startsAt, @firedAt, @endsAt, @updatedAt, @state, @metric, @description, @tags, @event, @ack)
         ON CONFLICT (id) DO UPDATE SET severity = excluded.severity, status = excluded.status, fired_at = excluded.fired_at, ends_at = excluded.ends_at,
-          updated_at = excluded.updated_at, state = excluded.state, metric = excluded.metric, description = excluded.description, tags = excluded.tags, event = excluded.event`),
+          updated_at = excluded.updated_at, state = excluded.state, metric = excluded.metric, description = excluded.description, tags = excluded.tags, event = excluded.event, ack = excluded.ack`),
       transition: db.prepare('INSERT INTO alert_history (alert_id, time, from_status, to_status) VALUES (?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM alerts WHERE id = ?'),
       active: db.prepare(`SELECT * FROM alerts WHERE status IN ('pending', 'firing')`),
@@ -116,7 +118,7 @@ export class SqliteAlertStore implements AlertStore {
 
   async saveAlerts(alerts: Alert[], transitions: AlertTransition[], deleted: string[]): Promise<void> {
     this.d.transaction(() => {
-      for (const a of alerts) this.st.upsert!.run({ ...a, tags: JSON.stringify(a.tags), event: JSON.stringify(a.event) });
+      for (const a of alerts) this.st.upsert!.run({ ...a, tags: JSON.stringify(a.tags), event: JSON.stringify(a.event), ack: a.acknowledged ? JSON.stringify(a.acknowledged) : null });
       for (const t of transitions) this.st.transition!.run(t.alertId, t.time, t.from, t.to);
       for (const id of deleted) this.st.del!.run(id);
     })();
@@ -166,13 +168,13 @@ export class SqliteAlertStore implements AlertStore {
 interface Row {
   id: string; key: string; rule: string; host: string; service: string; severity: string; status: AlertStatus;
   starts_at: number; fired_at: number | null; ends_at: number | null; updated_at: number; state: string | null; metric: number | null;
-  description: string; tags: string; event: string;
+  description: string; tags: string; event: string; ack: string | null;
 }
 
 function fromRow(r: Row): Alert {
   return {
     id: r.id, key: r.key, rule: r.rule, host: r.host, service: r.service, severity: r.severity, status: r.status,
     startsAt: r.starts_at, firedAt: r.fired_at, endsAt: r.ends_at, updatedAt: r.updated_at, state: r.state, metric: r.metric,
-    description: r.description, tags: JSON.parse(r.tags), event: JSON.parse(r.event),
+    description: r.description, tags: JSON.parse(r.tags), event: JSON.parse(r.event), acknowledged: r.ack ? JSON.parse(r.ack) : null,
   };
 }

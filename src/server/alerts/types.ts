@@ -30,6 +30,17 @@ export interface Alert {
   tags: string[];
   /** the latest event that kept the condition true (or the one that ended it) */
   event: BlickEvent;
+  /** set by POST /api/v1/alerts/:id/ack: no repeat notifications until the alert changes or resolves */
+  acknowledged?: Acknowledgement | null | undefined;
+}
+
+/** Who acknowledged a firing alert, when, why, and until when (null: until it changes). */
+export interface Acknowledgement { by: string; at: number; comment: string; expiresAt: number | null }
+
+/** The acknowledgement of an alert that holds at `now`, or null. */
+export function activeAck(a: Pick<Alert, 'acknowledged'>, now: number): Acknowledgement | null {
+  const k = a.acknowledged;
+  return k && (k.expiresAt === null || now < k.expiresAt) ? k : null;
 }
 
 export function alertKey(rule: string, host: string, service: string): string {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { BlickError } from '../../../../core/errors.js';
-import { ALERT_STATUSES, type Alert } from '../../../alerts/types.js';
+import { parseDuration } from '../../../../core/duration.js';
+import { activeAck, ALERT_STATUSES, type Alert } from '../../../alerts/types.js';
 import type { ApiContext } from '../../context.js';
 import { parseQuery } from '../../query.js';
 
@@ -12,10 +13,17 @@ const query = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
-/** The JSON of one alert: times as unix ms, plus why its notifications are muted. */
-function view(a: Alert, muted: string | undefined): Record<string, unknown> {
+const ackBody = z.strictObject({
+  author: z.string().min(1).max(200).optional(),
+  comment: z.string().min(1, 'an acknowledgement needs a comment').max(2000),
+  /** a duration ("4h"): the acknowledgement ends then even if the alert does not change */
+  expires: z.string().refine((d) => (parseDuration(d) ?? 0) > 0, 'must be a duration such as 30m or 4h').optional(),
+});
+
+/** The JSON of one alert: times as unix ms, why its notifications are muted, and its acknowledgement while it holds. */
+function view(a: Alert, muted: string | undefined, now: number): Record<string, unknown> {
   const { key: _key, ...rest } = a;
-  return { ...rest, muted: muted ?? null };
+  return { ...rest, muted: muted ?? null, acknowledged: activeAck(a, now) };
 }
 
 /** Says how many alert rules the server has, so an empty list with none reads "no alert rules are configured". */
@@ -35,6 +43,19 @@ export const alertsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     return list
       .filter((a) => (q.host === undefined || a.host === q.host) && (q.rule === undefined || a.rule === q.rule))
       .slice(0, q.limit)
-      .map((a) => view(a, a.status === 'resolved' ? undefined : alerting.mutedBy(a)));
+      .map((a) => view(a, a.status === 'resolved' ? undefined : alerting.mutedBy(a), alerting.now()));
+  });
+
+  app.post<{ Params: { id: string } }>('/alerts/:id/ack', { config: { role: 'write' } }, async (req) => {
+    const alerting = ctx.alerting;
+    if (!alerting) throw new BlickError('NOT_FOUND', 'alerting is not enabled on this server');
+    const b = ackBody.safeParse(req.body ?? {});
+    if (!b.success) throw new BlickError('BAD_REQUEST', b.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+    const at = alerting.now();
+    const a = alerting.book.acknowledge(req.params.id, {
+      by: b.data.author ?? (req.role ? `token:${req.role}` : 'anonymous'), at, comment: b.data.comment,
+      expiresAt: b.data.expires !== undefined ? at + parseDuration(b.data.expires)! : null,
+    });
+    return view(a, alerting.mutedBy(a), at);
   });
 };
