@@ -1,6 +1,6 @@
 // @ts-check
-/** Alerts: firing, silenced, pending and resolved, with durations; silence from here. */
-import { apiResponse, qs } from '../api.js';
+/** Alerts: firing, silenced, pending and resolved, with durations; silence and acknowledge from here. */
+import { api, apiResponse, qs } from '../api.js';
 import { h, clear, clock, duration, stateBadge } from '../dom.js';
 import { model } from '../model.js';
 
@@ -40,6 +40,20 @@ export async function mount(main, params) {
     const silenceLink = (a) => canSilence
       ? h('a', { class: 'silence-action', href: '#/silences' + qs({ host: a.host, service: a.service, rule: a.rule }), title: 'Silence notifications of this alert' }, 'Silence…')
       : null;
+    /** @param {any} a */
+    const ackBadge = (a) => a.acknowledged
+      ? h('span', { class: 'ack-badge', 'data-acked': '', title: `acknowledged ${clock(a.acknowledged.at)}: ${a.acknowledged.comment}` }, `Acked by ${a.acknowledged.by}`)
+      : null;
+    /** @param {any} a */
+    const ackButton = (a) => canSilence && a.status === 'firing' && !a.acknowledged
+      ? h('button', { type: 'button', class: 'ack-action', 'data-ack': a.id, title: 'Stop repeat notifications until this alert changes',
+        onclick: async () => {
+          const comment = window.prompt(`Acknowledge ${a.rule} on ${a.host} ${a.service}: comment`);
+          if (!comment) return;
+          try { await api(`/api/v1/alerts/${encodeURIComponent(a.id)}/ack`, { method: 'POST', body: { comment } }); } catch (err) { window.alert(/** @type {Error} */ (err).message); }
+          await load();
+        } }, 'Acknowledge…')
+      : null;
     /** @param {string} title @param {any[]} list @param {'firing' | 'silenced' | 'pending' | 'resolved'} kind */
     const section = (title, list, kind) => h('section', { 'data-section': kind },
       h('h2', null, `${title} (${list.length})`),
@@ -53,7 +67,7 @@ export async function mount(main, params) {
             h('td', { class: 'num' }, duration((a.endsAt ?? now) - (a.firedAt ?? a.startsAt))),
             h('td', { title: clock(a.startsAt) }, clock(a.firedAt ?? a.startsAt)),
             h('td', { class: 'out' }, kind === 'silenced' ? a.muted : a.description),
-            h('td', null, kind === 'resolved' ? null : silenceLink(a)))))));
+            h('td', null, ...(kind === 'resolved' ? [] : [ackBadge(a), ackButton(a), silenceLink(a)])))))));
     clear(body).append(...(noRules ? [noRules] : []), section('Firing', firing, 'firing'), section('Silenced', silenced, 'silenced'), section('Pending', pending, 'pending'), section('Resolved', resolved, 'resolved'));
   }
   await load();

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { api, serverForTest, until } from '../fixtures/blick.js';
+import { launchChromium, skipWithoutChromium } from './browser.js';
+
+const WRITER = 'dashboard-write-token-0123456789';
+const READER = 'dashboard-read-token-0123456789';
+const skip = skipWithoutChromium();
+
+async function login(page: Page, url: string, token: string) {
+  await page.goto(url + '/');
+  await page.waitForSelector('input[name=token]');
+  await page.fill('input[name=token]', token);
+  await page.click('form[aria-label="Log in"] button[type=submit]');
+  await page.waitForSelector('body[data-view=overview]');
+}
+
+test('the Alerts page acknowledges a firing alert with a write token and shows the badge; a read token sees the badge and no button', { skip, timeout: 60_000 }, async (t) => {
+  const { server, defer } = await serverForTest(t, {
+    tokens: [{ token: WRITER, role: 'write' }, { token: READER, role: 'read' }],
+    rules: [{ name: 'any-critical', when: 'state == "critical"' }],
+  });
+  const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+  await api(server.url, '/api/v1/events', { method: 'POST', headers: auth(WRITER), body: JSON.stringify({ events: [{ host: 'web-07', service: 'nginx', state: 'critical' }] }) });
+  const [alert] = await until(async () => { const l = (await api<any[]>(server.url, '/api/v1/alerts?status=firing', { headers: auth(READER) })).body; return l.length ? l : undefined; }, 'the alert to fire');
+
+  const chromium = await launchChromium();
+  defer(() => chromium.close());
+  const page = await chromium.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('dialog', (d) => { void d.accept('on it, disk replaced tomorrow'); });
+  await login(page, server.url, WRITER);
+  await page.goto(server.url + '/#/alerts');
+  await page.click(`[data-section=firing] button[data-ack="${alert!.id}"]`);
+  const badge = page.locator(`[data-section=firing] tr[data-alert="${alert!.id}"] [data-acked]`);
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), 'Acked by token:write');
+  assert.equal(await page.locator('button[data-ack]').count(), 0, 'no second acknowledgement');
+  const shown = (await api<any[]>(server.url, '/api/v1/alerts?status=firing', { headers: auth(READER) })).body[0];
+  assert.equal(shown.acknowledged.comment, 'on it, disk replaced tomorrow');
+
+  const ro = await chromium.context.newPage();
+  await ro.goto(server.url + '/');
+  await ro.evaluate(() => (globalThis as any).localStorage.clear());
+  await login(ro, server.url, READER);
+  await ro.goto(server.url + '/#/alerts');
+  await ro.locator('[data-section=firing] [data-acked]').waitFor();
+  assert.equal(await ro.locator('button[data-ack]').count(), 0);
+  assert.deepEqual(errors, []);
+});
