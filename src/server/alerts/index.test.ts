@@ -14,7 +14,7 @@ import { SqliteAlertStore } from './store.js';
 async function harness(server: Record<string, unknown>, fail = false) {
   const clock = new ManualClock();
   let sub: IngestSubscriber | undefined;
-  const ingest = { subscribe: (fn: IngestSubscriber) => { sub = fn; return () => { sub = undefined; }; }, state: new StateIndex() } as unknown as Ingest;
+  const ingest = { subscribe: (fn: IngestSubscriber) => { sub = fn; return () => { sub = undefined; }; }, onRemoved: () => () => undefined, state: new StateIndex() } as unknown as Ingest;
   const sent: NotificationPayload[] = [];
   const notifier: Notifier = { name: 'rec', type: 'test', send: async (p) => { if (fail) throw new Error('down'); sent.push(p); } };
   const config = serverConfigSchema.parse({ ...server, notifiers: {} });
