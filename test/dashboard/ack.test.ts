@@ -1,20 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
 import { api, serverForTest, until } from '../fixtures/blick.js';
-import { launchChromium, skipWithoutChromium } from './browser.js';
+import { launchChromium, login, skipWithoutChromium } from './browser.js';
 
 const WRITER = 'dashboard-write-token-0123456789';
 const READER = 'dashboard-read-token-0123456789';
 const skip = skipWithoutChromium();
 
-async function login(page: Page, url: string, token: string) {
-  await page.goto(url + '/');
-  await page.waitForSelector('input[name=token]');
-  await page.fill('input[name=token]', token);
-  await page.click('form[aria-label="Log in"] button[type=submit]');
-  await page.waitForSelector('body[data-view=overview]');
-}
 
 test('the Alerts page acknowledges a firing alert with a write token and shows the badge; a read token sees the badge and no button', { skip, timeout: 60_000 }, async (t) => {
   const { server, defer } = await serverForTest(t, {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { inCI } from '../fixtures/ci.js';
 
 /** Debian's chromium (REAL-PARTS.md, Browser); `npx playwright install` cannot download one here. */
@@ -40,4 +40,13 @@ export async function launchChromium(): Promise<{ browser: Browser | BrowserCont
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Log in on the dashboard's login page with a token; resolves once the overview shows its tiles. */
+export async function login(page: Page, url: string, token: string): Promise<void> {
+  await page.goto(url + '/');
+  await page.waitForSelector('input[name=token]');
+  await page.fill('input[name=token]', token);
+  await page.click('form[aria-label="Log in"] button[type=submit]');
+  await page.waitForSelector('body[data-view=overview] .tiles');
 }

@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
 import { api, deferrals, ROOT, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
-import { launchChromium, skipWithoutChromium } from './browser.js';
+import { launchChromium, login, skipWithoutChromium } from './browser.js';
 
 const ADMIN = 'dashboard-admin-token-0123456789';
 const READER = 'dashboard-read-token-0123456789';
@@ -14,13 +13,6 @@ const SHOTS = process.env.BLICK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 
 const CHECK = join(ROOT, 'test', 'fixtures', 'plugins', 'check_state_file.sh');
 const skip = skipWithoutChromium();
 
-async function login(page: Page, url: string, token: string) {
-  await page.goto(url + '/');
-  await page.waitForSelector('input[name=token]');
-  await page.fill('input[name=token]', token);
-  await page.click('form[aria-label="Log in"] button[type=submit]');
-  await page.waitForSelector('body[data-view=overview] .tiles');
-}
 
 test('the dashboard shows hosts live, silences from the page, and hides silencing from read-only tokens', { skip, timeout: 120_000 }, async (t) => {
   const defer = deferrals(t);
