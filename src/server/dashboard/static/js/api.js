@@ -85,7 +85,7 @@ export function qs(q) {
 }
 
 /**
- * @typedef {{ kind: 'event' | 'check' | 'alert', id: number, data: any, at: number }} StreamItem
+ * @typedef {{ kind: 'event' | 'check' | 'alert' | 'removed', id: number, data: any, at: number }} StreamItem
  * @typedef {{ onItem: (it: StreamItem) => void, onReset: () => void, onStatus: (s: 'live' | 'reconnecting' | 'refused') => void }} StreamHandlers
  */
 
@@ -107,7 +107,7 @@ export function openStream(h) {
       api('/api/v1/whoami').catch(() => undefined);
     } else h.onStatus('reconnecting');
   };
-  for (const kind of /** @type {const} */ (['event', 'check', 'alert'])) {
+  for (const kind of /** @type {const} */ (['event', 'check', 'alert', 'removed'])) {
     es.addEventListener(kind, (m) => {
       h.onItem({ kind, id: Number(m.lastEventId), data: JSON.parse(m.data), at: performance.now() });
     });

@@ -62,6 +62,8 @@ function startStream() {
   closeStream = openStream({
     onItem(it) {
       stats.received++;
+      // a deleted or deregistered host or check (rare): reload the hosts rather than patch counts
+      if (it.kind === 'removed') { loadHosts().catch(() => undefined).then(() => route()); return; }
       queue.push(it);
       if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
     },

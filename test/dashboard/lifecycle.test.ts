@@ -42,3 +42,18 @@ test('the Alerts page acknowledges a firing alert with a write token and shows t
   assert.equal(await ro.locator('button[data-ack]').count(), 0);
   assert.deepEqual(errors, []);
 });
+
+test('a host deleted through the API (or deregistered) leaves the overview without a reload', { skip, timeout: 60_000 }, async (t) => {
+  const { server, defer } = await serverForTest(t, { tokens: [{ token: WRITER, role: 'write' }] });
+  const auth = { authorization: `Bearer ${WRITER}`, 'content-type': 'application/json' };
+  await api(server.url, '/api/v1/events', { method: 'POST', headers: auth, body: JSON.stringify({ events: [{ host: 'web-07', service: 'nginx', state: 'ok' }, { host: 'web-08', service: 'nginx', state: 'critical' }] }) });
+  const chromium = await launchChromium();
+  defer(() => chromium.close());
+  const page = await chromium.context.newPage();
+  await login(page, server.url, WRITER);
+  await page.waitForSelector('.tile[data-host=web-08]');
+  assert.equal((await api(server.url, '/api/v1/hosts/web-08', { method: 'DELETE', headers: { authorization: `Bearer ${WRITER}` } })).status, 200);
+  await page.waitForSelector('.tile[data-host=web-08]', { state: 'detached' });
+  assert.equal(await page.locator('.tile[data-host=web-07]').count(), 1);
+  assert.match((await page.locator('[data-filter=critical]').textContent()) ?? '', /Critical 0/);
+});
