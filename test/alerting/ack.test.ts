@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, ROOT, runBlick, startAgent, startServer, until } from '../fixtures/blick.js';
+import { api, deferrals, restartableServer, ROOT, runBlick, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
 import { withHook } from './hook.js';
 
 const CHECK = join(ROOT, 'test', 'fixtures', 'plugins', 'check_state_file.sh');
@@ -63,4 +63,30 @@ test('end to end: acknowledging a firing alert stops its repeat webhooks (others
   const changed = (await api<any[]>(server.url, '/api/v1/alerts?status=firing')).body.find((x) => x.id === a.id);
   assert.equal(changed.acknowledged, null);
   assert.equal(changed.state, 'warning');
+});
+
+test('an acknowledgement (with expires) is stored with the alert and survives a restart; a pending alert cannot be acknowledged', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const s = await restartableServer(defer, dir, { rules: [
+    { name: 'down', match: { service: 'nginx' }, when: 'state == "critical"' },
+    { name: 'slow', match: { service: 'api' }, when: 'state == "critical"', for: '1h' },
+  ] });
+  const json = { 'content-type': 'application/json' };
+  await api(s.server.url, '/api/v1/events', { method: 'POST', headers: json, body: JSON.stringify({ events: [{ host: 'w-1', service: 'nginx', state: 'critical' }, { host: 'w-1', service: 'api', state: 'critical' }] }) });
+  const list = await until(async () => { const l = (await api<any[]>(s.server.url, '/api/v1/alerts')).body; return l.length === 2 ? l : undefined; }, 'one firing and one pending alert');
+  const firing = list.find((a) => a.status === 'firing'), pending = list.find((a) => a.status === 'pending');
+  const p = await api<any>(s.server.url, `/api/v1/alerts/${pending.id}/ack`, { method: 'POST', headers: json, body: JSON.stringify({ comment: 'x' }) });
+  assert.equal(p.status, 400);
+  assert.match(p.body.error.message, /only a firing alert/);
+  assert.equal((await api(s.server.url, `/api/v1/alerts/${firing.id}/ack`, { method: 'POST', headers: json, body: JSON.stringify({ comment: 'x', expires: 'soon' }) })).status, 400, 'expires must be a duration');
+  const r = await api<any>(s.server.url, `/api/v1/alerts/${firing.id}/ack`, { method: 'POST', headers: json, body: JSON.stringify({ comment: 'swapping the disk', author: 'bob', expires: '4h' }) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.acknowledged.expiresAt - r.body.acknowledged.at, 4 * 3600_000);
+
+  await s.stop();
+  const again = await s.start();
+  const after = (await api<any[]>(again.url, '/api/v1/alerts?status=firing')).body.find((a) => a.id === firing.id);
+  assert.deepEqual(after.acknowledged, r.body.acknowledged, 'the acknowledgement survived the restart');
 });
