@@ -187,7 +187,7 @@ export class BlickServer implements Component {
     }
     const removed: string[] = [];
     for (const h of silent) {
-      const r = await this.ingest.remove(h, undefined, 'deregistration');
+      const r = await this.ingest.remove(h, undefined, 'deregistration', () => (this.ingest.state.lastSeen(h) ?? 0) >= cutoff);
       if (!r) continue;
       removed.push(h);
       this.deregistered.inc();

@@ -221,10 +221,12 @@ export class Ingest {
    * Remove a host (no service: all its checks and its facts) or one check from
    * the store's current state, the state index and the ttl timers, in turn with
    * commits. History stays until retention. A later event recreates it.
-   * Resolves to undefined when nothing of it was known.
+   * Resolves to undefined when nothing of it was known, or when `unless` says no.
    */
-  remove(host: string, service: string | undefined, reason: string): Promise<Removed | undefined> {
+  remove(host: string, service: string | undefined, reason: string, unless?: () => boolean): Promise<Removed | undefined> {
     const run = this.chain.then(async () => {
+      // checked in turn with commits: an event committed since the caller looked can veto
+      if (unless?.()) return undefined;
       const store = this.opts.store;
       const known = service === undefined ? await store.deleteHost(host) : (await store.deleteChecks(host, service)) > 0;
       const checks = this.state.delete(host, service);
