@@ -22,7 +22,7 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** An RFC 3339 date-time as unix ms; undefined when a field is out of range (no roll-over: Feb 31 is refused, not March 3). */
+/** An RFC 3339 date-time (1970 on) as unix ms, digits of the second beyond ms dropped; undefined when a field is out of range (Feb 31 is refused, not read as March 3). */
 export function parseRfc3339(text: string): number | undefined {
   const m = RFC3339.exec(text);
   if (!m) return undefined;
@@ -36,7 +36,11 @@ export function parseRfc3339(text: string): number | undefined {
     offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
   const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms) - offset;
+  const t = new Date(0); // setUTCFullYear, not Date.UTC, which reads years below 100 as 19xx
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, s, ms);
+  const at = t.getTime() - offset;
+  return at >= 0 ? at : undefined;
 }
 
 export const TIME_FORMATS = 'unix milliseconds (1764583200000), an RFC 3339 time (2026-12-01T10:00:00Z, 2026-12-01T11:00:00+01:00) or a duration before now (15m, 1h30m, 7d)';
@@ -53,7 +57,7 @@ export function parseTime(text: string, now: number): number | undefined {
   const rel = /^-?(?=\d+(?:\.\d+)?(?:ms|s|m|h|d|w))(.+)$/.exec(s);
   if (!rel) return undefined;
   const d = parseDuration(rel[1]!);
-  return d === undefined ? undefined : Math.max(0, now - d);
+  return d === undefined ? undefined : Math.max(0, Math.floor(now - d));
 }
 
 /** The zod type of every time parameter (`since=`): {@link parseTime} with the server's clock, read when the request is parsed. */
