@@ -35,8 +35,9 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
     else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
   };
   if (cmd === 'alerts') {
-    const status = str(flags.status);
-    const rows = await call(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    const q = new URLSearchParams();
+    for (const k of ['status', 'host', 'rule']) { const v = str(flags[k]); if (v) q.set(k, v); }
+    const rows = await call(flags, 'GET', `/api/v1/alerts${q.size ? `?${q.toString()}` : ''}`);
     print(rows, ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'description']);
     return;
   }
