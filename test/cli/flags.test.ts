@@ -1,17 +1,24 @@
 // The command line as a user types it: flags each command knows, --help, and output that keeps names apart.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { COMMANDS } from '../../src/cli/commands.js';
-import { api, runBlick, serverForTest, until } from '../fixtures/blick.js';
+import { api, runBlick, serverForTest, tempDir, until } from '../fixtures/blick.js';
 
-// no server at this address: a command that ran instead of refusing would say it cannot reach it
-const env = { XDG_CONFIG_HOME: '/nonexistent', BLICK_URL: 'http://127.0.0.1:9', BLICK_TOKEN: '', BLICK_CLIENT_CONFIG: '', BLICK_CONFIG: '' };
+// no server at this address: a client command that ran instead of refusing would say it cannot
+// reach it; a daemon that ran would hold only ephemeral loopback ports and a directory under /tmp
+const scratch = tempDir('blick-flags-');
+after(scratch.cleanup);
+const env = {
+  XDG_CONFIG_HOME: '/nonexistent', BLICK_URL: 'http://127.0.0.1:9', BLICK_TOKEN: '', BLICK_CLIENT_CONFIG: '',
+  BLICK_DATA_DIR: scratch.dir, BLICK_SERVER_HTTP: '127.0.0.1:0', BLICK_SERVER_INGEST: 'tcp://127.0.0.1:0',
+  BLICK_STATSD_UDP: '127.0.0.1:0', BLICK_STATSD_TCP: '127.0.0.1:0', BLICK_STATSD_ADMIN: '127.0.0.1:0', BLICK_LOG_LEVEL: 'silent',
+};
 const argvOf = (key: string) => key.split(' ');
 
 test('every command refuses a flag it does not know: exit 1, naming the flag, before doing anything', async () => {
   assert.ok(Object.keys(COMMANDS).length >= 14, 'the table lists every command');
   for (const key of Object.keys(COMMANDS)) {
-    const r = await runBlick([...argvOf(key), '--hots', 'web-1'], { env });
+    const r = await runBlick([...argvOf(key), '--hots', 'web-1'], { env, timeoutMs: 10_000 });
     assert.equal(r.code, 1, `${key}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`^blick ${key.split(' ')[0]}: unknown flag --hots; blick ${key} takes .*\\(see blick ${key} --help\\)\\n$`), key);
     assert.equal(r.stdout, '', key);
