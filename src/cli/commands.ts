@@ -72,11 +72,16 @@ export const COMMANDS: Record<string, CommandSpec> = {
   'silence rm': { synopsis: 'silence rm ID [--json]', about: 'expire a silence (it stays listed)', client: true, flags: { json } },
 };
 
+/** The entry of a command, if there is one (own keys only: `blick constructor` is no command). */
+export function command(key: string): CommandSpec | undefined {
+  return Object.hasOwn(COMMANDS, key) ? COMMANDS[key] : undefined;
+}
+
 /** Commands under one word (`silence add|list|rm`): the entry a command line selects; `list` when none is named. */
 export function commandKey(cmd: string, sub: string | undefined): string {
-  if (COMMANDS[cmd]) return cmd;
+  if (command(cmd)) return cmd;
   const key = `${cmd} ${sub ?? 'list'}`;
-  return COMMANDS[key] ? key : cmd;
+  return command(key) ? key : cmd;
 }
 
 /** The flags a command accepts: its own, the client's, and --help. */
@@ -103,7 +108,8 @@ export function parseArgs(argv: string[], known?: Record<string, FlagSpec>, cmd 
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
     const next = argv[i + 1];
-    const spec = known?.[name];
+    // own keys only: --constructor is no flag
+    const spec = known && Object.hasOwn(known, name) ? known[name] : undefined;
     if (known && !spec) throw usage(`unknown flag --${name}; blick ${cmd} takes ${Object.keys(known).filter((k) => k !== 'help').map((k) => `--${k}`).join(', ') || 'no flags'}`);
     if (eq > 0) {
       if (spec && spec.value === undefined) throw usage(`--${name} takes no value`);
@@ -134,7 +140,8 @@ BLICK_<SECTION>_<KEY> overrides a key.`;
 
 /** `blick COMMAND --help`: its synopsis and every flag it takes. */
 export function commandHelp(key: string): string {
-  const entries = COMMANDS[key] ? [COMMANDS[key]!] : Object.entries(COMMANDS).filter(([k]) => k.startsWith(key + ' ')).map(([, c]) => c);
+  const one = command(key);
+  const entries = one ? [one] : Object.entries(COMMANDS).filter(([k]) => k.startsWith(key + ' ')).map(([, c]) => c);
   const out: string[] = [];
   for (const c of entries) {
     out.push(`usage: blick ${c.synopsis}`, `  ${c.about}`);

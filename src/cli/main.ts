@@ -6,7 +6,7 @@ import { createLogger } from '../core/log.js';
 import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { commandHelp, commandKey, COMMANDS, flagsOf, parseArgs, usageText } from './commands.js';
+import { command, commandHelp, commandKey, COMMANDS, flagsOf, parseArgs, usageText } from './commands.js';
 import { loadBlickConfig, type BlickConfig } from './config.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
@@ -70,13 +70,13 @@ export async function main(argv: string[]): Promise<void> {
   try {
     if (cmd === 'help' || (cmd === undefined && loose.flags.help)) {
       const about = loose.positional[1];
-      process.stdout.write(about !== undefined && (COMMANDS[about] || COMMANDS[commandKey(about, undefined)]) ? commandHelp(about) : USAGE + '\n');
+      process.stdout.write(about !== undefined && command(commandKey(about, undefined)) ? commandHelp(about) : USAGE + '\n');
       return;
     }
     const key = cmd === undefined ? undefined : commandKey(cmd, loose.positional[1]);
-    const spec = key === undefined ? undefined : COMMANDS[key];
+    const spec = key === undefined ? undefined : command(key);
     // --help describes a command instead of running it; otherwise it takes only its own flags
-    if (spec && loose.flags.help) { process.stdout.write(commandHelp(COMMANDS[`${cmd} ${loose.positional[1]}`] ? `${cmd} ${loose.positional[1]}` : cmd!)); return; }
+    if (spec && loose.flags.help) { process.stdout.write(commandHelp(command(`${cmd} ${loose.positional[1]}`) ? `${cmd} ${loose.positional[1]}` : cmd!)); return; }
     const { positional, flags } = spec ? parseArgs(argv, flagsOf(spec), key) : loose;
     switch (cmd) {
       case 'version':
