@@ -29,7 +29,11 @@ export function when(ms: unknown): string {
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
-  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  if (cmd === 'events' && flags.follow) {
+    // the stream has no history to start from: say so rather than ignore the flag
+    for (const k of ['since', 'limit']) if (flags[k] !== undefined) throw new BlickError('USAGE', `--${k} does not apply to --follow, which prints events as they arrive (see blick events --help)`);
+    return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them

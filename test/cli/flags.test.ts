@@ -33,6 +33,9 @@ test('every command refuses a flag it does not know: exit 1, naming the flag, be
   const switchValue = await runBlick(['checks', '--json=yes'], { env });
   assert.equal(switchValue.code, 1);
   assert.match(switchValue.stderr, /--json takes no value/);
+  const followSince = await runBlick(['events', '--follow', '--since', '15m'], { env });
+  assert.equal(followSince.code, 1);
+  assert.match(followSince.stderr, /blick events: --since does not apply to --follow/);
   const daemon = await runBlick(['server', '--config', 'x.yaml', '--port', '80'], { env });
   assert.equal(daemon.code, 1);
   assert.match(daemon.stderr, /blick server: unknown flag --port; blick server takes --config/);
