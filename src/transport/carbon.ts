@@ -31,11 +31,13 @@ export function toPickle(points: readonly Datapoint[]): Buffer {
   return buf;
 }
 
-/** Points as the messages carbon takes: one plaintext message, or pickles of at most {@link PICKLE_POINTS_PER_MESSAGE}. */
-export function carbonMessages(points: readonly Datapoint[], protocol: 'text' | 'plaintext' | 'pickle'): Buffer[] {
-  if (protocol !== 'pickle') return points.length === 0 ? [] : [toPlaintext(points)];
-  const out: Buffer[] = [];
-  for (let i = 0; i < points.length; i += PICKLE_POINTS_PER_MESSAGE) out.push(toPickle(points.slice(i, i + PICKLE_POINTS_PER_MESSAGE)));
+/** Points as the messages carbon takes, in chunks of at most {@link PICKLE_POINTS_PER_MESSAGE} points. */
+export function carbonMessages(points: readonly Datapoint[], protocol: 'text' | 'plaintext' | 'pickle'): { message: Buffer; items: number }[] {
+  const out: { message: Buffer; items: number }[] = [];
+  for (let i = 0; i < points.length; i += PICKLE_POINTS_PER_MESSAGE) {
+    const chunk = points.slice(i, i + PICKLE_POINTS_PER_MESSAGE);
+    out.push({ message: protocol === 'pickle' ? toPickle(chunk) : toPlaintext(chunk), items: chunk.length });
+  }
   return out;
 }
 
@@ -48,15 +50,15 @@ export interface CarbonConnectionOptions {
   reconnectMaxMs: number;
   /** unsent bytes held while carbon is unreachable; the oldest messages are dropped beyond it */
   maxQueueBytes: number;
-  /** unsent messages held [unbounded but for bytes] */
-  maxQueueMessages?: number;
+  /** unsent items (points, or messages when the caller does not count points) held [unbounded but for bytes] */
+  maxQueueItems?: number;
   log: Logger;
   /** what the log lines call the caller (`graphite`, `server graphite`) */
   part: string;
-  /** a message was dropped from the queue (its bytes) */
-  onDrop?: (bytes: number) => void;
-  /** a message was handed to the socket */
-  onWrite?: (bytes: number) => void;
+  /** a message was dropped from the queue (its bytes and items) */
+  onDrop?: (bytes: number, items: number) => void;
+  /** a message was handed to the socket (its bytes and items) */
+  onWrite?: (bytes: number, items: number) => void;
   /** the connection failed */
   onError?: (err: Error) => void;
 }
@@ -74,8 +76,9 @@ export class CarbonConnection {
   private stopping = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoff: number;
-  private readonly pending: Buffer[] = [];
+  private readonly pending: { message: Buffer; items: number }[] = [];
   private pendingBytes = 0;
+  private pendingItems = 0;
 
   constructor(private readonly o: CarbonConnectionOptions) {
     this.backoff = o.reconnectMinMs;
@@ -83,23 +86,25 @@ export class CarbonConnection {
 
   /** bytes waiting to be written */
   get queuedBytes(): number { return this.pendingBytes; }
-  /** messages waiting to be written */
-  get queuedMessages(): number { return this.pending.length; }
+  /** items (points) waiting to be written */
+  get queuedItems(): number { return this.pendingItems; }
 
   start(): void {
     this.stopping = false;
     this.connect();
   }
 
-  /** Queue one message (a whole plaintext block or one pickle) and write what the socket takes. */
-  send(message: Buffer): void {
-    this.pending.push(message);
+  /** Queue one message (a plaintext block or one pickle) of `items` points and write what the socket takes. */
+  send(message: Buffer, items = 1): void {
+    this.pending.push({ message, items });
     this.pendingBytes += message.length;
-    const maxMessages = this.o.maxQueueMessages ?? Infinity;
-    while ((this.pendingBytes > this.o.maxQueueBytes || this.pending.length > maxMessages) && this.pending.length > 0) {
+    this.pendingItems += items;
+    const maxItems = this.o.maxQueueItems ?? Infinity;
+    while ((this.pendingBytes > this.o.maxQueueBytes || this.pendingItems > maxItems) && this.pending.length > 0) {
       const dropped = this.pending.shift()!;
-      this.pendingBytes -= dropped.length;
-      this.o.onDrop?.(dropped.length);
+      this.pendingBytes -= dropped.message.length;
+      this.pendingItems -= dropped.items;
+      this.o.onDrop?.(dropped.message.length, dropped.items);
     }
     this.drain();
   }
@@ -110,9 +115,10 @@ export class CarbonConnection {
     while (this.pending.length > 0) {
       if (s.writableLength > 0 && s.writableNeedDrain) return;
       const p = this.pending.shift()!;
-      this.pendingBytes -= p.length;
-      s.write(p);
-      this.o.onWrite?.(p.length);
+      this.pendingBytes -= p.message.length;
+      this.pendingItems -= p.items;
+      s.write(p.message);
+      this.o.onWrite?.(p.message.length, p.items);
     }
   }
 

@@ -50,10 +50,10 @@ export class GraphiteBackend implements StatsdBackend {
     const own = this.stats;
     for (const stat of ['last_exception', 'last_flush', 'flush_time', 'flush_length'] as const) out(this.naming.ownStat(stat), own[stat]);
     const payloads = carbonMessages(points, this.config.graphite.protocol);
-    for (const p of payloads) this.carbon.send(p);
+    for (const p of payloads) this.carbon.send(p.message);
     own.buffered_bytes = this.carbon.queuedBytes;
     own.flush_time = Date.now() - start;
-    own.flush_length = payloads.reduce((n, p) => n + p.length, 0);
+    own.flush_length = payloads.reduce((n, p) => n + p.message.length, 0);
   }
 
   status(write: (backend: string, stat: string, value: number) => void): void {
