@@ -48,15 +48,16 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
   if (cmd === 'alerts' && args[0] === 'ack') {
     const id = args[1];
     const comment = str(flags.comment);
-    if (!id || args.length > 2 || !comment) throw new BlickError('BAD_REQUEST', 'usage: blick alerts ack ID --comment TEXT [--expires 4h] [--author A]');
+    if (!id || args.length > 2 || !comment) throw new BlickError('USAGE', 'usage: blick alerts ack ID --comment TEXT [--expires 4h] [--author A]');
     const a = await call(flags, 'POST', `/api/v1/alerts/${encodeURIComponent(id)}/ack`, { comment, author: str(flags.author) ?? whoAmI(), ...(str(flags.expires) ? { expires: str(flags.expires) } : {}) });
     if (flags.json) printJson(a);
     else process.stdout.write(`acknowledged ${terminalSafe(String(a.id))} (${terminalSafe(a.rule)} on ${terminalSafe(a.host)} ${terminalSafe(a.service)})\n`);
     return;
   }
   if (cmd === 'alerts') {
-    const status = str(flags.status);
-    const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    const q = new URLSearchParams();
+    for (const k of ['status', 'host', 'rule']) { const v = str(flags[k]); if (v) q.set(k, v); }
+    const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${q.size ? `?${q.toString()}` : ''}`);
     print(rows.map((r: any) => ({ ...r, acked: r.acknowledged ? `${r.acknowledged.by}: ${r.acknowledged.comment}` : undefined })), ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'acked', 'description', 'id']);
     // on stderr, so --json output stays the list
     if (res.header('x-blick-rules') === '0') process.stderr.write('blick alerts: no alert rules are configured on this server (server.rules), so none can fire\n');

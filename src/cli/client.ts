@@ -5,11 +5,14 @@ import { followEvents } from './follow.js';
 import { getPages } from './pages.js';
 import { clientTarget } from './target.js';
 
-/** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). */
+/** Columns that name a thing: never cut, or two long names sharing a prefix would print alike. */
+const NAMES = new Set(['host', 'service', 'rule', 'id', 'matchers']);
+
+/** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). Free text beyond 60 characters ends in `…`. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown) => terminalSafe(v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
-  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! && !NAMES.has(columns[i]!) ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n') + '\n';
 }
 
@@ -27,7 +30,11 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
   if ((cmd === 'hosts' || cmd === 'checks') && _args.length > 0) return lifecycleCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
-  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  if (cmd === 'events' && flags.follow) {
+    // the stream has no history to start from: say so rather than ignore the flag
+    for (const k of ['since', 'limit']) if (flags[k] !== undefined) throw new BlickError('USAGE', `--${k} does not apply to --follow, which prints events as they arrive (see blick events --help)`);
+    return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them
@@ -52,13 +59,9 @@ async function lifecycleCommand(cmd: 'hosts' | 'checks', args: string[], flags: 
   else if (sub === 'rm' && cmd === 'checks' && host && service && args.length === 3) out = await call(flags, 'DELETE', path(host, service));
   else if (sub === 'resolve' && cmd === 'checks' && host && service && args.length === 3) {
     const body: Record<string, string> = {};
-    for (const k of ['reason', 'author'] as const) {
-      const v = flags[k];
-      if (v === true) throw new BlickError('BAD_REQUEST', `--${k} needs a value`);
-      if (v !== undefined) body[k] = v;
-    }
+    for (const k of ['reason', 'author'] as const) if (typeof flags[k] === 'string') body[k] = flags[k] as string;
     out = await call(flags, 'POST', `${path(host, service)}/resolve`, body);
-  } else throw new BlickError('BAD_REQUEST', USAGE_LIFECYCLE);
+  } else throw new BlickError('USAGE', USAGE_LIFECYCLE);
   if (flags.json) { printJson(out); return; }
   if (sub === 'resolve') process.stdout.write(`resolved ${terminalSafe(host!)} ${terminalSafe(service!)}\n`);
   else process.stdout.write(`removed ${terminalSafe(host!)}${service ? ' ' + terminalSafe(service) : ''} (${(out.deleted as string[]).length} check(s); history kept until retention)\n`);

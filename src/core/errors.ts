@@ -25,6 +25,7 @@ export const ErrorCodes = {
   TOO_MANY_STREAMS: { status: 1, http: 429, summary: 'too many live streams are open' },
   COMPONENT_FAILED: { status: 1, http: 503, summary: 'a daemon component failed to start or died while running' },
   KEY_EXISTS: { status: 2, http: 409, summary: 'a key pair exists already' },
+  USAGE: { status: 1, http: 400, summary: 'the command line is not understood (an unknown flag, a flag without its value)' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

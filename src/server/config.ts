@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
+import { graphiteForwardSchema } from './graphite/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -76,6 +77,8 @@ export const serverConfigSchema = z.strictObject({
     /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
     stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
   }).prefault({}),
+  /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
+  graphite: graphiteForwardSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });
