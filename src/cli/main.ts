@@ -6,7 +6,7 @@ import { createLogger } from '../core/log.js';
 import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { loadBlickConfig, loadStatsdConfig, type BlickConfig } from './config.js';
+import { isClientOnlyFile, loadBlickConfig, loadClientOnlyConfig, loadStatsdConfig, type BlickConfig } from './config.js';
 import { defaultAlerting } from '../server/alerts/defaults.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
@@ -29,7 +29,8 @@ usage:
                                     (H and S may be globs: --host 'web-*')
   blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
                                      --ca PEM or BLICK_CA for https with a private CA,
-                                     or url:/token:/ca: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
+                                     or url:/token:/token_file:/ca: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml;
+                                     --config of a daemon's file: its client: section, else server.http and its one token)
   blick alerts [--status firing|pending|resolved] [--json]
   blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
   blick silence list [--json] | blick silence rm ID
@@ -169,6 +170,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'check-config': {
         const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
         if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
+        if (isClientOnlyFile(file)) { loadClientOnlyConfig(file); process.stdout.write(`${file}: ok (client configuration)\n`); return; }
         // an Etsy statsd config.js is checked as `blick statsd` reads it
         const c = loadStatsdConfig(file);
         for (const u of c.statsd.unused) process.stderr.write(`${terminalSafe(file)}: warning: statsd key ${terminalSafe(u.key)} is not used by Blick: ${terminalSafe(u.why)}\n`);
