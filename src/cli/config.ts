@@ -41,7 +41,7 @@ export function isClientOnlyDocument(doc: unknown): boolean {
 /** `blick check-config FILE`: is FILE a (non-empty) client-only file? Unreadable or not YAML: no, the daemon path reports it. */
 export function isClientOnlyFile(file: string): boolean {
   try {
-    const doc: unknown = parseYaml(readFileSync(file, 'utf8'));
+    const doc: unknown = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'error' });
     return doc !== null && typeof doc === 'object' && Object.keys(doc).length > 0 && isClientOnlyDocument(doc);
   } catch { return false; }
 }

@@ -31,7 +31,7 @@ function clientSection(c: ClientConfig, file: string, where: string): FileTarget
 }
 
 /** The address a client on this host uses for a listen address: a wildcard is reached on loopback. */
-function dialable(listen: string): string {
+export function dialable(listen: string): string {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i);
   const reach = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host;
@@ -63,7 +63,7 @@ function fileTarget(file: string, env: NodeJS.ProcessEnv): FileTarget {
     throw new BlickError('CONFIG_UNREADABLE', `cannot read the client configuration ${file}: ${(err as Error).message}`);
   }
   let doc: unknown;
-  try { doc = parse(text); } catch (err) {
+  try { doc = parse(text, { logLevel: 'error' }); } catch (err) {
     throw new BlickError('CONFIG_INVALID', `${file}: not YAML (${(err as Error).message.split('\n')[0]})`);
   }
   if (isClientOnlyDocument(doc)) return clientSection(loadClientOnlyConfig(file, text), file, '');
