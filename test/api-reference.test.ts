@@ -35,6 +35,16 @@ test('docs/api.md has a section for every route the server registers, and for no
   assert.deepEqual(stale, [], `docs/api.md describes routes the server does not have: ${stale.join(', ')}`);
 });
 
+test('the links of docs/api.md to its own sections land on a heading', () => {
+  const doc = apiDoc();
+  // GitHub's anchors: lower case, punctuation dropped, spaces as hyphens
+  const slug = (h: string) => h.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+  const anchors = new Set([...doc.matchAll(/^#+ (.*)$/gm)].map((m) => slug(m[1]!)));
+  const targets = [...doc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+  assert.ok(targets.length > 10);
+  assert.deepEqual(targets.filter((a) => !anchors.has(a)), [], 'links to no heading');
+});
+
 test('docs/api.md lists every error code of the catalogue with its HTTP status', () => {
   const doc = apiDoc();
   for (const [code, { http }] of Object.entries(ErrorCodes)) {

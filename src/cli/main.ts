@@ -23,7 +23,7 @@ usage:
                                     (FILE: Blick's YAML, or an Etsy statsd config.js, read as data)
   blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
                  [--force]          unless --force
-  blick check-config FILE           validate a configuration file (exit 2 on error)
+  blick check-config FILE           validate a configuration file, a daemon's or a client's (exit 2 on error)
   blick version | --version         the version of blick and of node
   blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
                                     (H and S may be globs: --host 'web-*')
