@@ -115,7 +115,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
     reply.code(status).send(refuse(req, status, code, message));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    reply.code(404).send(refuse(req, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
   app.register(systemRoutes(ctx));
   app.register(eventsRoutes(ctx), { prefix: '/api/v1' });
