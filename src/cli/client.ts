@@ -27,6 +27,9 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
   if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  if (flags.limit !== undefined && !(typeof flags.limit === 'string' && /^[1-9]\d{0,8}$/.test(flags.limit))) {
+    throw new BlickError('BAD_REQUEST', `--limit needs a whole number from 1 (got ${flags.limit === true ? 'nothing' : JSON.stringify(flags.limit)})`);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them

@@ -37,7 +37,8 @@ Every daemon reads its section of the YAML file; BLICK_<SECTION>_<KEY> overrides
 /** Minimal flag parsing: --name value, --flag, positionals. */
 export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
   const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
+  // no prototype: `--__proto__ x` is kept, and `flags.constructor` is not a flag nobody gave
+  const flags: Record<string, string | true> = Object.create(null);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a.startsWith('--')) {
