@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MonitorContext, Observer } from '../src/agent/monitor.js';
-import { api, deferrals, metric, ROOT, serverForTest, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, restartableServer, ROOT, serverForTest, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
 
 test('an agent with a failing Nagios plugin makes the check critical in /api/v1/checks, with the plugin output and perfdata', async (t) => {
   const defer = deferrals(t);
@@ -29,11 +29,11 @@ test('an agent with a failing Nagios plugin makes the check critical in /api/v1/
   assert.equal(check.attributes.exit_code, '2');
   assert.equal(check.attributes.long_output, 'long output line one');
   assert.ok(check.ttl > 0, 'check events carry a ttl');
-  const used = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=disk%20data%20used')).body[0], 'perfdata metric');
+  const used = await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=check%20disk%20data%20used')).body[0], 'perfdata metric');
   assert.equal(used.metric, 97);
   assert.equal(used.attributes.uom, '%');
   assert.equal(used.attributes.crit, '95');
-  const free = (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=disk%20data%20free%20space')).body[0];
+  const free = (await api<any[]>(server.url, '/api/v1/checks?host=db-07&service=check%20disk%20data%20free%20space')).body[0];
   assert.equal(free.metric, 3);
 
   const host = (await api<any>(server.url, '/api/v1/hosts/db-07')).body;
@@ -61,21 +61,19 @@ test('the server is stopped while the agent keeps producing, then started again:
   const { dir, cleanup } = tempDir();
   defer(cleanup);
   const serverDir = join(dir, 'server');
-  let server = await startServer({ dataDir: serverDir });
-  const ingest = server.receiver.endpoint;
-  const http = server.url.replace('http://', '');
+  const restartable = await restartableServer(defer, serverDir);
+  const ingest = restartable.server.receiver.endpoint;
   const total = 6000;
   const source = new NumberedEvents(total);
   const agent = await startAgent({ dataDir: join(dir, 'agent'), upstreams: [ingest], monitors: [source], config: { batch: { max_events: 50 } } });
   defer(() => agent.stop());
 
   await until(() => source.n > 1000, 'the agent to produce');
-  await server.stop();
+  await restartable.stop();
   const producedWhileDown = source.n;
   await until(() => source.n > producedWhileDown + 1500, 'the agent to keep producing while the server is down');
   assert.ok(agent.producer.unacknowledged.events > 0, 'events wait in the spool while the server is down');
-  server = await startServer({ dataDir: serverDir, config: { ingest, http } });
-  defer(() => server.stop());
+  const server = await restartable.start();
   await until(() => source.n >= total, 'all events produced', 30_000);
   await agent.producer.drained();
 

@@ -11,7 +11,7 @@ import { createLogger } from '../src/core/log.js';
 import { StatsdDaemon } from '../src/statsd/daemon.js';
 import { createStatsd, statsdConfigSchema } from '../src/statsd/index.js';
 import { hasProgram, missing, run } from './agent/require.js';
-import { api, deferrals, exited, ROOT, serverForTest, spawnBlick, startAgent, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, exited, ROOT, serverForTest, spawnBlick, startAgent, tempDir, until, upEnv } from './fixtures/blick.js';
 import { freeTcpPort, freeUdpPort } from './statsd/fixtures.js';
 
 /** Tests reach a component's socket the way a dying libzmq or kernel would: closed under it. */
@@ -153,15 +153,6 @@ test('blick up whose statsd port is taken stops the server and agent it started,
   const order = ['"server started"', '"agent started"', '"agent stopped"', '"server stopped"'].map((m) => out.indexOf(m));
   assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), `started server, agent; stopped agent, server:\n${out}`);
 });
-
-/** `blick up` on ephemeral ports (the agent's upstream needs a fixed ingest port) with its data in `dir`. */
-function upEnv(dir: string, ingest: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    BLICK_DATA_DIR: join(dir, 'data'), BLICK_SERVER_HTTP: '127.0.0.1:0', BLICK_SERVER_INGEST: `tcp://127.0.0.1:${ingest}`,
-    BLICK_STATSD_UDP: '127.0.0.1:0', BLICK_STATSD_TCP: '127.0.0.1:0', BLICK_STATSD_ADMIN: '127.0.0.1:0',
-    BLICK_LOG_LEVEL: 'info', BLICK_LOG_FORMAT: 'json', BLICK_NODE: process.execPath, ...extra,
-  };
-}
 
 /** The pid listening on 127.0.0.1:port (to clean up a blick that outlived npm), if any. */
 function listenerPid(port: number): number | undefined {

@@ -9,6 +9,11 @@ import { clientTarget } from './target.js';
 type Flags = Record<string, string | true>;
 
 async function call(flags: Flags, method: string, path: string, body?: unknown): Promise<any> {
+  return (await respond(flags, method, path, body)).out;
+}
+
+/** The parsed body and the response (for its headers). */
+async function respond(flags: Flags, method: string, path: string, body?: unknown): Promise<{ out: any; res: CliResponse }> {
   const { base, token, ca } = clientTarget(flags);
   const headers: Record<string, string> = typeof token === 'string' ? { authorization: `Bearer ${token}` } : {};
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -23,7 +28,7 @@ async function call(flags: Flags, method: string, path: string, body?: unknown):
     const msg = out?.error?.message ?? `HTTP ${res.status}`;
     throw new BlickError(res.status === 401 ? 'AUTH_REQUIRED' : res.status === 403 ? 'AUTH_FORBIDDEN' : res.status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', `${method} ${path}: ${msg}`);
   }
-  return out;
+  return { out, res };
 }
 
 const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined);
@@ -35,9 +40,12 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
     else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
   };
   if (cmd === 'alerts') {
-    const status = str(flags.status);
-    const rows = await call(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    const q = new URLSearchParams();
+    for (const k of ['status', 'host', 'rule']) { const v = str(flags[k]); if (v) q.set(k, v); }
+    const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${q.size ? `?${q.toString()}` : ''}`);
     print(rows, ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'description']);
+    // on stderr, so --json output stays the list
+    if (res.header('x-blick-rules') === '0') process.stderr.write('blick alerts: no alert rules are configured on this server (server.rules), so none can fire\n');
     return;
   }
   const sub = args[0];

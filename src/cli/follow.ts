@@ -52,9 +52,25 @@ export class SseDecoder {
   }
 }
 
-const COLS: [string, number][] = [['time', 20], ['host', 18], ['service', 26], ['state', 8], ['metric', 10], ['description', 0]];
-const fit = (s: string, w: number) => (w === 0 ? s : s.length > w ? s.slice(0, w - 1) + '…' : s.padEnd(w));
-const line = (vals: string[]) => vals.map((v, i) => fit(terminalSafe(v), COLS[i]![1])).join('  ').trimEnd() + '\n';
+const COLS = ['time', 'host', 'service', 'state', 'metric', 'description'];
+/** Widest a column grows to fit the names seen so far; a longer name is still printed whole. */
+const MAX_WIDTH = 60;
+
+/**
+ * Rows of a live table whose columns cannot be measured in advance. Names are
+ * never cut (two services that share a long prefix must not print the same):
+ * a column widens to the longest value seen, up to MAX_WIDTH, so later rows
+ * line up again; the last column is never padded.
+ */
+export function liveTable(): (vals: string[]) => string {
+  const widths = [20, 18, 26, 8, 10, 0];
+  return (vals) => vals.map((raw, i) => {
+    const v = terminalSafe(raw);
+    if (i === vals.length - 1) return v;
+    if (v.length > widths[i]!) widths[i] = Math.min(MAX_WIDTH, v.length);
+    return v.padEnd(widths[i]!);
+  }).join('  ').trimEnd() + '\n';
+}
 
 /**
  * `blick events --follow`: the live stream (GET /api/v1/stream?kinds=event)
@@ -68,7 +84,8 @@ export async function followEvents(base: string, token: string | undefined, flag
   const url = `${base}/api/v1/stream?${params.toString()}`;
   const headers: Record<string, string> = { accept: 'text/event-stream' };
   if (token) headers.authorization = `Bearer ${token}`;
-  if (!flags.json) out.write(line(COLS.map(([c]) => c.toUpperCase())));
+  const line = liveTable();
+  if (!flags.json) out.write(line(COLS.map((c) => c.toUpperCase())));
   let lastId: string | undefined;
   let connectedOnce = false;
   for (let attempt = 0; ; attempt++) {

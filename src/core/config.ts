@@ -36,6 +36,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** YAML text instead of reading `file` (still reported under `file`). */
   text?: string;
+  /** A document already parsed from another format (an Etsy statsd config.js), with the line of each key path. */
+  parsed?: { value: unknown; lineOf(path: (string | number)[]): number | undefined };
 }
 
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -139,7 +141,9 @@ export function loadConfig<S extends z.ZodType>(file: string | undefined, schema
   let doc: Document | undefined;
   let raw: unknown = {};
   const label = file ?? '(defaults)';
-  if (file !== undefined || options.text !== undefined) {
+  if (options.parsed) {
+    raw = options.parsed.value;
+  } else if (file !== undefined || options.text !== undefined) {
     let text: string;
     try {
       text = options.text ?? readFileSync(file!, 'utf8');
@@ -171,16 +175,17 @@ export function loadConfig<S extends z.ZodType>(file: string | undefined, schema
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
+    const lineAt = (path: (string | number)[]) => (options.parsed ? options.parsed.lineOf(path) : lineOf(doc, lc, path));
     const msgs = result.error.issues.map((iss) => {
       const path = iss.path.map((p) => (typeof p === 'symbol' ? String(p) : p)) as (string | number)[];
       const key = path.join('.') || '(top level)';
       const fromEnv = overridden.find((o) => key === o || key.startsWith(o + '.'));
       if (fromEnv) return `${label}: key ${key} (from environment BLICK_${fromEnv.replace(/\./g, '_').toUpperCase()}): ${iss.message}`;
-      const line = lineOf(doc, lc, path);
+      const line = lineAt(path);
       let msg = iss.message;
       if (iss.code === 'unrecognized_keys') msg = `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
       const keyText = iss.code === 'unrecognized_keys' && path.length === 0 ? iss.keys.join(', ') : key;
-      const unknownLine = iss.code === 'unrecognized_keys' ? lineOf(doc, lc, [...path, iss.keys[0]!]) : line;
+      const unknownLine = iss.code === 'unrecognized_keys' ? lineAt([...path, iss.keys[0]!]) : line;
       return `${label}:${unknownLine ?? line ?? '?'}: key ${keyText}: ${msg}`;
     });
     throw new BlickError('CONFIG_INVALID', msgs.join('\n'));

@@ -109,8 +109,18 @@ function invalid(field: string, why: string): never {
  * renamed to U+FFFD on the next start and collide with the original.
  */
 function checkName(field: string, s: string): void {
-  if (!s.isWellFormed()) invalid(field, 'is not well-formed Unicode (a lone UTF-16 surrogate, or bytes that are not UTF-8)');
-  if (CONTROL.test(s)) invalid(field, 'contains a control character');
+  // one pass over the code units (names are short; this is the ingest hot path):
+  // only a string with a surrogate or a control character takes the slow checks
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) continue;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) invalid(field, 'contains a control character');
+    if ((c & 0xf800) === 0xd800) {
+      if (!s.isWellFormed()) invalid(field, 'is not well-formed Unicode (a lone UTF-16 surrogate, or bytes that are not UTF-8)');
+      if (CONTROL.test(s)) invalid(field, 'contains a control character');
+      return;
+    }
+  }
 }
 
 /** Free text (description, attribute values): lone surrogates become U+FFFD. */

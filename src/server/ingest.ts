@@ -208,11 +208,16 @@ export class Ingest {
     for (const { host, service } of due) {
       const c = this.state.get(host, service);
       if (!c || c.ttl === null) continue;
+      // a metric-only series (no state of its own, e.g. a check's perfdata) goes stale, not
+      // critical: its check's own state says whether something is wrong
+      const stale = c.state === null;
       try {
         events.push(makeEvent({
-          host, service, state: 'critical',
-          description: `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state ?? 'none'})`,
-          attributes: { expired: 'true', last_state: c.state ?? '', last_event: c.event_id, last_seen: String(c.last_seen) },
+          host, service, ...(stale ? {} : { state: 'critical' as const }),
+          description: stale
+            ? `stale: no value for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)}`
+            : `expired: no event for ${host} ${service} within its ttl of ${formatDuration(c.ttl * 1000)} (last state ${c.state})`,
+          attributes: { expired: 'true', ...(stale ? { stale: 'true' } : {}), last_state: c.state ?? '', last_event: c.event_id, last_seen: String(c.last_seen) },
           tags: c.tags,
         }, { source: 'server', now: this.now }));
       } catch (err) {

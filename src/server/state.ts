@@ -1,5 +1,5 @@
 import type { BlickEvent } from '../core/event.js';
-import { FACTS_SERVICE, SEVERITY, worseState, type State } from '../core/event.js';
+import { FACTS_SERVICE, SEVERITY, STATES, worseState, type State } from '../core/event.js';
 import type { CheckState, StoredCheck } from './store/store.js';
 
 
@@ -78,6 +78,12 @@ export function isExpiry(c: Pick<CheckState, 'source' | 'attributes'>): boolean 
   return c.source === 'server' && c.attributes.expired === 'true';
 }
 
+/** The state a check had before the server expired it (an expiry's `last_state`), null for a metric-only series. */
+function stateBeforeExpiry(c: CheckState): State | null {
+  const s = c.attributes.last_state;
+  return s !== undefined && (STATES as readonly string[]).includes(s) ? s as State : null;
+}
+
 /**
  * The current state of every host+service, in memory (rebuilt from the store
  * at start). `prepare` computes what a batch changes without touching the
@@ -143,9 +149,11 @@ export class StateIndex {
       // (newer than the last one it sent) still counts, whatever its clock says
       if (prev && prev.time > e.time && !(isExpiry(prev) && e.source !== 'server' && e.time > prev.last_seen)) continue;
       const state = e.state ?? null;
-      // a pure metric event keeps the check's state; a new state changes it
-      const newState = state ?? prev?.state ?? null;
-      const stateChanged = !prev || (state !== null && state !== prev.state);
+      // a pure metric event keeps the check's state, except that one from the host ends
+      // an expiry: the series is heard from again, back in the state it had before
+      const ends = state === null && prev !== undefined && e.source !== 'server' && isExpiry(prev);
+      const newState = state ?? (ends ? stateBeforeExpiry(prev) : prev?.state ?? null);
+      const stateChanged = !prev || newState !== prev.state;
       const { description, attributes } = boundCheckText(e.description, e.attributes, this.limits);
       const row: CheckState = {
         host: e.host, service: e.service, state: newState, metric: e.metric ?? null, description,

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { loadConfig } from '../core/config.js';
-import { readEtsyConfigFile, statsdConfigSchema } from './config.js';
+import { isBlickError } from '../core/errors.js';
+import { etsyStatsdConfigSchema, readEtsyConfigFile, statsdConfigSchema } from './config.js';
 
 const require = createRequire(import.meta.url);
 
@@ -87,4 +88,72 @@ test("Etsy's own exampleConfig.js is read", () => {
   const c = readEtsyConfigFile(require.resolve('statsd/exampleConfig.js'));
   assert.equal(c.graphite.host, 'graphite.example.com');
   assert.equal(c.udp, '0.0.0.0:8125');
+});
+
+const unusedKeys = (c: { unused: { key: string }[] }) => c.unused.map((u) => u.key).sort();
+
+test("YAML: keys Etsy ignores and third-party backends' sections are warned about, not refused; a misspelt key still is", () => {
+  const c = statsdConfigSchema.parse({
+    graphService: 'graphite', batch: 200, debug: false, librato: { email: 'ops@example.com', token: 't' }, datadogApiKey: 'k',
+    backends: ['./backends/graphite', 'statsd-librato-backend', './backends/console'], flushInterval: 1000,
+  });
+  assert.deepEqual(unusedKeys(c), ['backends', 'batch', 'datadogApiKey', 'graphService', 'librato']);
+  assert.match(c.unused.find((u) => u.key === 'librato')!.why, /librato backend/);
+  assert.match(c.unused.find((u) => u.key === 'backends')!.why, /statsd-librato-backend, \.\/backends\/console/);
+  assert.equal(c.flushInterval, 1000);
+  assert.equal(c.graphite.host, '127.0.0.1', 'backends lists graphite');
+  // a section named after a module in `backends` is that backend's too
+  assert.deepEqual(unusedKeys(statsdConfigSchema.parse({ backends: ['statsd-acme-backend'], acme: { key: 1 } })), ['acme', 'backends']);
+  for (const bad of [{ flushIntervall: 1000 }, { graphite: { legacyNamspace: false } }, { servers: [{ server: './servers/udp', prot: 1 }] }, { libratoo: {} }]) {
+    const r = statsdConfigSchema.safeParse(bad);
+    assert.equal(r.success, false, JSON.stringify(bad));
+    assert.equal(r.error!.issues[0]!.code, 'unrecognized_keys');
+  }
+});
+
+test("Etsy's listener forms: the single server, a top-level socket, servers with a Unix socket; nothing else listens", () => {
+  const single = statsdConfigSchema.parse({ server: './servers/tcp', address: '127.0.0.1', port: 9125 });
+  assert.deepEqual([single.udp, single.tcp, single.socket], [null, '127.0.0.1:9125', null]);
+  const unix = statsdConfigSchema.parse({ servers: [{ server: './servers/tcp', socket: '/run/statsd.sock', socket_mod: '660' }] });
+  assert.deepEqual([unix.udp, unix.tcp, unix.socket, unix.socketMode], [null, null, '/run/statsd.sock', 0o660]);
+  const top = statsdConfigSchema.parse({ socket: '/run/statsd.sock', port: 8125 });
+  assert.deepEqual([top.udp, top.tcp, top.socket], [null, null, '/run/statsd.sock'], 'a socket without server is the tcp server on the socket');
+  assert.deepEqual(unusedKeys(top), ['port', 'server']);
+  const both = statsdConfigSchema.parse({ servers: [{ server: 'servers/udp', address: '::1', address_ipv6: true, port: 1 }, { server: './servers/tcp', socket: '/s' }, { server: './servers/tcp.js', port: 2 }], port: 5 });
+  assert.deepEqual([both.udp, both.tcp, both.socket], ['[::1]:1', '0.0.0.0:2', '/s']);
+  assert.deepEqual(unusedKeys(both), ['port'], 'servers replaces the top-level port, as in Etsy');
+  assert.equal(statsdConfigSchema.parse({ server: './servers/udp', socket_mod: 1 }).unused[0]!.key, 'socket_mod');
+  assert.equal(statsdConfigSchema.safeParse({ servers: [{ server: './servers/quic' }] }).success, false, 'a server Blick does not have');
+  assert.equal(statsdConfigSchema.safeParse({ servers: [{ port: 1 }, { port: 2 }] }).success, false, 'two UDP servers: refused, not one silently dropped');
+  assert.equal(statsdConfigSchema.safeParse({ socket: '/s', socket_mod: 'rw' }).success, false);
+  assert.equal(statsdConfigSchema.parse({ servers: [{ server: './servers/tcp', socket: '/s' }], udp: '127.0.0.1:1' }).udp, '127.0.0.1:1', "Blick's own key wins for its protocol");
+});
+
+test('an Etsy file is read as Etsy reads it: unknown keys warned, UDP only, no Graphite without graphiteHost', () => {
+  const c = etsyStatsdConfigSchema.parse({ flushIntrval: 5, graphite: { foo: 1 } });
+  assert.deepEqual(unusedKeys(c), ['flushIntrval', 'graphite.foo']);
+  assert.match(c.unused[0]!.why, /misspelt/);
+  assert.deepEqual([c.udp, c.tcp, c.socket], ['0.0.0.0:8125', null, null]);
+  assert.equal(c.graphite.host, '');
+  assert.equal(etsyStatsdConfigSchema.parse({ graphiteHost: 'carbon' }).graphite.host, 'carbon');
+  const consoleOnly = etsyStatsdConfigSchema.parse({ graphiteHost: 'carbon', backends: ['./backends/console'] });
+  assert.equal(consoleOnly.graphite.host, '', 'backends without graphite: nothing to Graphite, as in Etsy');
+  assert.deepEqual(unusedKeys(consoleOnly), ['backends', 'graphiteHost']);
+});
+
+test('an Etsy config file with code in it is refused with its line, and not run', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'blick-etsy-'));
+  try {
+    const file = join(dir, 'config.js');
+    writeFileSync(file, '{ port: 8125\n, graphite: { globalSuffix: (globalThis.ran = 1, "x") } }\n');
+    assert.throws(() => readEtsyConfigFile(file), (err: unknown) => isBlickError(err, 'CONFIG_INVALID') && (err as Error).message.startsWith(`${file}:2:29: `));
+    assert.equal((globalThis as { ran?: number }).ran, undefined);
+    writeFileSync(file, '{ port: 8125\n, flushInterval: "often"\n, socket_mod: 0660, socket: "/s" }\n');
+    assert.throws(() => readEtsyConfigFile(file), (err: unknown) => (err as Error).message.startsWith(`${file}:2: key flushInterval: `));
+    writeFileSync(file, '{ socket_mod: 0660, server: "./servers/tcp", socket: "/s" }\n');
+    assert.equal(readEtsyConfigFile(file).socketMode, 0o660, "Etsy's sloppy-mode octal literal");
+  } finally { rmSync(dir, { recursive: true, force: true }); }
 });

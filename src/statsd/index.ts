@@ -1,5 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
 import { BlickError } from '../core/errors.js';
@@ -36,7 +37,7 @@ export interface StatsdDeps {
 }
 
 /** Addresses actually bound (ports resolved when 0 was asked for). */
-export interface StatsdAddresses { udp?: number; tcp?: number; admin?: number }
+export interface StatsdAddresses { udp?: number; tcp?: number; admin?: number; /** the Unix socket's path */ socket?: string }
 
 /**
  * Blick's statsd daemon: Etsy statsd's protocol, flush semantics, Graphite
@@ -65,6 +66,7 @@ export class StatsdServer implements Component {
   private readonly droppedCounter: Counter;
   private udp: UdpSocket | undefined;
   private tcp: Server | undefined;
+  private unix: Server | undefined;
   private readonly tcpClients = new Set<Socket>();
   private admin: AdminServer | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -87,6 +89,7 @@ export class StatsdServer implements Component {
     const backendDeps = { log: this.log, now: this.now, metrics: this.registry };
     this.backends.push(BACKENDS.graphite!(config, backendDeps));
     if (deps.emit) this.backends.push(new EventsBackend(config, deps.emit, backendDeps));
+    for (const u of config.unused) this.log.warn({ key: u.key }, `statsd key ${u.key} is not used by Blick: ${u.why}`);
   }
 
   /** The in-process store (single-thread mode; also before start in worker mode). */
@@ -135,13 +138,13 @@ export class StatsdServer implements Component {
    * stays bound and keeps receiving (e.g. ECONNABORTED after `ss -K`), so it is
    * counted and logged, rate limited.
    */
-  private listenerDied(which: 'udp' | 'tcp', address: string): void {
+  private listenerDied(which: 'udp' | 'tcp' | 'socket', address: string): void {
     if (!this.running) return;
     this.log.error({ part: which, address }, `statsd ${which} listener closed while running`);
     this.failures.fail(new BlickError('COMPONENT_FAILED', `the statsd ${which} listener on ${address} closed while running`));
   }
 
-  private listenerError(which: 'udp' | 'tcp', address: string, err: Error): void {
+  private listenerError(which: 'udp' | 'tcp' | 'socket', address: string, err: Error): void {
     this.listenerErrors++;
     this.badLog.warn(`${which}-error`, { part: which, address, err: err.message, errors: this.listenerErrors }, `statsd ${which} listener error; still listening`);
   }
@@ -156,7 +159,19 @@ export class StatsdServer implements Component {
     }
     try {
       if (this.config.udp) this.addresses.udp = await this.listenUdp(this.config.udp);
-      if (this.config.tcp) this.addresses.tcp = await this.listenTcp(this.config.tcp);
+      if (this.config.tcp) {
+        const [host, port] = splitHostPort(this.config.tcp);
+        this.tcp = this.streamServer();
+        this.addresses.tcp = await this.listenStream(this.tcp, 'tcp', { host, port });
+      }
+      if (this.config.socket) {
+        const path = this.config.socket;
+        await removeStaleSocket(path);
+        this.unix = this.streamServer();
+        await this.listenStream(this.unix, 'socket', { path });
+        if (this.config.socketMode !== null) chmodSync(path, this.config.socketMode);
+        this.addresses.socket = path;
+      }
       if (this.config.admin) {
         const [h, p] = splitHostPort(this.config.admin);
         this.admin = new AdminServer(this.adminTarget(), this.log, this.now);
@@ -223,10 +238,10 @@ export class StatsdServer implements Component {
     });
   }
 
-  private listenTcp(address: string): Promise<number> {
-    const [host, port] = splitHostPort(address);
+  /** The stream protocol (Etsy's ./servers/tcp), for a TCP port or a Unix socket. */
+  private streamServer(): Server {
     const max = this.config.maxLineBytes;
-    const server = createServer((s) => {
+    return createServer((s) => {
       this.tcpClients.add(s);
       s.setEncoding('utf8');
       let buf = '';
@@ -247,16 +262,20 @@ export class StatsdServer implements Component {
       s.on('error', (err) => this.log.debug({ part: 'tcp', err: err.message }, 'statsd tcp client error'));
       s.on('close', () => this.tcpClients.delete(s));
     });
-    this.tcp = server;
+  }
+
+  private listenStream(server: Server, which: 'tcp' | 'socket', where: { host: string; port: number } | { path: string }): Promise<number> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      const listening = () => {
         server.off('error', reject);
-        const bound = (server.address() as { port: number }).port;
-        server.on('error', (err) => this.listenerError('tcp', `${host}:${bound}`, err));
-        server.on('close', () => { if (this.tcp === server) this.listenerDied('tcp', `${host}:${bound}`); });
+        const bound = 'path' in where ? 0 : (server.address() as { port: number }).port;
+        const label = 'path' in where ? where.path : `${where.host}:${bound}`;
+        server.on('error', (err) => this.listenerError(which, label, err));
+        server.on('close', () => { if (this.tcp === server || this.unix === server) this.listenerDied(which, label); });
         resolve(bound);
-      });
+      };
+      if ('path' in where) server.listen(where.path, listening); else server.listen(where.port, where.host, listening);
     });
   }
 
@@ -286,9 +305,11 @@ export class StatsdServer implements Component {
     this.udp = undefined;
     if (udp) await new Promise<void>((r) => { try { udp.close(() => r()); } catch { r(); } });
     for (const s of this.tcpClients) s.destroy();
-    const tcp = this.tcp;
+    const streams = [this.tcp, this.unix];
     this.tcp = undefined;
-    if (tcp) await new Promise<void>((r) => tcp.close(() => r()));
+    this.unix = undefined;
+    // closing a Unix socket's server also removes its file
+    for (const server of streams) if (server) await new Promise<void>((r) => server.close(() => r()));
     await this.admin?.close();
     this.admin = undefined;
   }
@@ -314,11 +335,30 @@ export class StatsdServer implements Component {
 }
 
 function flatConfig(c: StatsdConfig): Record<string, unknown> {
-  const { graphite, ...rest } = c;
+  const { graphite, unused: _unused, ...rest } = c;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rest)) out[k] = Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : x)).join(',') : v;
   out.graphite = graphite;
   return out;
+}
+
+/**
+ * A socket file left by a daemon that was killed is removed, so a restart
+ * can listen again; a live one (something answers) or any other kind of
+ * file is never touched, and starting fails with what to do.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try { isSocket = lstatSync(path).isSocket(); } catch { return; }
+  if (!isSocket) throw new BlickError('CONFIG_INVALID', `statsd socket ${path} exists and is not a socket; Blick does not replace it: remove it or choose another path`);
+  const refused = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const c = connect(path, () => { c.destroy(); resolve(undefined); });
+    c.on('error', (err) => resolve(err));
+  });
+  if (refused?.code !== 'ECONNREFUSED') {
+    throw new BlickError('COMPONENT_FAILED', `statsd socket ${path} ${refused ? `cannot be checked (${refused.message})` : 'is in use by another process'}; stop that process or choose another path`);
+  }
+  unlinkSync(path);
 }
 
 /**

@@ -17,7 +17,9 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 (protobuf.BufferReader.prototype as unknown as { string(): string }).string = function readString(this: { buf: Buffer; pos: number; len: number; uint32(): number }): string {
   const len = this.uint32();
   const start = this.pos;
-  const end = this.pos = Math.min(start + len, this.len);
+  const end = start + len;
+  if (end > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`);
+  this.pos = end;
   const s = this.buf.toString('utf8', start, end);
   if (!s.includes('\uFFFD')) return s;
   try { strictUtf8.decode(this.buf.subarray(start, end)); return s; } catch { return s + '\uDC00'; }

@@ -112,7 +112,7 @@ test('the dashboard shows hosts live, silences from the page, and hides silencin
 
   // host page: checks with output and a chart of the metric history
   await tile.click();
-  await page.waitForSelector('body[data-view=host] tr[data-service="app value"] .spark canvas', { timeout: 10_000 });
+  await page.waitForSelector('body[data-view=host] tr[data-service="check app value"] .spark canvas', { timeout: 10_000 });
   assert.match((await page.locator('tr[data-service=app] td.out').textContent()) ?? '', /CRITICAL - value is 97/);
   assert.equal(await page.locator('tr[data-service=app] .state').textContent(), 'critical');
   writeFileSync(state, '1 85\n');

@@ -2,11 +2,12 @@
 // as a child process, a loopback "carbon" that records lines, free ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseEtsyConfig } from '../../src/statsd/etsy-file.js';
 import { inCI } from '../fixtures/ci.js';
 
 const require = createRequire(import.meta.url);
@@ -180,4 +181,48 @@ export function statsdProcessConfig(dir: string, o: { udp: number; admin: number
     `  graphite: ${o.graphite}`,
   ].join('\n') + '\n');
   return file;
+}
+
+/**
+ * The sockets process `pid` holds bound, read from /proc: TCP ports it listens
+ * on and UDP ports it has bound (IPv4 and IPv6), to check that a daemon opened
+ * nothing it was not asked to.
+ */
+export function boundPorts(pid: number): { tcp: number[]; udp: number[] } {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch { /* closed meanwhile */ }
+  }
+  const ports = (tables: string[], state: string) => {
+    const out = new Set<number>();
+    for (const t of tables) {
+      for (const line of readFileSync(`/proc/net/${t}`, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 10 || f[3] !== state || !inodes.has(f[9]!)) continue;
+        out.add(parseInt(f[1]!.split(':')[1]!, 16));
+      }
+    }
+    return [...out].sort((a, b) => a - b);
+  };
+  // 0A: TCP LISTEN; 07: UDP "close", i.e. bound and not connected
+  return { tcp: ports(['tcp', 'tcp6'], '0A'), udp: ports(['udp', 'udp6'], '07') };
+}
+
+/**
+ * The config text one of Etsy's own graphite tests writes (`var configfile = "…" + this.myflush + "…"`),
+ * read from the test file in place: the concatenated string literal, with the variables filled in.
+ */
+export function etsyTestConfig(testSource: string, vars: Record<string, number>): string {
+  const m = /var configfile = ("[\s\S]*?");\n/.exec(testSource);
+  if (!m) throw new Error('no configfile in this Etsy test');
+  const literal = m[1]!.replace(/" \+ this\.(\w+) \+ "/g, (_, name: string) => {
+    if (vars[name] === undefined) throw new Error(`the Etsy test uses this.${name}`);
+    return String(vars[name]);
+  });
+  const text = parseEtsyConfig(literal, 'etsy-test').value;
+  if (typeof text !== 'string') throw new Error('configfile is not one string');
+  return text;
 }

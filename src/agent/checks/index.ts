@@ -22,6 +22,15 @@ export const checkConfigSchema = z.strictObject({
 });
 export type CheckConfig = z.output<typeof checkConfigSchema>;
 
+/**
+ * The series of one perfdata item: `check <name> <label>`. The `check` prefix keeps a
+ * plugin's numbers off the built-in observers' series (`check_disk` named `disk` sends
+ * `/` in bytes, the disk observer `disk /` in percent) and out of their rules' globs.
+ *
+ * @example perfdataService('disk', '/') // 'check disk /'
+ */
+export function perfdataService(check: string, label: string): string { return `check ${check} ${label}`; }
+
 const EXIT_STATES: State[] = ['ok', 'warning', 'critical', 'unknown'];
 const MAX_CAPTURE = 64 * 1024;
 /** how long output is still read after the plugin exited or was killed */
@@ -72,7 +81,7 @@ export function runPlugin(command: string[], timeoutMs: number, env?: Record<str
 /**
  * A Nagios-plugin check as an observer: exit 0/1/2/3 → ok/warning/critical/unknown,
  * the first output line → description, perfdata → one metric event per item
- * (`<name> <label>`).
+ * (service {@link perfdataService}).
  */
 export class NagiosCheck implements Observer {
   readonly kind = 'observer' as const;
@@ -105,7 +114,7 @@ export class NagiosCheck implements Observer {
       if (p.crit !== undefined) a.crit = p.crit;
       if (p.min !== undefined) a.min = String(p.min);
       if (p.max !== undefined) a.max = String(p.max);
-      ctx.emit({ service: `${c.name} ${p.label}`, metric: p.value, attributes: a, tags: c.tags, ...(ttl > 0 ? { ttl } : {}) });
+      ctx.emit({ service: perfdataService(c.name, p.label), metric: p.value, attributes: a, tags: c.tags, ...(ttl > 0 ? { ttl } : {}) });
     }
   }
 }

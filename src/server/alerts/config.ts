@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { zDuration } from '../../core/config.js';
-import { rulesSchema, zGlobs } from '../rules/config.js';
+import { STATES } from '../../core/event.js';
+import { glob } from '../../core/glob.js';
+import { rulesSchema, SEVERITIES, zGlobs } from '../rules/config.js';
 import { notifiersSchema } from '../notifiers/index.js';
 
 /** The labels of an alert that routes, inhibitions and silences match. */
@@ -54,3 +56,43 @@ export const alertingConfigKeys = {
   inhibit: z.array(inhibitSchema).default([]),
   notifiers: notifiersSchema,
 };
+
+/** What {@link checkAlertingReferences} reads: the parsed alerting keys of a `server:` section. */
+export interface AlertingReferences {
+  rules: readonly { name: string }[];
+  routes: readonly { match: LabelMatch; notify: readonly string[] }[];
+  inhibit: readonly { source_match: LabelMatch; target_match: LabelMatch }[];
+  notifiers: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Check every name one alerting key gives another: a route's notifiers, and the
+ * rule, severity and state globs of routes and inhibitions (a glob matching no
+ * rule, severity or state would route or mute nothing, silently). Issues go to
+ * `ctx` at `path` + the offending key, so the loader reports FILE:LINE.
+ */
+export function checkAlertingReferences(c: AlertingReferences, ctx: z.RefinementCtx, path: (string | number)[]): void {
+  const notifiers = Object.keys(c.notifiers);
+  const known = { rule: c.rules.map((r) => r.name), severity: [...SEVERITIES], state: [...STATES] as string[] };
+  const checkMatch = (m: LabelMatch, at: (string | number)[]) => {
+    for (const label of ['rule', 'severity', 'state'] as const) {
+      const g = m[label];
+      if (g === undefined) continue;
+      (typeof g === 'string' ? [g] : g).forEach((pattern, i) => {
+        if (known[label].some(glob(pattern))) return;
+        const listed = known[label].length ? known[label].join(', ') : 'none configured';
+        ctx.addIssue({ code: 'custom', path: [...at, label, ...(typeof g === 'string' ? [] : [i])], message: `"${pattern}" matches no ${label}${label === 'rule' ? ' in server.rules' : ''} (${listed})` });
+      });
+    }
+  };
+  c.routes.forEach((r, i) => {
+    r.notify.forEach((n, j) => {
+      if (!notifiers.includes(n)) ctx.addIssue({ code: 'custom', path: [...path, 'routes', i, 'notify', j], message: `names notifier "${n}", which is not in server.notifiers (${notifiers.join(', ') || 'none configured'})` });
+    });
+    checkMatch(r.match, [...path, 'routes', i, 'match']);
+  });
+  c.inhibit.forEach((r, i) => {
+    checkMatch(r.source_match, [...path, 'inhibit', i, 'source_match']);
+    checkMatch(r.target_match, [...path, 'inhibit', i, 'target_match']);
+  });
+}

@@ -82,10 +82,12 @@ export class AlertBook {
           if (fires) changes.push({ alert: a, from: null, to: 'firing', renotify: false });
           else this.arm(a, s.rule.forMs);
         } else {
+          const said = a.description;
           this.refresh(a, s);
+          const renotify = s.renotify || (s.rule.config.renotify_on === 'description' && a.description !== said);
           if (a.status === 'pending' && now - a.startsAt >= s.rule.forMs) {
             this.fire(a, now, saved, transitions, changes);
-          } else if (a.status === 'firing' && s.renotify) {
+          } else if (a.status === 'firing' && renotify) {
             a.severity = s.severity;
             saved.push(a);
             changes.push({ alert: a, from: 'firing', to: 'firing', renotify: true });

@@ -1,27 +1,29 @@
 import { z } from 'zod';
 import { emailSchema, EmailNotifier } from './email/index.js';
 import { execSchema, ExecNotifier } from './exec/index.js';
-import type { Notifier, RetryPolicy } from './notifier.js';
+import { logSchema, LogNotifier } from './log/index.js';
+import type { Notifier, NotifierDeps, RetryPolicy } from './notifier.js';
 import { slackSchema, SlackNotifier } from './slack/index.js';
 import { webhookSchema, WebhookNotifier } from './webhook/index.js';
 
 export type { Notifier, RetryPolicy } from './notifier.js';
 
 /** One entry of `server.notifiers` (a map name → config), discriminated by `type`. */
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookSchema, slackSchema, emailSchema, execSchema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookSchema, slackSchema, emailSchema, execSchema, logSchema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 export const notifiersSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'notifier names are letters, digits, _ . -'), notifierConfigSchema).default({});
 
 /** The built-in notifiers: an explicit name → factory map. */
-const FACTORIES: { [T in NotifierConfig['type']]: (name: string, c: Extract<NotifierConfig, { type: T }>) => Notifier } = {
+const FACTORIES: { [T in NotifierConfig['type']]: (name: string, c: Extract<NotifierConfig, { type: T }>, deps: NotifierDeps) => Notifier } = {
   webhook: (name, c) => new WebhookNotifier(name, c),
   slack: (name, c) => new SlackNotifier(name, c),
   email: (name, c) => new EmailNotifier(name, c),
   exec: (name, c) => new ExecNotifier(name, c),
+  log: (name, c, deps) => new LogNotifier(name, c, deps),
 };
 
 /** Build a configured notifier with its retry policy. */
-export function createNotifier(name: string, c: NotifierConfig): { notifier: Notifier; policy: RetryPolicy } {
-  const notifier = (FACTORIES[c.type] as (n: string, c: NotifierConfig) => Notifier)(name, c);
+export function createNotifier(name: string, c: NotifierConfig, deps: NotifierDeps): { notifier: Notifier; policy: RetryPolicy } {
+  const notifier = (FACTORIES[c.type] as (n: string, c: NotifierConfig, d: NotifierDeps) => Notifier)(name, c, deps);
   return { notifier, policy: { timeout: c.timeout, initial: c.retry.initial, max: c.retry.max, giveUpAfter: c.retry.give_up_after } };
 }

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { zDuration } from '../../core/config.js';
-import { compileExpr, ExprError } from './expr.js';
+import { compileExpr, ExprError, RULE_NAMES } from './expr.js';
 
 /** One glob or a list of globs. */
 export const zGlobs = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
-/** An expression of the rule language, checked when the configuration loads. */
+/** An expression of the rule language, checked when the configuration loads: syntax and every name. */
 export const zExpr = z.string().min(1).superRefine((s, ctx) => {
-  try { compileExpr(s); } catch (err) {
+  try { compileExpr(s, { names: RULE_NAMES }); } catch (err) {
     ctx.addIssue({ code: 'custom', message: err instanceof ExprError ? err.message : String(err) });
   }
 });
@@ -49,13 +49,21 @@ export const ruleSchema = z.strictObject({
   severity: z.enum(SEVERITIES).optional(),
   /** text for notifications instead of the event's description */
   description: z.string().optional(),
+  /** `description`: notify again while firing when the event's description changes (a second, different error) */
+  renotify_on: z.enum(['description']).optional(),
 }).superRefine((r, ctx) => {
   const kinds = [r.when !== undefined && !r.expired && !r.state_change, r.expired, r.state_change, !!r.flapping].filter(Boolean).length;
   if (kinds === 0) ctx.addIssue({ code: 'custom', message: `rule "${r.name}" needs a condition: when, expired, state_change or flapping` });
   if ([r.expired, r.state_change, !!r.flapping].filter(Boolean).length > 1) ctx.addIssue({ code: 'custom', message: `rule "${r.name}": expired, state_change and flapping exclude each other` });
-  if (r.when && /\b(rate|derivative)\b/.test(r.when) && r.window === undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: `rule "${r.name}" uses rate/derivative: set window (e.g. window: 1m)` });
+  const reads = r.when === undefined ? new Set<string>() : namesOf(r.when);
+  if (reads.has('previous_state') && !r.state_change) ctx.addIssue({ code: 'custom', path: ['when'], message: `rule "${r.name}" reads previous_state, which only state_change rules have (add state_change: true)` });
+  if ((reads.has('rate') || reads.has('derivative')) && r.window === undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: `rule "${r.name}" uses rate/derivative: set window (e.g. window: 1m)` });
   if (typeof r.flapping === 'object' && r.flapping.low >= r.flapping.high) ctx.addIssue({ code: 'custom', path: ['flapping'], message: 'flapping.low must be below flapping.high' });
 });
+
+function namesOf(src: string): ReadonlySet<string> {
+  try { return compileExpr(src).names; } catch { return new Set(); } // zExpr reports the error
+}
 
 export type RuleConfig = z.output<typeof ruleSchema>;
 

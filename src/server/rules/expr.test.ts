@@ -73,3 +73,21 @@ test('property: evaluation never throws, whatever the expression and the event',
     assert.equal(typeof e.test(scope as never), 'boolean');
   }), { numRuns: 5000 });
 });
+
+test('property: with names given, an identifier outside them is refused wherever it stands, at its column; names inside them never are', () => {
+  const known = ['metric', 'state', 'attributes'] as const;
+  const ident = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/).filter((s) => !['and', 'or', 'not', 'in', 'true', 'false', 'null'].includes(s));
+  const shapes = [(n: string) => `${n} > 1`, (n: string) => `not ${n}`, (n: string) => `-${n} * 2 == 3`, (n: string) => `"a" in [1, ${n}]`, (n: string) => `${n} =~ "x"`, (n: string) => `(${n})`];
+  fc.assert(fc.property(fc.array(fc.tuple(ident, fc.nat(shapes.length - 1)), { minLength: 1, maxLength: 4 }), (parts) => {
+    const src = parts.map(([n, k]) => shapes[k]!(n)).join(' and ');
+    const unknown = parts.find(([n]) => !(known as readonly string[]).includes(n));
+    try { compileExpr(src, { names: known }); } catch (err) {
+      assert.ok(err instanceof ExprError && unknown, `refused only with an unknown name: ${src}`);
+      assert.match(err.message, new RegExp(`^unknown name "${unknown[0]}"`));
+      assert.equal(src.slice(err.position, err.position + unknown[0].length), unknown[0], 'the column points at the name');
+      return;
+    }
+    assert.equal(unknown, undefined, `accepted an unknown name: ${src}`);
+    assert.doesNotThrow(() => compileExpr(src), 'without names any identifier compiles');
+  }), { numRuns: 500 });
+});

@@ -103,7 +103,7 @@ export function tokenize(src: string): Token[] {
 /** The syntax tree. */
 export type Node =
   | { t: 'lit'; v: Value }
-  | { t: 'name'; path: string[] }
+  | { t: 'name'; path: string[]; pos?: number }
   | { t: 'list'; items: Node[] }
   | { t: 'not'; x: Node }
   | { t: 'neg'; x: Node }
@@ -214,7 +214,7 @@ export function parse(src: string): Node {
         } else break;
       }
       if (path.length > 2) fail(`"${path.join('.')}" goes too deep (only attributes.<key> has fields)`, tok);
-      return { t: 'name', path };
+      return { t: 'name', path, pos: tok.pos };
     }
     return fail('expected a value');
   }
@@ -349,13 +349,67 @@ function names(n: Node, out: Set<string>): Set<string> {
   return out;
 }
 
+/** The names a rule's `when` can read: the event's fields and what the rule computes. */
+export const RULE_NAMES = ['host', 'service', 'state', 'metric', 'description', 'tags', 'attributes', 'source', 'previous_state', 'rate', 'derivative'] as const;
+
+/** The closest known name by edit distance (at most 2 edits), for "did you mean". */
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined, bestD = 3;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k);
+    if (d < bestD) { best = k; bestD = d; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * Refuse names outside `known` (a misspelt name would read null and the rule
+ * would never fire) and fields of anything but `attributes`.
+ */
+function checkNames(n: Node, known: readonly string[], src: string): void {
+  switch (n.t) {
+    case 'name': {
+      const [head, field] = n.path;
+      if (!known.includes(head!)) {
+        const hint = closest(head!, known);
+        throw new ExprError(`unknown name "${head}" (${hint ? `did you mean "${hint}"? ` : ''}the names are ${known.join(', ')}, attributes.<key>)`, n.pos ?? 0, src);
+      }
+      if (field !== undefined && head !== 'attributes') throw new ExprError(`"${head}" has no fields (only attributes.<key> has)`, n.pos ?? 0, src);
+      break;
+    }
+    case 'list': for (const i of n.items) checkNames(i, known, src); break;
+    case 'not': case 'neg': checkNames(n.x, known, src); break;
+    case 'match': checkNames(n.a, known, src); break;
+    case 'lit': break;
+    default: checkNames(n.a, known, src); checkNames(n.b, known, src);
+  }
+}
+
+/** What {@link compileExpr} checks beyond the syntax. */
+export interface CompileOptions {
+  /** refuse any other name (e.g. {@link RULE_NAMES}); unset: any name reads the scope */
+  names?: readonly string[];
+}
+
 /**
  * Parse and compile an expression.
  * @throws ExprError naming the column of the problem
  * @example compileExpr('metric > 90').test({ metric: 93 }) // true
  */
-export function compileExpr(src: string): Expr {
+export function compileExpr(src: string, options: CompileOptions = {}): Expr {
   const tree = parse(src);
+  if (options.names) checkNames(tree, options.names, src);
   const fn = compile(tree);
   const safe = (s: ExprScope): Value => { try { return fn(s); } catch { return null; } };
   return { source: src, names: names(tree, new Set()), value: safe, test: (s) => truthy(safe(s)) };

@@ -3,7 +3,9 @@ import { createReadStream, watch, type FSWatcher, type Stats } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
+import { formatDuration } from '../../../core/duration.js';
 import { globBase, globToRegExp, isGlob } from '../glob.js';
+import { Resolver } from '../resolve.js';
 import { filesSchema, type FileEntry } from './schema.js';
 
 export { filesSchema, fileEntrySchema, type FileEntry } from './schema.js';
@@ -68,6 +70,7 @@ export class FilesListener implements Listener {
   private firstDirtyAt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private ctx: MonitorContext | undefined;
+  private resolver: Resolver | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private stopped = true;
 
@@ -94,6 +97,10 @@ export class FilesListener implements Listener {
   async start(ctx: MonitorContext): Promise<void> {
     this.ctx = ctx;
     this.stopped = false;
+    const after = this.entry.resolve_after;
+    if (after !== undefined && this.entry.state !== 'ok') {
+      this.resolver = new Resolver(ctx, { afterMs: after, reason: `no change for ${formatDuration(after)}`, attributes: { change: 'none' }, tags: this.entry.tags });
+    }
     if (this.plainPath) {
       try { this.plainDir = (await stat(this.plainPath)).isDirectory(); } catch { this.plainDir = false; }
     }
@@ -112,6 +119,8 @@ export class FilesListener implements Listener {
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     await this.flushing;
+    this.resolver?.stop();
+    this.resolver = undefined;
   }
 
   /** True when `dir` is a directory this listener must watch (the base, its subdirectories when recursive, a plain directory). */
@@ -255,6 +264,7 @@ export class FilesListener implements Listener {
     if (change === 'moved' && from) description = `${from} moved to ${path}`;
     else if (what.length > 0) description += ` (${what.join(', ')})`;
     ctx.emit({ service: `file ${path}`, state: this.entry.state, description, attributes, tags: this.entry.tags, time: ctx.now() });
+    this.resolver?.fired(`file ${path}`);
   }
 }
 

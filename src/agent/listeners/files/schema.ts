@@ -13,6 +13,8 @@ export const fileEntrySchema = z.strictObject({
   max_hash_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** the state of a change event (default warning) */
   state: z.enum(STATES).default('warning'),
+  /** after this long with no new change to a path, send an ok event for it (default: never) */
+  resolve_after: zDuration.optional(),
   /** changes to one path within this window become one event (default 100ms) */
   debounce: zDuration.default(100),
   tags: z.array(z.string()).default([]),

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { RateLimitedLog } from '../../../core/log.js';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
+import { formatDuration } from '../../../core/duration.js';
+import { Resolver } from '../resolve.js';
 import { FileTail, lineEventId } from '../tail.js';
 import { logPatternSchema, type LogPatternEntry } from './schema.js';
 
@@ -29,17 +31,31 @@ export class LogPatternListener implements Listener {
   readonly kind = 'listener' as const;
   readonly name: string;
   private tail: FileTail | undefined;
+  private resolver: Resolver | undefined;
   private readonly re: RegExp;
+  private readonly okRe: RegExp | undefined;
 
   constructor(private readonly entry: LogPatternEntry, private readonly options: LogPatternOptions = {}) {
     this.name = `log_pattern ${entry.path}`;
     this.re = new RegExp(entry.pattern, entry.flags.replace(/[gy]/g, ''));
+    if (entry.ok_pattern !== undefined) this.okRe = new RegExp(entry.ok_pattern, entry.flags.replace(/[gy]/g, ''));
   }
 
   async start(ctx: MonitorContext): Promise<void> {
     const service = this.entry.service ?? `log ${this.entry.path}`;
     const salt = `${ctx.host}\u0000log_pattern\u0000${this.entry.path}\u0000${this.entry.pattern}`;
     const warn = new RateLimitedLog(ctx.log);
+    const e = this.entry;
+    const wayBack = e.state !== 'ok' && (e.resolve_after !== undefined || this.okRe !== undefined);
+    const resolver = wayBack ? new Resolver(ctx, {
+      afterMs: e.resolve_after,
+      reason: `no new match of ${e.pattern} for ${formatDuration(e.resolve_after ?? 0)}`,
+      attributes: { path: e.path, pattern: e.pattern },
+      tags: e.tags,
+    }) : undefined;
+    this.resolver = resolver;
+    // a match may have been sent before a restart: count down from the start as well
+    resolver?.fired(service);
     this.tail = new FileTail({
       path: this.entry.path,
       fromBeginning: this.entry.from_beginning,
@@ -50,7 +66,10 @@ export class LogPatternListener implements Listener {
         for (let i = 0; i < lines.length; i++) {
           const line = lines[i]!;
           const m = this.re.exec(line);
-          if (!m) continue;
+          if (!m) {
+            if (resolver?.firing(service) && this.okRe?.test(line)) resolver.resolve(service, line.slice(0, MAX_LINE), { ok_pattern: e.ok_pattern! });
+            continue;
+          }
           const attributes: Record<string, string> = { path: this.entry.path, pattern: this.entry.pattern };
           let metric: number | undefined;
           if (m.groups) {
@@ -73,6 +92,7 @@ export class LogPatternListener implements Listener {
               ...(metric !== undefined ? { metric } : {}),
               time: ctx.now(),
             });
+            resolver?.fired(service);
           } catch (err) {
             warn.warn('emit', { err, path: this.entry.path }, 'a matching line could not become an event');
           }
@@ -85,6 +105,8 @@ export class LogPatternListener implements Listener {
   async stop(): Promise<void> {
     await this.tail?.stop();
     this.tail = undefined;
+    this.resolver?.stop();
+    this.resolver = undefined;
   }
 }
 

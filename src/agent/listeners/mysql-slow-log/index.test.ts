@@ -157,3 +157,22 @@ test('an entry torn at a crash is read again whole after the restart, with the s
     assert.ok(!perQuery(first).some((e) => e.id === torn.id));
   } finally { await rm(dir, { recursive: true, force: true }); }
 });
+
+test('with a state and resolve_after, the slow log check returns to ok once no slow query came for that long', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'blick-slow-'));
+  const path = join(dir, 'slow.log');
+  await writeFile(path, '');
+  const l = new MysqlSlowLogListener(mysqlSlowLogSchema.parse({ path, state: 'warning', resolve_after: '300ms' }), { pollMs: 20 });
+  const ctx = recordingContext({ realClock: true });
+  await l.start(ctx);
+  try {
+    // the countdown from the start (a slow query may have been sent before a restart)
+    await ctx.waitFor((e) => e.state === 'ok');
+    await appendFile(path, readFileSync(join(td, 'mariadb-10.11.slow'), 'utf8'));
+    const slow = await ctx.waitFor((e) => e.state === 'warning');
+    const ok = await ctx.waitFor((e) => e.state === 'ok' && ctx.events.indexOf(e) > ctx.events.indexOf(slow));
+    assert.equal(ok.service, 'mysql slow-query');
+    assert.equal(ok.description, 'no slow query for 300ms');
+    assert.equal(ok.attributes?.resolved, 'true');
+  } finally { await l.stop(); await rm(dir, { recursive: true, force: true }); }
+});

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { defineMonitor, type Listener, type MonitorContext } from '../../monitor.js';
+import { formatDuration } from '../../../core/duration.js';
+import { Resolver } from '../resolve.js';
 import { FileTail, lineEventId } from '../tail.js';
 import { SlowLogParser, type SlowQuery } from './parser.js';
 import { mysqlSlowLogSchema, type MysqlSlowLogConfig } from './schema.js';
@@ -42,11 +44,18 @@ export class MysqlSlowLogListener implements Listener {
   private timer: NodeJS.Timeout | undefined;
   private digests = new Map<string, Digest>();
   private ctx: MonitorContext | undefined;
+  private resolver: Resolver | undefined;
 
   constructor(private readonly config: MysqlSlowLogConfig, private readonly options: MysqlSlowLogOptions = {}) {}
 
   async start(ctx: MonitorContext): Promise<void> {
     this.ctx = ctx;
+    const { state, resolve_after: after } = this.config;
+    if (after !== undefined && state !== undefined && state !== 'ok') {
+      this.resolver = new Resolver(ctx, { afterMs: after, reason: `no slow query for ${formatDuration(after)}`, attributes: { path: this.config.path }, tags: this.config.tags });
+      // a slow query may have been sent before a restart
+      this.resolver.fired(this.config.service);
+    }
     const parser = new SlowLogParser((q) => this.onQuery(q));
     this.tail = new FileTail({
       path: this.config.path,
@@ -73,6 +82,8 @@ export class MysqlSlowLogListener implements Listener {
     await this.tail?.stop();
     this.tail = undefined;
     this.emitDigests();
+    this.resolver?.stop();
+    this.resolver = undefined;
   }
 
   private onQuery(q: SlowQuery): void {
@@ -116,6 +127,7 @@ export class MysqlSlowLogListener implements Listener {
         ...(this.config.state ? { state: this.config.state } : {}),
         time: q.time ?? ctx.now(),
       });
+      this.resolver?.fired(this.config.service);
     } catch (err) {
       ctx.log.warn({ err }, 'a slow query could not become an event');
     }

@@ -11,6 +11,8 @@ export const mysqlSlowLogSchema = z.strictObject({
   service: z.string().min(1).default('mysql slow-query'),
   /** the state of per-query events (default: none, a metric event) */
   state: z.enum(STATES).optional(),
+  /** with a non-ok `state`: after this long with no new slow query, send an ok event (default: never) */
+  resolve_after: zDuration.optional(),
   /** also emit one event per slow query (default true); the digests are always emitted */
   per_query: z.boolean().default(true),
   /** how often to emit per-fingerprint aggregates (count, max, p95) (default 60s) */

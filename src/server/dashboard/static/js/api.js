@@ -30,6 +30,15 @@ export async function api(path, opts = {}) {
 }
 
 /**
+ * Call the API and keep the response, for its headers.
+ * @param {string} path
+ * @returns {Promise<{ body: any, res: Response }>}
+ */
+export function apiResponse(path) {
+  return request(path, {});
+}
+
+/**
  * GET a whole list, following its Link headers: a page may be shorter than its
  * limit, even empty, and still have a next link (docs/api.md).
  * @param {string} path e.g. "/api/v1/hosts"

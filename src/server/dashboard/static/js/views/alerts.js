@@ -1,6 +1,6 @@
 // @ts-check
 /** Alerts: firing, silenced, pending and resolved, with durations; silence from here. */
-import { api, qs } from '../api.js';
+import { apiResponse, qs } from '../api.js';
 import { h, clear, clock, duration, stateBadge } from '../dom.js';
 import { model } from '../model.js';
 
@@ -16,8 +16,15 @@ export async function mount(main, params) {
 
   async function load() {
     /** @type {any[]} */ let alerts;
+    /** @type {HTMLElement | null} */ let noRules = null;
     try {
-      alerts = await api('/api/v1/alerts' + qs({ host: hostFilter, limit: 500 }));
+      const { body: list, res } = await apiResponse('/api/v1/alerts' + qs({ host: hostFilter, limit: 500 }));
+      alerts = list;
+      // the server says how many rules it has: with none, an empty page is not good news
+      if (res.headers.get('x-blick-rules') === '0') {
+        noRules = h('p', { class: 'notice', 'data-no-rules': '' }, 'No alert rules are configured: nothing here can fire. Add rules under server.rules (docs/configuration.md); ',
+          h('code', null, 'blick up'), ' without a configuration file ships default ones.');
+      }
     } catch (err) {
       clear(body).append(h('p', { class: 'error' }, /** @type {Error} */ (err).message));
       return;
@@ -47,7 +54,7 @@ export async function mount(main, params) {
             h('td', { title: clock(a.startsAt) }, clock(a.firedAt ?? a.startsAt)),
             h('td', { class: 'out' }, kind === 'silenced' ? a.muted : a.description),
             h('td', null, kind === 'resolved' ? null : silenceLink(a)))))));
-    clear(body).append(section('Firing', firing, 'firing'), section('Silenced', silenced, 'silenced'), section('Pending', pending, 'pending'), section('Resolved', resolved, 'resolved'));
+    clear(body).append(...(noRules ? [noRules] : []), section('Firing', firing, 'firing'), section('Silenced', silenced, 'silenced'), section('Pending', pending, 'pending'), section('Resolved', resolved, 'resolved'));
   }
   await load();
   // durations tick; the list reloads on alert changes from the stream
