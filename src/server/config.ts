@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
+import { graphiteForwardSchema } from './graphite/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -76,6 +77,8 @@ export const serverConfigSchema = z.strictObject({
     /** an HTTP request's headers and body must arrive within this; then it is answered 408 and closed */
     http_request_timeout: zDuration.prefault('1m'),
   }).prefault({}),
+  /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
+  graphite: graphiteForwardSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

@@ -14,6 +14,7 @@ import type { TokenConfig } from './api/auth.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
+import { GraphiteForwarder } from './graphite/index.js';
 import { Ingest } from './ingest.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
@@ -126,6 +127,7 @@ export class BlickServer implements Component {
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
+      ...(config.graphite ? [new GraphiteForwarder(config.graphite, { ingest: this.ingest, metrics: this.metrics, log: this.log })] : []),
       this.alerting,
       this.receiver,
       this.httpListener(),
