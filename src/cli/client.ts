@@ -34,6 +34,9 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
     for (const k of ['since', 'limit']) if (flags[k] !== undefined) throw new BlickError('USAGE', `--${k} does not apply to --follow, which prints events as they arrive (see blick events --help)`);
     return followEvents(base, token, flags, process.stdout, process.stderr, ca);
   }
+  if (flags.limit !== undefined && !(typeof flags.limit === 'string' && /^[1-9]\d{0,8}$/.test(flags.limit))) {
+    throw new BlickError('USAGE', `--limit needs a whole number from 1 (got ${flags.limit === true ? 'nothing' : JSON.stringify(flags.limit)})`);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them

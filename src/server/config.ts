@@ -74,6 +74,8 @@ export const serverConfigSchema = z.strictObject({
     stream_clients_per_address: z.number().int().min(1).default(16),
     /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
     stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** an HTTP request's headers and body must arrive within this; then it is answered 408 and closed */
+    http_request_timeout: zDuration.prefault('1m'),
   }).prefault({}),
   /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
   graphite: graphiteForwardSchema.optional(),

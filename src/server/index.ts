@@ -121,6 +121,7 @@ export class BlickServer implements Component {
       // without tokens nothing but the Host header tells a rebound page from a local client
       hosts: { listenHost: host, names: config.http_hosts, strict: config.tokens.length === 0 || config.http_hosts.length > 0, tls: config.tls !== undefined },
       ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
+      requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
     this.parts = new Supervisor('server', [

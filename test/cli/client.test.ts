@@ -190,3 +190,12 @@ test('escape sequences in events, alerts and silences are printed as visible esc
   assert.equal(JSON.parse(runs['events --follow --json']!.stdout.trim().split('\n')[0]!).description, description);
   assert.equal(JSON.parse(runs['silence list --json']!.stdout)[0].reason, description);
 });
+
+test('blick events --limit that is not a whole number from 1 exits 1 with a clear error instead of printing an empty table', async () => {
+  for (const bad of ['abc', '0', '-5', '1.5']) {
+    const r = await blick(['events', '--limit', bad, '--url', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 1, `--limit ${bad}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /--limit needs a whole number from 1/);
+    assert.equal(r.stdout, '');
+  }
+});
