@@ -25,6 +25,8 @@ export const ErrorCodes = {
   TOO_MANY_STREAMS: { status: 1, http: 429, summary: 'too many live streams are open' },
   COMPONENT_FAILED: { status: 1, http: 503, summary: 'a daemon component failed to start or died while running' },
   KEY_EXISTS: { status: 2, http: 409, summary: 'a key pair exists already' },
+  NOTIFICATION_FAILED: { status: 1, http: 502, summary: 'a receiver did not accept a notification (retried)' },
+  NOTIFICATION_REJECTED: { status: 1, http: 502, summary: 'a receiver refused a notification as invalid (not retried)' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -3,13 +3,15 @@ import { emailSchema, EmailNotifier } from './email/index.js';
 import { execSchema, ExecNotifier } from './exec/index.js';
 import { logSchema, LogNotifier } from './log/index.js';
 import type { Notifier, NotifierDeps, RetryPolicy } from './notifier.js';
+import { opsgenieSchema, OpsgenieNotifier } from './opsgenie/index.js';
+import { pagerdutySchema, PagerDutyNotifier } from './pagerduty/index.js';
 import { slackSchema, SlackNotifier } from './slack/index.js';
 import { webhookSchema, WebhookNotifier } from './webhook/index.js';
 
 export type { Notifier, RetryPolicy } from './notifier.js';
 
 /** One entry of `server.notifiers` (a map name → config), discriminated by `type`. */
-export const notifierConfigSchema = z.discriminatedUnion('type', [webhookSchema, slackSchema, emailSchema, execSchema, logSchema]);
+export const notifierConfigSchema = z.discriminatedUnion('type', [webhookSchema, slackSchema, emailSchema, execSchema, logSchema, pagerdutySchema, opsgenieSchema]);
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
 export const notifiersSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'notifier names are letters, digits, _ . -'), notifierConfigSchema).default({});
 
@@ -20,6 +22,8 @@ const FACTORIES: { [T in NotifierConfig['type']]: (name: string, c: Extract<Noti
   email: (name, c) => new EmailNotifier(name, c),
   exec: (name, c) => new ExecNotifier(name, c),
   log: (name, c, deps) => new LogNotifier(name, c, deps),
+  pagerduty: (name, c) => new PagerDutyNotifier(name, c),
+  opsgenie: (name, c) => new OpsgenieNotifier(name, c),
 };
 
 /** Build a configured notifier with its retry policy. */
