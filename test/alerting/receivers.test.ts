@@ -13,7 +13,7 @@ type StandIn = PagerDutyStandIn | OpsgenieStandIn;
  * (through POST /api/v1/events) while the stand-in first answers 429 with
  * Retry-After: 1, then as the real API does; a second host's alert meets a 400.
  */
-async function drive(t: { after(fn: () => unknown): void }, standIn: StandIn, notifier: () => Record<string, unknown>, key: (r: Received) => string, action: (r: Received) => 'trigger' | 'resolve') {
+async function drive(t: { after(fn: () => unknown): void }, standIn: StandIn, notifier: () => Record<string, unknown>, key: (r: Received) => string, action: (r: Received) => 'trigger' | 'resolve', title: (r: Received) => string) {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
@@ -26,7 +26,7 @@ async function drive(t: { after(fn: () => unknown): void }, standIn: StandIn, no
     config: {
       rules: [{ name: 'unit-failed', match: { service: 'systemd *' }, when: 'state == "critical"' }],
       // without the Retry-After, the retry would come after about 50 ms
-      notifiers: { rx: { ...notifier(), retry: { initial: '50ms', max: '100ms' } } },
+      notifiers: { rx: { ...notifier(), title_template: '{{host}}: {{service}} is {{state}} ({{description}})', retry: { initial: '50ms', max: '100ms' } } },
       routes: [{ notify: ['rx'] }],
     },
     deps: { log },
@@ -41,6 +41,7 @@ async function drive(t: { after(fn: () => unknown): void }, standIn: StandIn, no
   assert.equal(standIn.received[0]!.status, 429);
   assert.ok(trigger.at - standIn.received[0]!.at >= 1000, `the retry came ${trigger.at - standIn.received[0]!.at} ms after the 429 (Retry-After: 1)`);
   assert.equal(action(trigger), 'trigger');
+  assert.equal(title(trigger), 'web-01: systemd nginx.service is critical (nginx failed)', 'title_template rendered');
 
   await post(server.url, [{ host: 'web-01', service: 'systemd nginx.service', state: 'ok', description: 'running' }]);
   const resolve = await until(() => standIn.accepted2xx[1], 'the resolve');
@@ -58,14 +59,14 @@ async function drive(t: { after(fn: () => unknown): void }, standIn: StandIn, no
   assert.ok(lines.some((l) => /refused by the receiver as invalid: not retried/.test(l) && /answered 400/.test(l)), 'the refusal is logged with the answer');
 }
 
-test('PagerDuty through a real server: trigger after a 429 waited for Retry-After, resolve with the same dedup_key, a 400 not retried', async (t) => {
+test('PagerDuty through a real server: a templated trigger after a 429 waited for Retry-After, resolve with the same dedup_key, a 400 not retried', async (t) => {
   const pd = new PagerDutyStandIn();
-  await drive(t, pd, () => ({ type: 'pagerduty', routing_key: 'R0UT1NGKEY', url: pd.url }), (r) => r.body.dedup_key, (r) => r.body.event_action);
+  await drive(t, pd, () => ({ type: 'pagerduty', routing_key: 'R0UT1NGKEY', url: pd.url }), (r) => r.body.dedup_key, (r) => r.body.event_action, (r) => r.body.payload.summary);
 });
 
-test('Opsgenie through a real server: create after a 429 waited for Retry-After, close by the same alias, a 400 not retried', async (t) => {
+test('Opsgenie through a real server: a templated create after a 429 waited for Retry-After, close by the same alias, a 400 not retried', async (t) => {
   const og = new OpsgenieStandIn('genie');
   await drive(t, og, () => ({ type: 'opsgenie', api_key: 'genie', url: og.base }),
     (r) => r.path === '/v2/alerts' ? r.body.alias : decodeURIComponent(/^\/v2\/alerts\/([^/]+)\/close\?identifierType=alias$/.exec(r.path)?.[1] ?? ''),
-    (r) => r.path === '/v2/alerts' ? 'trigger' : 'resolve');
+    (r) => r.path === '/v2/alerts' ? 'trigger' : 'resolve', (r) => r.body.message);
 });

@@ -17,13 +17,13 @@ export const notifiersSchema = z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'n
 
 /** The built-in notifiers: an explicit name → factory map. */
 const FACTORIES: { [T in NotifierConfig['type']]: (name: string, c: Extract<NotifierConfig, { type: T }>, deps: NotifierDeps) => Notifier } = {
-  webhook: (name, c) => new WebhookNotifier(name, c),
-  slack: (name, c) => new SlackNotifier(name, c),
-  email: (name, c) => new EmailNotifier(name, c),
-  exec: (name, c) => new ExecNotifier(name, c),
+  webhook: (name, c, deps) => new WebhookNotifier(name, c, deps),
+  slack: (name, c, deps) => new SlackNotifier(name, c, deps),
+  email: (name, c, deps) => new EmailNotifier(name, c, deps),
+  exec: (name, c, deps) => new ExecNotifier(name, c, deps),
   log: (name, c, deps) => new LogNotifier(name, c, deps),
-  pagerduty: (name, c) => new PagerDutyNotifier(name, c),
-  opsgenie: (name, c) => new OpsgenieNotifier(name, c),
+  pagerduty: (name, c, deps) => new PagerDutyNotifier(name, c, deps),
+  opsgenie: (name, c, deps) => new OpsgenieNotifier(name, c, deps),
 };
 
 /** Build a configured notifier with its retry policy. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonNotifierKeys, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: log, level? }` (see README.md). */
 export const logSchema = z.strictObject({
@@ -20,8 +20,10 @@ export type LogConfig = z.output<typeof logSchema>;
 export class LogNotifier implements Notifier {
   readonly type = 'log';
   private readonly log: NotifierDeps['log'];
+  private readonly templates: NotificationTemplates;
   constructor(readonly name: string, private readonly config: LogConfig, deps: NotifierDeps) {
     this.log = deps.log.child({ notifier: name });
+    this.templates = new NotificationTemplates(name, config, 'none', deps);
   }
 
   async send(p: NotificationPayload, _signal?: AbortSignal): Promise<void> {
@@ -29,7 +31,7 @@ export class LogNotifier implements Notifier {
     const description = p.description.length > max ? p.description.slice(0, max) + '…' : p.description;
     this.log[this.config.level]({
       status: p.status, rule: p.rule, severity: p.severity, host: p.host, service: p.service, state: p.state, metric: p.metric,
-      description, startsAt: p.startsAt, endsAt: p.endsAt,
-    }, p.status === 'firing' ? 'alert firing' : 'alert resolved');
+      description, startsAt: p.startsAt, endsAt: p.endsAt, ...(this.config.body_template === undefined ? {} : { body: this.templates.renderBody(p) }),
+    }, this.templates.renderTitle(p) ?? (p.status === 'firing' ? 'alert firing' : 'alert resolved'));
   }
 }

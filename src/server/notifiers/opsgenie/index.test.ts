@@ -58,3 +58,14 @@ test('opsgenie: a wrong key (401) and an invalid request are not retried; 429 ca
   assert.equal(slow.permanent, false);
   assert.equal(slow.retryAfterMs, 3000);
 });
+
+test('opsgenie templates: title_template is the message (cut at 130), body_template the description', async (t) => {
+  const og = await new OpsgenieStandIn().start();
+  t.after(() => og.stop());
+  const n = new OpsgenieNotifier('og', opsgenieSchema.parse({ type: 'opsgenie', api_key: og.key, url: og.base, title_template: '{{host}} {{description}}', body_template: 'mount {{attributes.mount}}' }));
+  await n.send({ ...samplePayload, description: 'z'.repeat(500) }, AbortSignal.timeout(5000));
+  assert.equal(og.received[0]!.status, 202);
+  assert.equal(og.received[0]!.body.message.length, 130);
+  assert.ok(og.received[0]!.body.message.startsWith('db-1 zzz'));
+  assert.equal(og.received[0]!.body.description, 'mount /var');
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isClientError, postJson } from '../webhook/index.js';
-import { alertIdentity, clip, commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+import { alertIdentity, clip, commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 const PRIORITY = z.enum(['P1', 'P2', 'P3', 'P4', 'P5']);
 
@@ -19,8 +19,8 @@ export const opsgenieSchema = z.strictObject({
 });
 export type OpsgenieConfig = z.output<typeof opsgenieSchema>;
 
-/** The request of one notification: create while firing, close by alias after; the alias is stable per alert. */
-export function opsgenieRequest(p: NotificationPayload, c: Pick<OpsgenieConfig, 'url' | 'priorities' | 'tags'>): { url: string; body: Record<string, unknown> } {
+/** The request of one notification: create while firing, close by alias after; the alias is stable per alert; `t` holds rendered templates. */
+export function opsgenieRequest(p: NotificationPayload, c: Pick<OpsgenieConfig, 'url' | 'priorities' | 'tags'>, t: { title?: string | undefined; body?: string | undefined } = {}): { url: string; body: Record<string, unknown> } {
   const alias = alertIdentity(p);
   const base = c.url.replace(/\/+$/, '');
   if (p.status === 'resolved') {
@@ -33,9 +33,9 @@ export function opsgenieRequest(p: NotificationPayload, c: Pick<OpsgenieConfig, 
   return {
     url: `${base}/v2/alerts`,
     body: {
-      message: clip(`${p.rule} on ${p.host} — ${p.service}`, 130),
+      message: clip(t.title || `${p.rule} on ${p.host} — ${p.service}`, 130),
       alias,
-      description: clip(p.description, 15_000),
+      description: clip(t.body ?? p.description, 15_000),
       priority: c.priorities[p.severity] ?? 'P3',
       tags,
       details,
@@ -52,9 +52,12 @@ export function opsgenieRequest(p: NotificationPayload, c: Pick<OpsgenieConfig, 
  */
 export class OpsgenieNotifier implements Notifier {
   readonly type = 'opsgenie';
-  constructor(readonly name: string, private readonly config: OpsgenieConfig) {}
+  private readonly templates: NotificationTemplates;
+  constructor(readonly name: string, private readonly config: OpsgenieConfig, deps?: NotifierDeps) {
+    this.templates = new NotificationTemplates(name, config, 'none', deps);
+  }
   async send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const { url, body } = opsgenieRequest(p, this.config);
+    const { url, body } = opsgenieRequest(p, this.config, { title: this.templates.renderTitle(p), body: this.templates.renderBody(p) });
     await postJson(url, JSON.stringify(body), { 'content-type': 'application/json', authorization: `GenieKey ${this.config.api_key}`, 'user-agent': 'blick-opsgenie' }, signal, isClientError);
   }
 }

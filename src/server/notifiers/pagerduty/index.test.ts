@@ -54,3 +54,13 @@ test('pagerduty: 400 is a permanent failure, 429 carries its Retry-After, 5xx is
   assert.equal(down.permanent, false);
   assert.equal(down.retryAfterMs, undefined);
 });
+
+test('pagerduty templates: title_template is the summary, body_template goes to custom_details.body; the event stays valid JSON', async (t) => {
+  const pd = await new PagerDutyStandIn().start();
+  t.after(() => pd.stop());
+  const n = new PagerDutyNotifier('pd', pagerdutySchema.parse({ type: 'pagerduty', routing_key: 'k', url: pd.url, title_template: '[{{severity}}] {{host}}: {{description}}', body_template: '{{#tags}}{{.}};{{/tags}}' }));
+  await n.send({ ...samplePayload, description: '"},{"x', event: { ...samplePayload.event, tags: ['a', 'b'] } }, AbortSignal.timeout(5000));
+  assert.equal(pd.received[0]!.status, 202);
+  assert.equal(pd.received[0]!.body.payload.summary, '[critical] db-1: "},{"x');
+  assert.equal(pd.received[0]!.body.payload.custom_details.body, 'a;b;');
+});

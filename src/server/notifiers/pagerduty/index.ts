@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isClientError, postJson } from '../webhook/index.js';
-import { alertIdentity, clip, commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+import { alertIdentity, clip, commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 const PD_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 
@@ -17,12 +17,12 @@ export const pagerdutySchema = z.strictObject({
 });
 export type PagerDutyConfig = z.output<typeof pagerdutySchema>;
 
-/** The Events API v2 event of one notification: trigger while firing, resolve after, one dedup_key per alert. */
-export function pagerdutyEvent(p: NotificationPayload, c: Pick<PagerDutyConfig, 'routing_key' | 'default_severity'>): Record<string, unknown> {
+/** The Events API v2 event of one notification: trigger while firing, resolve after, one dedup_key per alert; `t` holds rendered templates. */
+export function pagerdutyEvent(p: NotificationPayload, c: Pick<PagerDutyConfig, 'routing_key' | 'default_severity'>, t: { title?: string | undefined; body?: string | undefined } = {}): Record<string, unknown> {
   const dedup_key = alertIdentity(p);
   if (p.status === 'resolved') return { routing_key: c.routing_key, event_action: 'resolve', dedup_key };
   const severity = (PD_SEVERITIES as readonly string[]).includes(p.severity) ? p.severity : c.default_severity;
-  const summary = `${p.rule} on ${p.host} — ${p.service}${p.description ? ': ' + p.description : ''}`;
+  const summary = t.title || `${p.rule} on ${p.host} — ${p.service}${p.description ? ': ' + p.description : ''}`;
   return {
     routing_key: c.routing_key,
     event_action: 'trigger',
@@ -34,7 +34,7 @@ export function pagerdutyEvent(p: NotificationPayload, c: Pick<PagerDutyConfig, 
       timestamp: p.startsAt,
       component: p.service,
       class: p.rule,
-      custom_details: { rule: p.rule, severity: p.severity, service: p.service, state: p.state, metric: p.metric, description: clip(p.description, 4000), tags: p.event.tags },
+      custom_details: { rule: p.rule, severity: p.severity, service: p.service, state: p.state, metric: p.metric, description: clip(p.description, 4000), tags: p.event.tags, ...(t.body === undefined ? {} : { body: t.body }) },
     },
   };
 }
@@ -46,8 +46,12 @@ export function pagerdutyEvent(p: NotificationPayload, c: Pick<PagerDutyConfig, 
  */
 export class PagerDutyNotifier implements Notifier {
   readonly type = 'pagerduty';
-  constructor(readonly name: string, private readonly config: PagerDutyConfig) {}
+  private readonly templates: NotificationTemplates;
+  constructor(readonly name: string, private readonly config: PagerDutyConfig, deps?: NotifierDeps) {
+    this.templates = new NotificationTemplates(name, config, 'none', deps);
+  }
   async send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
-    await postJson(this.config.url, JSON.stringify(pagerdutyEvent(p, this.config)), { 'content-type': 'application/json', 'user-agent': 'blick-pagerduty' }, signal, isClientError);
+    const t = { title: this.templates.renderTitle(p), body: this.templates.renderBody(p) };
+    await postJson(this.config.url, JSON.stringify(pagerdutyEvent(p, this.config, t)), { 'content-type': 'application/json', 'user-agent': 'blick-pagerduty' }, signal, isClientError);
   }
 }

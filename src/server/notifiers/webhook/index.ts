@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { commonNotifierKeys, DeliveryError, parseRetryAfter, type Notifier, type NotificationPayload } from '../notifier.js';
+import { commonNotifierKeys, DeliveryError, NotificationTemplates, parseRetryAfter, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: webhook, url, secret?, headers? }` (see README.md). */
 export const webhookSchema = z.strictObject({
@@ -19,13 +19,21 @@ export function signature(secret: string, body: string): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
 }
 
-/** POSTs the webhook JSON of PRODUCT.md; any non-2xx answer is a failure (retried). */
+/**
+ * POSTs the webhook JSON of PRODUCT.md (plus `title` with a title_template);
+ * a body_template replaces the body, its values escaped as JSON string
+ * content. Any non-2xx answer is a failure (retried).
+ */
 export class WebhookNotifier implements Notifier {
   readonly type = 'webhook';
-  constructor(readonly name: string, private readonly config: WebhookConfig) {}
+  private readonly templates: NotificationTemplates;
+  constructor(readonly name: string, private readonly config: WebhookConfig, deps?: NotifierDeps) {
+    this.templates = new NotificationTemplates(name, config, 'json', deps);
+  }
 
   async send(payload: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const body = JSON.stringify(payload);
+    const title = this.templates.renderTitle(payload);
+    const body = this.templates.renderBody(payload) ?? JSON.stringify(title === undefined ? payload : { ...payload, title });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'blick-webhook', ...this.config.headers };
     if (this.config.secret) headers['x-blick-signature'] = signature(this.config.secret, body);
     await postJson(this.config.url, body, headers, signal);
