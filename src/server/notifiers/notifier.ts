@@ -71,6 +71,23 @@ export const commonNotifierKeys = {
 };
 
 /**
+ * The base of the built-in notifiers: name, config and the configured
+ * templates, rendered with the escaping of the target (`none` by default).
+ */
+export abstract class TemplatedNotifier<C extends { title_template?: string | undefined; body_template?: string | undefined; template_max_length: number }> implements Notifier {
+  abstract readonly type: string;
+  protected readonly templates: NotificationTemplates;
+  constructor(readonly name: string, protected readonly config: C, deps?: NotifierDeps, escape: Escape = 'none') {
+    this.templates = new NotificationTemplates(name, config, escape, deps);
+  }
+  abstract send(payload: NotificationPayload, signal: AbortSignal): Promise<void>;
+  /** The rendered title and body; each undefined when its template is not configured. */
+  protected texts(p: NotificationPayload): { title: string | undefined; body: string | undefined } {
+    return { title: this.templates.renderTitle(p), body: this.templates.renderBody(p) };
+  }
+}
+
+/**
  * The configured templates of one notifier, rendered with the escaping its
  * target needs. A cut output counts in blick_notification_templates_truncated_total.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isClientError, postJson } from '../webhook/index.js';
-import { alertIdentity, clip, commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { alertIdentity, clip, commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 const PRIORITY = z.enum(['P1', 'P2', 'P3', 'P4', 'P5']);
 
@@ -50,14 +50,10 @@ export function opsgenieRequest(p: NotificationPayload, c: Pick<OpsgenieConfig, 
  * other than 408/429 (invalid request, bad key) is not retried; 429 waits for
  * Retry-After; 5xx and network errors are retried by the outbox.
  */
-export class OpsgenieNotifier implements Notifier {
+export class OpsgenieNotifier extends TemplatedNotifier<OpsgenieConfig> {
   readonly type = 'opsgenie';
-  private readonly templates: NotificationTemplates;
-  constructor(readonly name: string, private readonly config: OpsgenieConfig, deps?: NotifierDeps) {
-    this.templates = new NotificationTemplates(name, config, 'none', deps);
-  }
   async send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const { url, body } = opsgenieRequest(p, this.config, { title: this.templates.renderTitle(p), body: this.templates.renderBody(p) });
+    const { url, body } = opsgenieRequest(p, this.config, this.texts(p));
     await postJson(url, JSON.stringify(body), { 'content-type': 'application/json', authorization: `GenieKey ${this.config.api_key}`, 'user-agent': 'blick-opsgenie' }, signal, isClientError);
   }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isClientError, postJson } from '../webhook/index.js';
-import { alertIdentity, clip, commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { alertIdentity, clip, commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 const PD_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
 
@@ -44,14 +44,10 @@ export function pagerdutyEvent(p: NotificationPayload, c: Pick<PagerDutyConfig, 
  * event) is not retried; 429 waits for Retry-After; 5xx and network errors
  * are retried by the outbox.
  */
-export class PagerDutyNotifier implements Notifier {
+export class PagerDutyNotifier extends TemplatedNotifier<PagerDutyConfig> {
   readonly type = 'pagerduty';
-  private readonly templates: NotificationTemplates;
-  constructor(readonly name: string, private readonly config: PagerDutyConfig, deps?: NotifierDeps) {
-    this.templates = new NotificationTemplates(name, config, 'none', deps);
-  }
   async send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const t = { title: this.templates.renderTitle(p), body: this.templates.renderBody(p) };
+    const t = this.texts(p);
     await postJson(this.config.url, JSON.stringify(pagerdutyEvent(p, this.config, t)), { 'content-type': 'application/json', 'user-agent': 'blick-pagerduty' }, signal, isClientError);
   }
 }

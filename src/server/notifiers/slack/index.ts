@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { postJson } from '../webhook/index.js';
-import { commonNotifierKeys, NotificationTemplates, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: slack, url, channel?, username? }` (see README.md). */
 export const slackSchema = z.strictObject({
@@ -34,14 +34,11 @@ export function slackMessage(p: NotificationPayload, c: Pick<SlackConfig, 'chann
   return msg;
 }
 
-export class SlackNotifier implements Notifier {
+export class SlackNotifier extends TemplatedNotifier<SlackConfig> {
   readonly type = 'slack';
-  private readonly templates: NotificationTemplates;
-  constructor(readonly name: string, private readonly config: SlackConfig, deps?: NotifierDeps) {
-    this.templates = new NotificationTemplates(name, config, 'slack', deps);
-  }
+  constructor(name: string, config: SlackConfig, deps?: NotifierDeps) { super(name, config, deps, 'slack'); }
   async send(payload: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const t = { title: this.templates.renderTitle(payload), body: this.templates.renderBody(payload) };
+    const t = this.texts(payload);
     await postJson(this.config.url, JSON.stringify(slackMessage(payload, this.config, t)), { 'content-type': 'application/json' }, signal);
   }
 }

@@ -49,10 +49,15 @@ abstract class StandIn {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
+}
+
+/** Close an HTTP server and its open connections (nothing when it is not running). */
+export async function closeServer(s: Server | undefined): Promise<void> {
+  if (!s) return;
+  s.closeAllConnections();
+  await new Promise<void>((r) => s.close(() => r()));
 }
 
 const isString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;

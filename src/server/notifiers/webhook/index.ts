@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
-import { commonNotifierKeys, DeliveryError, NotificationTemplates, parseRetryAfter, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { commonNotifierKeys, DeliveryError, parseRetryAfter, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: webhook, url, secret?, headers? }` (see README.md). */
 export const webhookSchema = z.strictObject({
@@ -24,16 +24,13 @@ export function signature(secret: string, body: string): string {
  * a body_template replaces the body, its values escaped as JSON string
  * content. Any non-2xx answer is a failure (retried).
  */
-export class WebhookNotifier implements Notifier {
+export class WebhookNotifier extends TemplatedNotifier<WebhookConfig> {
   readonly type = 'webhook';
-  private readonly templates: NotificationTemplates;
-  constructor(readonly name: string, private readonly config: WebhookConfig, deps?: NotifierDeps) {
-    this.templates = new NotificationTemplates(name, config, 'json', deps);
-  }
+  constructor(name: string, config: WebhookConfig, deps?: NotifierDeps) { super(name, config, deps, 'json'); }
 
   async send(payload: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const title = this.templates.renderTitle(payload);
-    const body = this.templates.renderBody(payload) ?? JSON.stringify(title === undefined ? payload : { ...payload, title });
+    const t = this.texts(payload);
+    const body = t.body ?? JSON.stringify(t.title === undefined ? payload : { ...payload, title: t.title });
     const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'blick-webhook', ...this.config.headers };
     if (this.config.secret) headers['x-blick-signature'] = signature(this.config.secret, body);
     await postJson(this.config.url, body, headers, signal);
