@@ -50,7 +50,7 @@ export const zTemplate = z.string().max(8192).superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** Keys every notifier accepts: per-attempt timeout and the retry policy. */
+/** Keys every notifier accepts: per-attempt timeout, the retry policy, title and body templates. */
 export const commonNotifierKeys = {
   /** one attempt may take this long [10s] */
   timeout: zDuration.prefault('10s'),
