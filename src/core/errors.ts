@@ -29,6 +29,8 @@ export const ErrorCodes = {
   REQUEST_TIMEOUT: { status: 1, http: 408, summary: 'the request did not arrive in time' },
   HEADERS_TOO_LARGE: { status: 1, http: 431, summary: 'the request headers are too large' },
   USAGE: { status: 1, http: 400, summary: 'the command line is not understood (an unknown flag, a flag without its value)' },
+  NOTIFICATION_FAILED: { status: 1, http: 502, summary: 'a receiver did not accept a notification (retried)' },
+  NOTIFICATION_REJECTED: { status: 1, http: 502, summary: 'a receiver refused a notification as invalid (not retried)' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -78,7 +78,7 @@ export class Alerting implements Component {
     this.clock = deps.clock ?? systemClock;
     this.store = deps.store ?? new SqliteAlertStore(join(deps.dataDir, 'alerts.db'));
     this.rules = new RuleEngine(config.rules);
-    this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c, { log })]));
+    this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c, { log, metrics: deps.metrics })]));
     config.routes.forEach((r, i) => {
       for (const n of r.notify) if (!this.notifiers.has(n)) throw new BlickError('CONFIG_INVALID', `server.routes[${i}].notify names "${n}", which is not in server.notifiers (${[...this.notifiers.keys()].join(', ') || 'none configured'})`);
     });
