@@ -70,3 +70,21 @@ test('avg(metric) over the group: one host at 100 % does not fire, the group abo
   assert.ok(Math.abs(hit!.body.metric - 275 / 3) < 1e-9, `metric is the average: ${hit!.body.metric}`);
   assert.match(hit!.body.description, /avg\(metric\) > 80 holds over 3 members of web-\* cpu \(avg 91\.67\)$/);
 });
+
+test('after a restart the group is rebuilt from the stored checks: one more ok host neither resolves nor re-sends the alert', async (t) => {
+  const { defer, dir, hook } = await withHook(t);
+  let server = await startServer({ dataDir: join(dir, 'server'), config: config(hook) });
+  defer(() => server.stop());
+  await post(server.url, [...HOSTS.slice(0, 3).map((h) => http(h, 'critical')), ...HOSTS.slice(3).map((h) => http(h, 'ok'))]);
+  await until(() => hook.of('web-down', 'firing')[0], 'the group alert', 5000);
+
+  await server.stop();
+  server = await startServer({ dataDir: join(dir, 'server'), config: config(hook) });
+  await post(server.url, [http('web-5', 'ok')]);
+  const [alert] = (await api<any[]>(server.url, '/api/v1/alerts')).body.filter((a) => a.rule === 'web-down');
+  assert.equal(alert.status, 'firing', 'web-1..3 still count after the restart');
+  assert.match(alert.description, /holds over 5 members .*: web-1 http, web-2 http, web-3 http$/);
+  await post(server.url, [http('web-1', 'ok')]);
+  await until(() => hook.of('web-down', 'resolved')[0], 'the resolution', 5000);
+  assert.deepEqual(hook.of('web-down').map((h) => h.body.status), ['firing', 'resolved']);
+});
