@@ -5,7 +5,7 @@
  * counts once with its latest state and metric, with a window every event of
  * the members within it counts.
  */
-import { compileParsed, ExprError, parse, RULE_NAMES, type Expr, type ExprScope, type Node, type Value } from './expr.js';
+import { compileParsed, ExprError, num, parse, RULE_NAMES, truthy, type Expr, type ExprScope, type Node, type Value } from './expr.js';
 
 /** The functions of an aggregate expression. */
 export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max', 'percent'] as const;
@@ -50,18 +50,6 @@ export function compileAggregate(src: string): CompiledAggregate {
   return { source: src, calls: compiled, condition, reads };
 }
 
-/** A number from a value (numbers and numeric strings), else undefined. */
-function numeric(v: Value): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && v.trim() !== '') { const n = Number(v); return Number.isFinite(n) ? n : undefined; }
-  return undefined;
-}
-
-function truthy(v: Value): boolean {
-  if (Array.isArray(v)) return v.length > 0;
-  return v !== null && v !== false && v !== 0 && v !== '';
-}
-
 /**
  * The value of one function over items: count and percent count the items
  * where the argument holds; sum, avg, min, max take its numeric values
@@ -75,8 +63,8 @@ export function aggregateValue(fn: AggregateFunction, values: readonly Value[]):
   }
   let n = 0, sum = 0, min = Infinity, max = -Infinity;
   for (const v of values) {
-    const x = numeric(v);
-    if (x === undefined) continue;
+    const x = num(v);
+    if (x === undefined || !Number.isFinite(x)) continue;
     n++; sum += x;
     if (x < min) min = x;
     if (x > max) max = x;

@@ -252,7 +252,7 @@ function toValue(v: unknown): Value {
 }
 
 /** A number from a number or a numeric string; undefined otherwise. */
-function num(v: Value): number | undefined {
+export function num(v: Value): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '') { const n = Number(v); return Number.isNaN(n) ? undefined : n; }
   return undefined;
@@ -266,7 +266,8 @@ function equal(a: Value, b: Value): boolean {
   return false;
 }
 
-function truthy(v: Value): boolean {
+/** Whether a value holds: not null, false, 0, "" or an empty list. */
+export function truthy(v: Value): boolean {
   if (Array.isArray(v)) return v.length > 0;
   return v !== null && v !== false && v !== 0 && v !== '';
 }
