@@ -88,3 +88,15 @@ test('after a restart the group is rebuilt from the stored checks: one more ok h
   await until(() => hook.of('web-down', 'resolved')[0], 'the resolution', 5000);
   assert.deepEqual(hook.of('web-down').map((h) => h.body.status), ['firing', 'resolved']);
 });
+
+test('ttl expiries count: three hosts that stop reporting fire the group alert without any event from them', async (t) => {
+  const { defer, dir, hook } = await withHook(t);
+  const server = await startServer({ dataDir: join(dir, 'server'), config: config(hook) });
+  defer(() => server.stop());
+  await post(server.url, HOSTS.map((h, i) => ({ ...http(h, 'ok'), ttl: i < 3 ? 1 : 3600 })));
+  const hit = await until(() => hook.of('web-down', 'firing')[0], 'the group alert from expiries', 10_000);
+  assert.match(hit.body.description, /: web-1 http, web-2 http, web-3 http$/);
+  assert.equal(hit.body.event.source, 'server', 'the event that tipped the group is an expiry');
+  await post(server.url, [http('web-2', 'ok')]);
+  await until(() => hook.of('web-down', 'resolved')[0], 'the resolution', 5000);
+});

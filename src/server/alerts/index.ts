@@ -142,6 +142,7 @@ export class Alerting implements Component {
 
   private subscribe(): void {
     this.unsubscribeIngest = this.deps.ingest.subscribe((i) => this.onIngest(i));
+    this.armWindowExpiry(); // windows refilled at start age too
     const retention = this.deps.retention ?? 7 * 86_400_000;
     this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
     this.pruneTimer.unref();
