@@ -128,6 +128,7 @@ test('compileAggregate refuses unknown functions, names outside a function, nest
     ['count(count(metric > 1) > 0) > 1', /inside another aggregate function/],
     ['state == "critical"', /outside an aggregate function/],
     ['3 > 2', /needs a function/],
+    ['count(rate > 10) > 1', /unknown name "rate"/],
   ];
   for (const [src, re] of cases) {
     assert.throws(() => compileAggregate(src), (err: unknown) => err instanceof ExprError && re.test(err.message), src);

@@ -11,6 +11,9 @@ import { compileParsed, ExprError, num, parse, RULE_NAMES, truthy, type Expr, ty
 export const AGGREGATE_FUNCTIONS = ['count', 'sum', 'avg', 'min', 'max', 'percent'] as const;
 export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number];
 
+/** What a member shows inside a function: a check's fields (rates and previous states are per-check rules' figures). */
+export const MEMBER_NAMES = RULE_NAMES.filter((n) => n !== 'rate' && n !== 'derivative' && n !== 'previous_state');
+
 /** One call in an aggregate: `fn(arg)` evaluated per member item. */
 export interface AggregateCall { fn: AggregateFunction; arg: Expr; slot: string }
 
@@ -42,7 +45,7 @@ export function compileAggregate(src: string): CompiledAggregate {
     }
   };
   visit(tree);
-  const condition = compileParsed(tree, src, { names: RULE_NAMES, functions: AGGREGATE_FUNCTIONS });
+  const condition = compileParsed(tree, src, { names: MEMBER_NAMES, functions: AGGREGATE_FUNCTIONS });
   if (calls.length === 0) throw new ExprError('an aggregate needs a function (count, sum, avg, min, max, percent)', 0, src);
   const compiled = calls.map((c) => ({ fn: c.fn, slot: c.slot, arg: compileParsed(c.node, src) }));
   const reads = new Set<string>();
