@@ -154,5 +154,25 @@ test('a receiver\'s Retry-After replaces the backoff once; a notification the re
   assert.equal(sent.length, 1, 'never retried');
   assert.equal(m('blick_notification_failures_total{notifier="rec"}'), 2);
   assert.equal(a.outbox.queued, 0);
+});
+
+test('an aggregate with a window resolves when its events leave the window, without a further event; its bound is counted', async () => {
+  const { a, sent, feed, tick, clock } = await harness({
+    rules: [{ name: 'web-errors', match: { host: 'web-*' }, aggregate: 'percent(state != "ok") > 50', window: '1m', max_window_events: 4 }],
+    routes: [{ notify: ['rec'], group_interval: '0s' }],
+  });
+  await feed({ host: 'web-1', state: 'ok', time: clock.now() });
+  await feed({ host: 'web-2', state: 'critical', time: clock.now() });
+  assert.equal(sent.length, 0, '50 % is not above 50');
+  await tick(10_000);
+  await feed({ host: 'web-3', state: 'critical', time: clock.now() });
+  assert.deepEqual(sent.map((p) => `${p.status} ${p.host} ${p.service}`), ['firing web-* web-errors']);
+  await tick(50_100);
+  assert.equal(sent.length, 1, 'at 60.1 s the first two events have left: web-3 alone is 100 %');
+  await tick(10_000);
+  assert.deepEqual(sent.map((p) => p.status), ['firing', 'resolved'], 'the window emptied on the timer');
+  assert.match(sent[1]!.description, /no longer holds over 3 members/);
+  for (let i = 0; i < 6; i++) await feed({ host: 'web-1', state: 'ok', time: clock.now() });
+  assert.match((a as any).deps.metrics.render(), /blick_rule_aggregate_limited_total\{limit="window_events",rule="web-errors"\} 2/);
   await a.stop();
 });

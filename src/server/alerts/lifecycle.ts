@@ -101,7 +101,8 @@ export class AlertBook {
           transitions.push({ alertId: a.id, time: now, from: 'pending', to: 'cancelled' });
         } else {
           a.status = 'resolved'; a.endsAt = now; a.updatedAt = now; a.event = s.event;
-          a.state = s.event.state ?? null; a.metric = s.event.metric ?? null;
+          a.state = s.group?.state ?? s.event.state ?? null; a.metric = s.group ? s.group.metric : s.event.metric ?? null;
+          if (s.group) a.description = s.group.description;
           saved.push(a);
           transitions.push({ alertId: a.id, time: now, from: 'firing', to: 'resolved' });
           changes.push({ alert: a, from: 'firing', to: 'resolved', renotify: false });
@@ -118,7 +119,9 @@ export class AlertBook {
     a.metric = e.metric ?? null;
     a.tags = e.tags;
     a.updatedAt = this.o.clock.now();
-    if (s.rule.kind === 'flapping') {
+    if (s.group) {
+      a.state = s.group.state; a.metric = s.group.metric; a.description = s.group.description;
+    } else if (s.rule.kind === 'flapping') {
       const pct = s.rule.flapPercent(s.host, s.service) ?? 0;
       a.description = `${s.host} ${s.service} is flapping: ${pct.toFixed(1)}% state change over the last 21 states`;
     } else a.description = s.rule.config.description ?? e.description;
