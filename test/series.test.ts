@@ -65,6 +65,8 @@ test('GET /api/v1/series takes RFC 3339, unix ms and durations before now, and r
   assert.equal(small.status, 400);
   assert.equal(small.body.error.code, 'BAD_REQUEST');
   assert.match(small.body.error.message, /1440 points, more than 100 \(server\.limits\.series_max_points\); use step=864000 or more/);
+  const upToNow = await api(s.url, `/api/v1/series?host=db&service=load&from=${now - 3_600_000}&to=now&step=1h`);
+  assert.deepEqual(upToNow.body.points.map((b: Bucket) => b.count), [4]);
   const bad = await api(s.url, '/api/v1/series?host=db&service=load&from=yesterday');
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /parameter from: "yesterday" is not a time; use unix milliseconds, RFC 3339/);

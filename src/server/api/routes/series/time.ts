@@ -12,18 +12,19 @@ export function parseDuration(text: string): number | undefined {
 
 /**
  * A point in time as `from=`/`to=` accept it: unix milliseconds, RFC 3339, or
- * a duration meaning that long before `now` (`24h`). Own parser because the
+ * a duration meaning that long before `now` (`24h`), or `now`. Own parser because the
  * shared `since=` one is being written at the same time; same three forms.
  */
 export function parseInstant(name: string, text: string, now: number): number {
   if (/^\d{1,16}$/.test(text)) return Number(text);
+  if (text === 'now') return now;
   const d = parseDuration(text);
   if (d !== undefined) return now - d;
   if (RFC3339.test(text)) {
     const t = Date.parse(text.replace(' ', 'T'));
     if (Number.isFinite(t)) return t;
   }
-  throw new BlickError('BAD_REQUEST', `parameter ${name}: ${JSON.stringify(text.slice(0, 64))} is not a time; use unix milliseconds, RFC 3339 (2026-01-31T12:00:00Z) or a duration before now (15m, 24h, 7d)`);
+  throw new BlickError('BAD_REQUEST', `parameter ${name}: ${JSON.stringify(text.slice(0, 64))} is not a time; use unix milliseconds, RFC 3339 (2026-01-31T12:00:00Z), a duration before now (15m, 24h, 7d) or now`);
 }
 
 /** `step=`: a duration (`5m`) or milliseconds. */
