@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { api, deferrals, ROOT, serverForTest, until } from '../fixtures/blick.js';
-import { launchChromium, skipWithoutChromium } from './browser.js';
+import { api, deferrals, serverForTest, until } from '../fixtures/blick.js';
+import { pageForTest, SCREENSHOTS as SHOTS, skipWithoutChromium } from './browser.js';
 
-// like dashboard.test.ts: BLICK_UPDATE_SCREENSHOTS=1 writes the copies docs/ links to
-const SHOTS = process.env.BLICK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 const skip = skipWithoutChromium();
 const SERIES = 'check mysql connections';
 
@@ -35,12 +32,7 @@ test('the host page charts a series with time and value axes, hover values and a
   const summary = (await api(server.url, '/api/v1/hosts/db-01')).body;
   assert.deepEqual([summary.checks, summary.metrics], [2, 2]);
 
-  const chromium = await launchChromium();
-  defer(() => chromium.close());
-  mkdirSync(SHOTS, { recursive: true });
-  const page = await chromium.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, errors } = await pageForTest(defer);
   await page.goto(`${server.url}/#/host/db-01?service=${encodeURIComponent(SERIES)}`);
   await page.waitForSelector('body[data-view=host] .graph[data-points] canvas');
 
