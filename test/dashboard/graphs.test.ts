@@ -75,6 +75,11 @@ test('the host page charts a series with time and value axes, hover values and a
   await until(async () => (await page.locator('.graph').getAttribute('data-points')) === '60', 'the chart of the last 6 h');
   assert.equal(await page.locator('.range button[aria-pressed=true]').textContent(), '6h');
 
+  // a live value in a step that had none: the chart refetches and gains a point
+  const late = { host: 'db-01', service: SERIES, metric: 55, time: times[30]! + 90_000 };
+  assert.equal((await api(server.url, '/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([late]) })).status, 202);
+  await until(async () => (await page.locator('.graph').getAttribute('data-points')) === '61', 'the live value charted', 20_000);
+
   // another row charts that series
   await page.click('tr[data-service="disk /"]');
   await until(async () => (await page.locator('.graph').getAttribute('data-service')) === 'disk /', 'disk / charted');

@@ -13,6 +13,8 @@ import { model } from '../model.js';
 /** Time ranges of the picker, and the points a chart asks /api/v1/series for. */
 export const RANGES = { '1h': 3_600_000, '6h': 6 * 3_600_000, '24h': 24 * 3_600_000, '7d': 7 * 24 * 3_600_000 };
 const POINTS = 240;
+/** how often live values of the charted series refetch it */
+const REFRESH_MS = 5000;
 /** live values kept per sparkline between refetches */
 const HISTORY = 600;
 
@@ -100,27 +102,48 @@ export async function mount(main, params, name) {
     host.classification ? h('pre', { class: 'json' }, JSON.stringify(host.classification, null, 2)) : h('p', { class: 'notice' }, 'No classification (Puppet catalog, PuppetDB or Chef) for this host.'),
   );
 
-  /** Fetch every charted series for the current range, from /api/v1/series (one step for all). */
-  async function load() {
+  /** The range asked for, aligned to the step so that refetches keep bucket boundaries. */
+  function rangeWindow() {
     const span = RANGES[range];
     const step = span / POINTS;
-    // aligned to the step, so a refetch keeps bucket boundaries
     const to = Math.ceil(Date.now() / step) * step;
-    const from = to - span;
+    return { from: to - span, to, step };
+  }
+
+  /** @param {Row} r @param {{ from: number, to: number, step: number }} w */
+  async function fetchSeries(r, w) {
+    try {
+      const s = await api('/api/v1/series' + qs({ host: name, service: r.check.service, from: String(w.from), to: String(w.to), step: String(w.step) }));
+      r.buckets = s.points;
+      r.xs = s.points.map((/** @type {any} */ b) => b.time / 1000);
+      r.ys = s.points.map((/** @type {any} */ b) => b.avg);
+      if (s.complete) delete r.row.dataset.partial; else r.row.dataset.partial = 'true';
+      draw(r);
+    } catch { /* the table still shows the current value */ }
+  }
+
+  /** Fetch every charted series for the current range, from /api/v1/series (one step for all). */
+  async function load() {
+    const w = rangeWindow();
     graphEl.dataset.range = range;
-    await Promise.all([...rows.values()].map(async (r) => {
-      if (r.check.metric === null) return;
-      try {
-        const s = await api('/api/v1/series' + qs({ host: name, service: r.check.service, from: String(from), to: String(to), step: String(step) }));
-        r.buckets = s.points;
-        r.xs = s.points.map((/** @type {any} */ b) => b.time / 1000);
-        r.ys = s.points.map((/** @type {any} */ b) => b.avg);
-        if (!s.complete) r.row.dataset.partial = 'true';
-        draw(r);
-      } catch { /* the table still shows the current value */ }
-    }));
-    Object.assign(graphEl.dataset, { from: String(from), to: String(to), step: String(step) });
+    await Promise.all([...rows.values()].filter((r) => r.check.metric !== null).map((r) => fetchSeries(r, w)));
+    Object.assign(graphEl.dataset, { from: String(w.from), to: String(w.to), step: String(w.step) });
     drawGraph();
+  }
+
+  /** New values of the charted series: refetch it, at most every few seconds. */
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ let refresh;
+  function refreshSoon() {
+    if (refresh !== undefined) return;
+    refresh = setTimeout(async () => {
+      const r = selected === null ? undefined : rows.get(selected);
+      if (!r) { refresh = undefined; return; }
+      const w = rangeWindow();
+      await fetchSeries(r, w);
+      refresh = undefined;
+      Object.assign(graphEl.dataset, { from: String(w.from), to: String(w.to), step: String(w.step) });
+      drawGraph();
+    }, REFRESH_MS);
   }
 
   /** @param {string} service */
@@ -178,7 +201,7 @@ export async function mount(main, params, name) {
   await load();
 
   return {
-    unmount() { graph?.destroy(); },
+    unmount() { clearTimeout(refresh); graph?.destroy(); },
     /** @param {import('../api.js').StreamItem[]} items */
     update(items) {
       for (const it of items) {
@@ -195,6 +218,7 @@ export async function mount(main, params, name) {
             r.xs.push(d.time / 1000); r.ys.push(d.metric);
             if (r.xs.length > HISTORY) { r.xs.shift(); r.ys.shift(); }
             draw(r);
+            if (d.service === selected) refreshSoon();
           }
         } else if (it.kind === 'check') {
           clear(cells[0]).append(stateBadge(d.state));
