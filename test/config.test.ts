@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readdirSync } from 'node:fs';
-import { deferrals, exited, ROOT, runBlick, spawnBlick, startServer, tempDir, until, api } from './fixtures/blick.js';
+import { deferrals, exited, ROOT, runBlick, spawnBlick, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 
 const BAD = `data_dir: /tmp/never-used
 server:
@@ -118,6 +118,6 @@ test('SIGTERM: an agent whose server is away spools its events and exits 0; rest
   defer(() => server.stop());
   const again = spawnBlick(['agent', '--config', file]);
   defer(async () => { again.kill('SIGTERM'); await exited(again); });
-  await until(async () => (await api<any[]>(server.url, '/api/v1/events?host=sigterm-host&service=tick&limit=1000')).body.length >= spooled, 'spooled events delivered after restart', 15_000);
+  await until(async () => (await listAll<any>(server.url, '/api/v1/events?host=sigterm-host&service=tick&limit=1000')).length >= spooled, 'spooled events delivered after restart', 15_000);
   await until(() => readdirSync(spool).filter((f) => f.endsWith('.pb')).length <= 1, 'the spool to empty');
 });

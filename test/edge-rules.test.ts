@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { createLogger } from '../src/core/log.js';
 import type { BlickEvent } from '../src/core/event.js';
 import { Producer } from '../src/transport/producer.js';
-import { api, deferrals, metric, serverForTest, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, serverForTest, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 import { hostGoneServer, post, withHook } from './alerting/hook.js';
 
 // Issue #11, items 5, 6 and 8: every edge (HTTP API, ZeroMQ ingest) applies the same event rules.
@@ -123,7 +123,7 @@ test('API: a forged source "server" with expired: true fires no host-gone alert;
   assert.deepEqual(hook.hits.filter((h) => h.body?.host === 'victim-01').map((h) => h.body.status), [], 'no notification for the forged event');
   const alerts = (await api<any[]>(server.url, '/api/v1/alerts')).body;
   assert.deepEqual(alerts.map((a) => [a.rule, a.host]), [['host-gone', 'canary-01']]);
-  const events = (await api<any[]>(server.url, '/api/v1/events?host=victim-01')).body;
+  const events = (await listAll<any>(server.url, '/api/v1/events?host=victim-01'));
   assert.deepEqual(events.map((e) => [e.source, e.attributes.expired]), [['api', 'true']]);
 });
 
@@ -133,7 +133,7 @@ test('API: absurd values: a time of 1e17 is clamped (its batch kept), metric and
   const r = await postJson(server.url, [{ host: 'abs-01', service: 'future', state: 'ok', time: 1e17 }, { host: 'abs-01', service: 'normal', state: 'ok' }]);
   const t1 = Date.now();
   assert.equal(r.status, 202);
-  const events = (await api<any[]>(server.url, '/api/v1/events?host=abs-01')).body;
+  const events = (await listAll<any>(server.url, '/api/v1/events?host=abs-01'));
   assert.equal(events.length, 2, 'both events of the batch are listed');
   const future = events.find((e) => e.service === 'future');
   assert.ok(future.time >= t0 && future.time <= t1, `time ${future.time}`);
@@ -161,7 +161,7 @@ test('server.limits.max_future_skew: with 2h, an agent 1 h ahead keeps its time'
   const { server } = await serverForTest(t, { limits: { max_future_skew: '2h' } });
   const ahead = Date.now() + 3_600_000;
   assert.equal((await postJson(server.url, [{ host: 'skew-01', service: 's', time: ahead }])).status, 202);
-  const [e] = (await api<any[]>(server.url, '/api/v1/events?host=skew-01')).body;
+  const [e] = (await listAll<any>(server.url, '/api/v1/events?host=skew-01'));
   assert.deepEqual([e.time, e.attributes.producer_time], [ahead, undefined]);
 });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
 import { encodeBatch, decodeMessage, WIRE_VERSION } from '../src/transport/wire.js';
 import protobuf from 'protobufjs';
-import { api, deferrals, metric, serverForTest, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, serverForTest, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 
 async function dealer(endpoint: string): Promise<zmq.Dealer> {
   const d = new zmq.Dealer({ linger: 0, receiveTimeout: 5000 });
@@ -79,7 +79,7 @@ test('a batch sent twice (a lost ack) is stored once; a repeated event id in a n
   await sock.send(rebatched);
   const d = decodeMessage((await sock.receive())[0]!);
   assert.ok(d.kind === 'ack' && d.ack.duplicates === 1 && d.ack.accepted === 0);
-  const events = (await api<any[]>(server.url, '/api/v1/events?host=dup-host')).body;
+  const events = (await listAll<any>(server.url, '/api/v1/events?host=dup-host'));
   assert.equal(events.length, 1);
   const m = await (await fetch(server.url + '/metrics')).text();
   assert.equal(metric(m, 'blick_events_duplicate_total'), 2);
@@ -103,5 +103,5 @@ test('after a server restart, a batch committed before it is still recognised as
   await sock.send(good('b-restart', 'r-host'));
   const d = decodeMessage((await sock.receive())[0]!);
   assert.ok(d.kind === 'ack' && d.ack.duplicates === 1);
-  await until(async () => (await api<any[]>(server.url, '/api/v1/events?host=r-host')).body.length === 1, 'one stored event');
+  await until(async () => (await listAll<any>(server.url, '/api/v1/events?host=r-host')).length === 1, 'one stored event');
 });

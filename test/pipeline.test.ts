@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MonitorContext, Observer } from '../src/agent/monitor.js';
-import { api, deferrals, metric, restartableServer, ROOT, serverForTest, startAgent, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, metric, restartableServer, ROOT, serverForTest, startAgent, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 
 test('an agent with a failing Nagios plugin makes the check critical in /api/v1/checks, with the plugin output and perfdata', async (t) => {
   const defer = deferrals(t);
@@ -85,8 +85,8 @@ test('the server is stopped while the agent keeps producing, then started again:
   assert.equal(row.lo, 0);
   assert.equal(row.hi, total - 1);
   // the API agrees
-  const page = await api<any[]>(server.url, `/api/v1/events?service=seq%203&limit=10000`);
-  assert.equal(page.body.length, Math.ceil((total - 3) / 7));
+  const page = await listAll(server.url, `/api/v1/events?service=seq%203&limit=10000`);
+  assert.equal(page.length, Math.ceil((total - 3) / 7));
 });
 
 test('a check whose ttl runs out turns critical with an expired event from the server', async (t) => {
@@ -107,11 +107,11 @@ test('a check whose ttl runs out turns critical with an expired event from the s
   assert.match(check.description, /^expired: no event for web-01 heartbeat within its ttl of 1s \(last state ok\)/);
   assert.equal(check.source, 'server');
   assert.equal(check.attributes.expired, 'true');
-  const history = (await api<any[]>(server.url, '/api/v1/events?host=web-01')).body;
+  const history = (await listAll<any>(server.url, '/api/v1/events?host=web-01'));
   assert.deepEqual(history.map((e) => e.state), ['critical', 'ok'], 'history holds the event and its expiry, newest first');
   const m = await (await fetch(server.url + '/metrics')).text();
   assert.equal(metric(m, 'blick_events_expired_total'), 1);
   // expiry is reported once, not every tick
   await new Promise((r) => setTimeout(r, 600));
-  assert.equal((await api<any[]>(server.url, '/api/v1/events?host=web-01')).body.length, 2);
+  assert.equal((await listAll<any>(server.url, '/api/v1/events?host=web-01')).length, 2);
 });

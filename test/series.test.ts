@@ -69,7 +69,10 @@ test('GET /api/v1/series takes RFC 3339, unix ms and durations before now, and r
   assert.deepEqual(upToNow.body.points.map((b: Bucket) => b.count), [4]);
   const bad = await api(s.url, '/api/v1/series?host=db&service=load&from=yesterday');
   assert.equal(bad.status, 400);
-  assert.match(bad.body.error.message, /parameter from: "yesterday" is not a time; use unix milliseconds, RFC 3339/);
+  assert.match(bad.body.error.message, /parameter from: expected unix milliseconds .*RFC 3339.* got "yesterday"/);
+  const badStep = await api(s.url, '/api/v1/series?host=db&service=load&step=0');
+  assert.equal(badStep.status, 400);
+  assert.match(badStep.body.error.message, /parameter step: expected milliseconds or a duration/);
   assert.equal(metric((await api<string>(s.url, '/metrics')).body, 'blick_series_points_refused_total'), 1);
 });
 
@@ -84,4 +87,13 @@ test('GET /api/v1/series within query_scan_rows answers the newest buckets and s
   assert.ok(r.body.points.length < 50 && r.body.points.length > 0);
   assert.equal(r.body.points.at(-1).last, 49, 'the newest values are the ones read');
   assert.equal(metric((await api<string>(s.url, '/metrics')).body, 'blick_query_budget_exhausted_total{by="rows"}'), 1);
+});
+
+test('any from, to or step text gets a 200 or a 400 naming the parameter, never a 500', async (t) => {
+  const { server: s } = await serverForTest(t);
+  await fc.assert(fc.asyncProperty(fc.constantFrom('from', 'to', 'step'), fc.oneof(fc.string({ maxLength: 24 }), fc.stringMatching(/^-?\d{1,6}(ms|s|m|h|d|w)?$/)), async (name, text) => {
+    const r = await api(s.url, `/api/v1/series?host=db&service=load&${name}=${encodeURIComponent(text)}`);
+    assert.ok(r.status === 200 || r.status === 400, `${name}=${JSON.stringify(text)}: ${r.status} ${JSON.stringify(r.body)}`);
+    if (r.status === 400) assert.match(r.body.error.message, new RegExp(`^parameter (${name}|from|step): `));
+  }), { numRuns: 150 });
 });

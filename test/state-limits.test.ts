@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { makeEvent } from '../src/core/event.js';
 import { createLogger } from '../src/core/log.js';
 import { Producer } from '../src/transport/producer.js';
-import { api, deferrals, exited, metric, serverForTest, spawnBlick, startServer, tempDir, until } from './fixtures/blick.js';
+import { api, deferrals, exited, metric, serverForTest, spawnBlick, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 
 const post = (url: string, events: unknown[]) => api(url, '/api/v1/events', {
   method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }),
@@ -48,8 +48,8 @@ test('beyond server.limits.max_checks new checks are refused (POST says which; Z
   assert.equal(all.length, 5, 'the server holds the cap');
   const state = Object.fromEntries(all.map((c) => [c.host, c.state]));
   assert.deepEqual(state, { h0: 'critical', h1: 'warning', h2: 'ok', h3: 'ok', h4: 'ok' });
-  assert.deepEqual((await api<any[]>(server.url, '/api/v1/events?host=z*')).body, [], 'refused events are not stored');
-  assert.deepEqual((await api<any[]>(server.url, '/api/v1/events?host=h5')).body, []);
+  assert.deepEqual((await listAll<any>(server.url, '/api/v1/events?host=z*')), [], 'refused events are not stored');
+  assert.deepEqual((await listAll<any>(server.url, '/api/v1/events?host=h5')), []);
   const m = await metrics(server.url);
   assert.equal(metric(m, 'blick_checks_refused_total'), 2 + 1 + 20);
   assert.equal(metric(m, 'blick_checks'), 5);
@@ -76,7 +76,7 @@ test('a check keeps a bounded description and attributes, marked _truncated; the
   assert.deepEqual(Object.keys(kept), ['team', 'note', 'a63'], 'attributes in order while they fit; a small one after large ones that did not is kept');
   assert.ok(Object.keys(kept).every((k) => kept[k] === attributes[k]), 'whole values, not cut ones');
 
-  const [e] = (await api<any[]>(server.url, '/api/v1/events?host=big-host')).body;
+  const [e] = (await listAll<any>(server.url, '/api/v1/events?host=big-host'));
   assert.equal(e.description, description);
   assert.deepEqual(e.attributes, attributes);
   const alert = await until(async () => (await api<any[]>(server.url, '/api/v1/alerts')).body.find((a: any) => a.rule === 'deep-attr'), 'the rule on a deep attribute');
@@ -140,6 +140,6 @@ test('a database with more and larger checks than the limits (written by a serve
   assert.equal((await post(server.url, [{ host: loaded, service: 'svc', state: 'critical' }])).status, 202);
   assert.equal((await checks(server.url, `?host=${loaded}`))[0].state, 'critical');
   assert.equal((await post(server.url, [{ host: 'newcomer', service: 'svc', state: 'ok' }])).status, 507);
-  const history = (await api<any[]>(server.url, '/api/v1/events?host=seed-119')).body;
+  const history = (await listAll<any>(server.url, '/api/v1/events?host=seed-119'));
   assert.equal(history[0].description.length, 32 * 1024);
 });

@@ -9,7 +9,7 @@ import { createLogger } from '../src/core/log.js';
 import { Registry } from '../src/core/metrics.js';
 import { Producer } from '../src/transport/producer.js';
 import { decodeMessage, encodeBatch, type Ack, type Origin } from '../src/transport/wire.js';
-import { api, deferrals, exited, metric, ROOT, runBlick, serverForTest, spawnBlick, startServer, tempDir, until } from './fixtures/blick.js';
+import { deferrals, exited, metric, ROOT, runBlick, serverForTest, spawnBlick, startServer, tempDir, until, listAll } from './fixtures/blick.js';
 
 const quiet = () => createLogger('test', { level: process.env.BLICK_LOG_LEVEL ?? 'silent' });
 
@@ -23,7 +23,7 @@ function producerForTest(defer: (fn: () => unknown) => void, dir: string, upstre
 const event = (host: string, n: number, description = ''): BlickEvent => makeEvent({ host, service: `svc ${n}`, state: 'ok', description, attributes: { n: String(n) } }, { source: 'agent' });
 
 async function storedEvents(url: string, host: string): Promise<BlickEvent[]> {
-  return (await api<BlickEvent[]>(url, `/api/v1/events?host=${encodeURIComponent(host)}&limit=10000`)).body;
+  return (await listAll<BlickEvent>(url, `/api/v1/events?host=${encodeURIComponent(host)}&limit=10000`));
 }
 
 test('a batch over the receiver limits is refused, the producer splits it until it fits and drops the one event that never can', { timeout: 60_000 }, async (t) => {

@@ -40,8 +40,9 @@ export async function alertingCommand(cmd: 'alerts' | 'silence', args: string[],
     else process.stdout.write(table(rows.map((r) => ({ ...r, startsAt: when(r.startsAt), endsAt: when(r.endsAt), matchers: r.matchers ? Object.entries(r.matchers).map(([k, v]) => `${k}=${v}`).join(' ') : undefined })), columns));
   };
   if (cmd === 'alerts') {
-    const status = str(flags.status);
-    const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${status ? `?status=${encodeURIComponent(status)}` : ''}`);
+    const q = new URLSearchParams();
+    for (const k of ['status', 'host', 'rule']) { const v = str(flags[k]); if (v) q.set(k, v); }
+    const { out: rows, res } = await respond(flags, 'GET', `/api/v1/alerts${q.size ? `?${q.toString()}` : ''}`);
     print(rows, ['status', 'severity', 'rule', 'host', 'service', 'startsAt', 'endsAt', 'muted', 'description']);
     // on stderr, so --json output stays the list
     if (res.header('x-blick-rules') === '0') process.stderr.write('blick alerts: no alert rules are configured on this server (server.rules), so none can fire\n');

@@ -5,11 +5,14 @@ import { followEvents } from './follow.js';
 import { getPages } from './pages.js';
 import { clientTarget } from './target.js';
 
-/** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). */
+/** Columns that name a thing: never cut, or two long names sharing a prefix would print alike. */
+const NAMES = new Set(['host', 'service', 'rule', 'id', 'matchers']);
+
+/** A table for a terminal; cells are {@link terminalSafe} (event text may hold escape sequences). Free text beyond 60 characters ends in `…`. */
 export function table(rows: Record<string, unknown>[], columns: string[]): string {
   const cell = (v: unknown) => terminalSafe(v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const widths = columns.map((c) => Math.min(60, Math.max(c.length, ...rows.map((r) => cell(r[c]).length))));
-  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (vals: string[]) => vals.map((v, i) => (v.length > widths[i]! && !NAMES.has(columns[i]!) ? v.slice(0, widths[i]! - 1) + '…' : v.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n') + '\n';
 }
 
@@ -26,7 +29,14 @@ export function when(ms: unknown): string {
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
-  if (cmd === 'events' && flags.follow) return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  if (cmd === 'events' && flags.follow) {
+    // the stream has no history to start from: say so rather than ignore the flag
+    for (const k of ['since', 'limit']) if (flags[k] !== undefined) throw new BlickError('USAGE', `--${k} does not apply to --follow, which prints events as they arrive (see blick events --help)`);
+    return followEvents(base, token, flags, process.stdout, process.stderr, ca);
+  }
+  if (flags.limit !== undefined && !(typeof flags.limit === 'string' && /^[1-9]\d{0,8}$/.test(flags.limit))) {
+    throw new BlickError('USAGE', `--limit needs a whole number from 1 (got ${flags.limit === true ? 'nothing' : JSON.stringify(flags.limit)})`);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them

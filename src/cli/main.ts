@@ -6,51 +6,12 @@ import { createLogger } from '../core/log.js';
 import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { loadBlickConfig, loadStatsdConfig, type BlickConfig } from './config.js';
+import { command, commandHelp, commandKey, COMMANDS, flagsOf, parseArgs, usageText } from './commands.js';
+import { isClientOnlyFile, loadBlickConfig, loadClientOnlyConfig, loadStatsdConfig, type BlickConfig } from './config.js';
 import { defaultAlerting } from '../server/alerts/defaults.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
-const CLIENT_COMMANDS = new Set(['events', 'hosts', 'checks', 'alerts', 'silence']);
-
-const USAGE = `blick ${blickVersion()} — event-driven monitoring
-
-usage:
-  blick up [--config FILE]          server + local agent + statsd in one process, SQLite under ./.blick,
-                                    API and dashboard at http://127.0.0.1:8080
-  blick server   --config FILE      the server (ingest, store, API)
-  blick agent    --config FILE      the agent (monitors → server)
-  blick statsd   --config FILE      statsd (Etsy-compatible) → Graphite, metric events → server
-                                    (FILE: Blick's YAML, or an Etsy statsd config.js, read as data)
-  blick keygen   --out DIR          a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one
-                 [--force]          unless --force
-  blick check-config FILE           validate a configuration file (exit 2 on error)
-  blick version | --version         the version of blick and of node
-  blick events [--host H] [--service S] [--state S] [--limit N] [--follow] [--json]
-                                    (H and S may be globs: --host 'web-*')
-  blick hosts | checks [--json]     (client commands: --url URL or BLICK_URL, --token T or BLICK_TOKEN,
-                                     --ca PEM or BLICK_CA for https with a private CA,
-                                     or url:/token:/ca: in --config FILE, BLICK_CLIENT_CONFIG, ~/.config/blick/client.yaml)
-  blick alerts [--status firing|pending|resolved] [--json]
-  blick silence add --host H [--service S] [--rule R] [--severity S] --for 2h --reason TEXT [--author A]
-  blick silence list [--json] | blick silence rm ID
-
-Every daemon reads its section of the YAML file; BLICK_<SECTION>_<KEY> overrides a key.`;
-
-/** Minimal flag parsing: --name value, --flag, positionals. */
-export function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
-  const positional: string[] = [];
-  const flags: Record<string, string | true> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) { flags[a.slice(2, eq)] = a.slice(eq + 1); continue; }
-      const next = argv[i + 1];
-      if (next !== undefined && !next.startsWith('--')) { flags[a.slice(2)] = next; i++; } else flags[a.slice(2)] = true;
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
+const CLIENT_COMMANDS = new Set(Object.keys(COMMANDS).filter((k) => COMMANDS[k]!.client).map((k) => k.split(' ')[0]!));
 
 function configFlag(flags: Record<string, string | true>, required: boolean, cmd: string): string | undefined {
   const f = flags.config ?? process.env.BLICK_CONFIG;
@@ -107,9 +68,20 @@ function upDefaults(c: BlickConfig, flags: Record<string, string | true>): void 
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { positional, flags } = parseArgs(argv);
-  const cmd = positional[0] ?? (flags.version === true ? 'version' : undefined);
+  const loose = parseArgs(argv);
+  const cmd = loose.positional[0] ?? (loose.flags.version === true ? 'version' : undefined);
+  const USAGE = usageText(blickVersion());
   try {
+    if (cmd === 'help' || (cmd === undefined && loose.flags.help)) {
+      const about = loose.positional[1];
+      process.stdout.write(about !== undefined && command(commandKey(about, undefined)) ? commandHelp(about) : USAGE + '\n');
+      return;
+    }
+    const key = cmd === undefined ? undefined : commandKey(cmd, loose.positional[1]);
+    const spec = key === undefined ? undefined : command(key);
+    // --help describes a command instead of running it; otherwise it takes only its own flags
+    if (spec && loose.flags.help) { process.stdout.write(commandHelp(command(`${cmd} ${loose.positional[1]}`) ? `${cmd} ${loose.positional[1]}` : cmd!)); return; }
+    const { positional, flags } = spec ? parseArgs(argv, flagsOf(spec), key) : loose;
     switch (cmd) {
       case 'version':
         process.stdout.write(`blick ${blickVersion()} (node ${process.version})\n`);
@@ -169,15 +141,16 @@ export async function main(argv: string[]): Promise<void> {
       case 'check-config': {
         const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
         if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
+        if (isClientOnlyFile(file)) { loadClientOnlyConfig(file); process.stdout.write(`${file}: ok (client configuration)\n`); return; }
         // an Etsy statsd config.js is checked as `blick statsd` reads it
         const c = loadStatsdConfig(file);
         for (const u of c.statsd.unused) process.stderr.write(`${terminalSafe(file)}: warning: statsd key ${terminalSafe(u.key)} is not used by Blick: ${terminalSafe(u.why)}\n`);
         process.stdout.write(`${file}: ok\n`);
         return;
       }
-      case undefined: case 'help': case '--help':
+      case undefined:
         process.stdout.write(USAGE + '\n');
-        if (cmd === undefined && !flags.help) process.exitCode = 1;
+        process.exitCode = 1;
         return;
       default:
         if (CLIENT_COMMANDS.has(cmd)) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
+import { graphiteForwardSchema } from './graphite/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -75,7 +76,11 @@ export const serverConfigSchema = z.strictObject({
     stream_clients_per_address: z.number().int().min(1).default(16),
     /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
     stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** an HTTP request's headers and body must arrive within this; then it is answered 408 and closed */
+    http_request_timeout: zDuration.prefault('1m'),
   }).prefault({}),
+  /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
+  graphite: graphiteForwardSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

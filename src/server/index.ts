@@ -14,6 +14,7 @@ import type { TokenConfig } from './api/auth.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
+import { GraphiteForwarder } from './graphite/index.js';
 import { Ingest } from './ingest.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
@@ -113,18 +114,20 @@ export class BlickServer implements Component {
     });
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
       warmMaxBytes: config.limits.warm_max_bytes });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready,
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
       reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms, seriesMaxPoints: config.limits.series_max_points } }, {
       tokens: config.tokens as TokenConfig[],
       failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
       // without tokens nothing but the Host header tells a rebound page from a local client
       hosts: { listenHost: host, names: config.http_hosts, strict: config.tokens.length === 0 || config.http_hosts.length > 0, tls: config.tls !== undefined },
       ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
+      requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
+      ...(config.graphite ? [new GraphiteForwarder(config.graphite, { ingest: this.ingest, metrics: this.metrics, log: this.log })] : []),
       this.alerting,
       this.receiver,
       this.httpListener(),

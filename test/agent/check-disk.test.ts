@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, deferrals, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, startAgent, startServer, tempDir, until, listAll } from '../fixtures/blick.js';
 import { missing } from './require.js';
 
 const CHECK_DISK = '/usr/lib/nagios/plugins/check_disk';
@@ -28,7 +28,7 @@ test('a Nagios check named disk running the real check_disk does not land on the
     },
   });
   defer(() => agent.stop());
-  const events = async (service: string) => (await api<any[]>(server.url, `/api/v1/events?host=disk-01&service=${encodeURIComponent(service)}&limit=1000`)).body;
+  const events = async (service: string) => (await listAll<any>(server.url, `/api/v1/events?host=disk-01&service=${encodeURIComponent(service)}&limit=1000`));
 
   // several runs of both, so that a shared series would have alternated by now
   await until(async () => (await events('disk')).length >= 3, 'three runs of the check', 20_000);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentProcess, api, exited, metric, serverForTest, until } from '../fixtures/blick.js';
+import { agentProcess, exited, metric, serverForTest, until, listAll } from '../fixtures/blick.js';
 
 /**
  * A log followed by the agent, and the agent SIGKILLed while lines keep coming:
@@ -19,8 +19,8 @@ test('an agent killed while a log grows: every matching line is stored once', { 
     upstream: server.receiver.endpoint,
     lines: ['  log_patterns:', `    - { path: ${JSON.stringify(log)}, pattern: "ERROR (?<n>\\\\d+)", service: app errors, state: critical }`],
   });
-  const stored = async () => (await api<any[]>(server.url, '/api/v1/events?host=crashy-01&service=app%20errors&limit=10000')).body;
-  const heartbeat = async () => (await api<any[]>(server.url, '/api/v1/events?host=crashy-01&service=heartbeat&limit=10000')).body.length;
+  const stored = async () => (await listAll<any>(server.url, '/api/v1/events?host=crashy-01&service=app%20errors&limit=10000'));
+  const heartbeat = async () => (await listAll<any>(server.url, '/api/v1/events?host=crashy-01&service=heartbeat&limit=10000')).length;
 
   let agent = start();
   await until(heartbeat, `the agent's heartbeat (output: ${agent.output()})`, 15_000);

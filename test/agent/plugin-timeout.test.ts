@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, deferrals, ROOT, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, ROOT, startAgent, startServer, tempDir, until, listAll } from '../fixtures/blick.js';
 
 const HANG = join(ROOT, 'test', 'fixtures', 'plugins', 'check_hang.sh');
 
@@ -42,7 +42,7 @@ test('a plugin whose grandchild escapes its process group and keeps stdout open 
     config: { host: 'hang-02', checks: [{ name: 'escapes', command: [HANG, pidfile, 'escape'], interval: '500ms', timeout: '300ms' }] },
   });
   defer(() => agent.stop());
-  const events = async () => (await api<any[]>(server.url, '/api/v1/events?host=hang-02&service=escapes')).body;
+  const events = async () => (await listAll<any>(server.url, '/api/v1/events?host=hang-02&service=escapes'));
   // two results: the first run did not leave the check waiting for a pipe that never closes
   const got = await until(async () => { const e = await events(); return e.length >= 2 ? e : undefined; }, 'two timed-out runs of the check', 20_000);
   for (const e of got) {

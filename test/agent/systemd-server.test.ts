@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { api, deferrals, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, startAgent, startServer, tempDir, until, listAll } from '../fixtures/blick.js';
 import { missing } from './require.js';
 import { bootSystemd, systemdNamespaceMissing } from './systemd-namespace.js';
 
@@ -40,7 +40,7 @@ test('end to end: a unit killed under real systemd is critical at the server (ag
   t.diagnostic(`systemctl kill → critical at the server's API: ${delay.toFixed(1)} ms (includes the systemctl process and API polling every 2 ms)`);
   assert.equal(critical.attributes.result, 'signal');
   assert.equal(critical.attributes.active_state, 'failed');
-  const history = (await api<any[]>(server.url, '/api/v1/events?host=sd-host&service=systemd%20blick-e2e.service')).body;
+  const history = (await listAll<any>(server.url, '/api/v1/events?host=sd-host&service=systemd%20blick-e2e.service'));
   assert.equal(history[0].state, 'critical', 'the failure is in the history');
 
   await ns.systemctl('restart', 'blick-e2e.service');

@@ -97,3 +97,19 @@ test('inhibition: while a host is down (expired heartbeat), its service alerts a
   await until(() => hook.of('host-gone', 'resolved', 'h1')[0], 'host-gone resolved');
   await until(() => hook.of('svc-critical', 'firing', 'h1')[0], 'the service alert once the host is back', 3000);
 });
+
+test('muted notifications are a Prometheus counter, blick_notifications_muted_total, by reason', async (t) => {
+  const { defer, dir, hook } = await withHook(t);
+  const server = await startServer({ dataDir: join(dir, 'server'), config: { rules, notifiers: { ops: { type: 'webhook', url: hook.url } }, routes: [{ notify: ['ops'], group_interval: '100ms' }] } });
+  defer(() => server.stop());
+  const s = await api(server.url, '/api/v1/silences', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ matchers: { host: 'db-*' }, duration: '1h', reason: 'maintenance' }) });
+  assert.equal(s.status, 201, JSON.stringify(s.body));
+  await post(server.url, [{ host: 'db-1', service: 'svc postgres', state: 'critical' }, { host: 'db-2', service: 'svc postgres', state: 'critical' }]);
+  const text = await until(async () => {
+    const m = (await api<string>(server.url, '/metrics')).body;
+    return /^blick_notifications_muted_total\{reason="silence"\} 2$/m.test(m) ? m : undefined;
+  }, 'two muted notifications counted');
+  assert.match(text, /^# TYPE blick_notifications_muted_total counter$/m);
+  assert.doesNotMatch(text, /^blick_notifications_muted /m, 'the old gauge is gone');
+  assert.equal(hook.of('svc-critical').length, 0);
+});

@@ -7,7 +7,7 @@ import { makeEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/log.js';
 import { Producer } from '../../src/transport/producer.js';
 import { hasProgram, missing } from '../agent/require.js';
-import { api, deferrals, exited, metric, startServer, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, exited, listAll, metric, startServer, tempDir, until } from '../fixtures/blick.js';
 import { logAgent, serverProcess, writeLines } from './processes.js';
 
 async function storedNumbers(url: string, host: string): Promise<number[]> {
@@ -62,7 +62,7 @@ test('the SQLite file locked by another process: the server keeps answering, cou
   holder.stdin.end('COMMIT;\n.quit\n');
   await exited(holder);
   await until(() => producer.unacknowledged.events === 0, 'the producer to drain once the lock is gone', 30_000);
-  const stored = (await api<any[]>(srv.url, '/api/v1/events?host=lock-host&limit=10000')).body;
+  const stored = await listAll(srv.url, '/api/v1/events?host=lock-host&limit=10000');
   assert.equal(stored.length, 400, 'every event stored');
   assert.equal(new Set(stored.map((e) => e.id)).size, 400, 'none twice');
   assert.equal(proc.exitCode, null, 'the server process kept running');

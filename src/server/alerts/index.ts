@@ -84,6 +84,7 @@ export class Alerting implements Component {
     });
     this.outbox = new Outbox({ store: this.store, notifiers: this.notifiers, clock: this.clock, metrics: deps.metrics, log });
     this.silences = new Silences(this.store, this.clock, () => this.router.recheck());
+    const muted = deps.metrics.counter('blick_notifications_muted_total', 'Notifications held back (by reason: silence, inhibited, flapping)');
     const flappingRules = new Set(this.rules.rules.filter((r) => r.kind === 'flapping').map((r) => r.name));
     this.router = new Router({
       routes: config.routes, inhibit: config.inhibit, notifiers: [...this.notifiers.keys()], clock: this.clock, log,
@@ -91,6 +92,7 @@ export class Alerting implements Component {
       isFlappingRule: (r) => flappingRules.has(r),
       silenced: (a) => this.silences.muting(a)?.id,
       deliver: (items, entries) => this.outbox.enqueue(items, entries),
+      onMuted: (why) => muted.inc(1, { reason: why.split(' ')[0]! }),
     });
     this.book = new AlertBook({ rules: this.rules, store: this.store, clock: this.clock, log, onChange: (c) => { this.router.onChange(c); this.publish(c); } });
     const r = deps.metrics;
@@ -99,7 +101,6 @@ export class Alerting implements Component {
     };
     r.gauge('blick_alerts_firing', 'Alerts firing now').collectWith(() => this.book.list().filter((a) => a.status === 'firing').length);
     r.gauge('blick_alerts_pending', 'Alerts pending (waiting for `for`)').collectWith(() => this.book.list().filter((a) => a.status === 'pending').length);
-    r.gauge('blick_notifications_muted', 'Notifications held back by silences, inhibition or flapping since start').collectWith(() => this.router.mutedCount);
     this.parts = new Supervisor('alerting', [
       part('alert-store', () => this.store.open(), () => this.store.close()),
       part('alert-state', () => this.load(), () => this.unload()),

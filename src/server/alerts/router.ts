@@ -43,6 +43,8 @@ export interface RouterOptions {
   silenced(a: Alert): string | undefined;
   /** persist and deliver */
   deliver(items: OutboxItem[], log: NotificationLogEntry[]): Promise<void>;
+  /** a notification was held back; `why` as {@link Router.mutedBy} says it */
+  onMuted?(why: string): void;
 }
 
 /**
@@ -56,7 +58,6 @@ export class Router {
   private readonly inhibits: Inhibit[];
   private readonly groups = new Map<string, Group>();
   private stopped = false;
-  mutedCount = 0;
 
   constructor(private readonly o: RouterOptions) {
     const routes = o.routes.length > 0 ? o.routes
@@ -175,13 +176,13 @@ export class Router {
       if (a.status === 'firing') {
         const need = e.sent !== 'firing' || e.renotify || now - e.sentAt >= cfg.repeat_interval;
         if (!need) continue;
-        if (muted) { this.mutedCount++; this.o.log.debug({ alert: a.id, rule: a.rule, host: a.host, muted }, 'notification muted'); continue; }
+        if (muted) { this.o.onMuted?.(muted); this.o.log.debug({ alert: a.id, rule: a.rule, host: a.host, muted }, 'notification muted'); continue; }
         this.emit(g, a, 'firing', now, items, log);
         e.sent = 'firing'; e.sentAt = now; e.renotify = false; sentSomething = true;
       } else if (a.status === 'resolved') {
         g.entries.delete(id);
         if (e.sent === 'firing' && !muted) { this.emit(g, a, 'resolved', now, items, log); sentSomething = true; }
-        else if (e.sent === 'firing') this.mutedCount++;
+        else if (e.sent === 'firing') this.o.onMuted?.(muted!);
       } else g.entries.delete(id);
     }
     if (sentSomething || g.flushedAt === 0) g.flushedAt = now;

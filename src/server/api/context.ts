@@ -21,6 +21,8 @@ export interface ApiContext {
   events?: EventOptions;
   /** false until the store is open and state is loaded */
   ready(): boolean;
+  /** the server's clock (relative `since=15m`) [Date.now] */
+  now?: () => number;
   /** bounds of every read (server.limits); DEFAULT_READ_LIMITS when absent */
   reads?: ReadLimits;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parseDuration } from '../../core/duration.js';
 import { BlickError } from '../../core/errors.js';
 import { RateLimitedLog } from '../../core/log.js';
 import type { ApiContext } from './context.js';
@@ -16,6 +17,56 @@ export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.ou
     throw new BlickError('BAD_REQUEST', msg);
   }
   return r.data;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** An RFC 3339 date-time (1970 on) as unix ms, digits of the second beyond ms dropped; undefined when a field is out of range (Feb 31 is refused, not read as March 3). */
+export function parseRfc3339(text: string): number | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS[mo - 1]!) || h > 23 || mi > 59 || s > 59) return undefined;
+  let offset = 0;
+  if (m[8] === undefined) {
+    const oh = Number(m[10]), om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offset = (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+  }
+  const ms = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const t = new Date(0); // setUTCFullYear, not Date.UTC, which reads years below 100 as 19xx
+  t.setUTCFullYear(y, mo - 1, d);
+  t.setUTCHours(h, mi, s, ms);
+  const at = t.getTime() - offset;
+  return at >= 0 ? at : undefined;
+}
+
+export const TIME_FORMATS = 'unix milliseconds (1764583200000), an RFC 3339 time (2026-12-01T10:00:00Z, 2026-12-01T11:00:00+01:00) or a duration before now (15m, 1h30m, 7d)';
+
+/**
+ * A point in time as the API takes it: unix ms, RFC 3339, or a duration before
+ * `now` (`15m`, also written `-15m`); undefined for anything else. A bare number
+ * is milliseconds here, not seconds as in config durations.
+ */
+export function parseTime(text: string, now: number): number | undefined {
+  const s = text.trim();
+  if (/^\d{1,16}$/.test(s)) { const n = Number(s); return Number.isSafeInteger(n) ? n : undefined; }
+  if (/^\d{4}-/.test(s)) return parseRfc3339(s);
+  const rel = /^-?(?=\d+(?:\.\d+)?(?:ms|s|m|h|d|w))(.+)$/.exec(s);
+  if (!rel) return undefined;
+  const d = parseDuration(rel[1]!);
+  return d === undefined ? undefined : Math.max(0, Math.floor(now - d));
+}
+
+/** The zod type of every time parameter (`since=`): {@link parseTime} with the server's clock, read when the request is parsed. */
+export function timeParam(now: () => number = Date.now) {
+  return z.string().transform((s, c) => {
+    const t = parseTime(s, now());
+    if (t === undefined) { c.addIssue({ code: 'custom', message: `expected ${TIME_FORMATS}, got ${JSON.stringify(s.slice(0, 64))}` }); return z.NEVER; }
+    return t;
+  });
 }
 
 /** RFC 8288 Link header for the next page. */

@@ -2,8 +2,7 @@ import type { StatsdConfig } from '../../config.js';
 import { sanitizeKey } from '../../parser.js';
 import type { FlushData } from '../../store.js';
 
-/** One Graphite datapoint. */
-export interface Datapoint { path: string; value: number; timestamp: number }
+export type { Datapoint } from '../../../transport/carbon.js';
 
 /**
  * Etsy's graphite backend naming (`stats.`, `stats_counts.`, `stats.timers.`,
@@ -107,21 +106,4 @@ export class GraphiteNaming {
   ownStat(stat: string): string {
     return (this.legacy ? 'stats.' : this.globalNs) + this.prefixStats + '.graphiteStats.' + stat + this.suffix;
   }
-}
-
-/**
- * Graphite's pickle protocol as Etsy writes it (protocol 0: a list of
- * `(path, (timestamp, 'value'))` tuples behind a 4-byte big-endian length).
- */
-export function toPickle(points: Datapoint[]): Buffer {
-  let body = '(l';
-  for (const m of points) {
-    body += "(S'" + m.path + "'\n(L" + m.timestamp + "L\nS'" + m.value + "'\ntta";
-  }
-  body += '.';
-  const bytes = Buffer.from(body, 'utf8');
-  const buf = Buffer.allocUnsafe(4 + bytes.length);
-  buf.writeUInt32BE(bytes.length, 0);
-  bytes.copy(buf, 4);
-  return buf;
 }

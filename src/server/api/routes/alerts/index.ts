@@ -1,14 +1,16 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { BlickError } from '../../../../core/errors.js';
+import { glob } from '../../../../core/glob.js';
 import { ALERT_STATUSES, type Alert } from '../../../alerts/types.js';
 import type { ApiContext } from '../../context.js';
 import { parseQuery } from '../../query.js';
 
 const query = z.strictObject({
   status: z.enum(ALERT_STATUSES).optional(),
-  host: z.string().optional(),
-  rule: z.string().optional(),
+  /** names or globs (`web-*`), as everywhere else */
+  host: z.string().max(1024).optional(),
+  rule: z.string().max(1024).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
@@ -32,8 +34,10 @@ export const alertsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     if (!alerting) throw new BlickError('NOT_FOUND', 'alerting is not enabled on this server');
     reply.header(RULES_HEADER, String(alerting.rules.rules.length));
     const list = await alerting.list({ status: q.status, limit: q.host || q.rule ? 10_000 : q.limit });
+    const hostOk = q.host === undefined ? undefined : glob(q.host);
+    const ruleOk = q.rule === undefined ? undefined : glob(q.rule);
     return list
-      .filter((a) => (q.host === undefined || a.host === q.host) && (q.rule === undefined || a.rule === q.rule))
+      .filter((a) => (!hostOk || hostOk(a.host)) && (!ruleOk || ruleOk(a.rule)))
       .slice(0, q.limit)
       .map((a) => view(a, a.status === 'resolved' ? undefined : alerting.mutedBy(a)));
   });

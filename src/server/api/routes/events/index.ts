@@ -3,14 +3,15 @@ import { z } from 'zod';
 import { BlickError } from '../../../../core/errors.js';
 import { makeEvent, STATES, type BlickEvent, type EventOptions } from '../../../../core/event.js';
 import type { ApiContext } from '../../context.js';
-import { linkHeader, parseQuery, readBounds } from '../../query.js';
+import { linkHeader, parseQuery, readBounds, timeParam } from '../../query.js';
 
-const listQuery = z.strictObject({
+const listQuery = (now?: () => number) => z.strictObject({
   /** a host name or glob (`web-*`), like the stream's and the silences' matchers */
   host: z.string().max(1024).optional(),
   service: z.string().max(1024).optional(),
   state: z.enum(STATES).optional(),
-  since: z.coerce.number().int().nonnegative().optional(),
+  /** unix ms, RFC 3339, or a duration before now (`15m`) */
+  since: timeParam(now).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   cursor: z.string().optional(),
 });
@@ -24,8 +25,9 @@ export const MAX_POST_EVENTS = 10_000;
 /** GET /api/v1/events (history, newest first) and POST /api/v1/events (submit a batch). */
 export const eventsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const reads = readBounds(ctx);
+  const query = listQuery(ctx.now);
   app.get('/events', async (req, reply) => {
-    const q = parseQuery(listQuery, req.query);
+    const q = parseQuery(query, req.query);
     const { maxPageBytes, queryScanRows, queryBudgetMs } = reads.limits;
     // a page may be shorter than limit, even empty, and still have a next link (docs/api.md)
     const page = await ctx.store.queryEvents({ ...q, maxBytes: maxPageBytes, budget: { rows: queryScanRows, ms: queryBudgetMs } });
