@@ -44,7 +44,7 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want, ca);
   if (flags.json) { printJson(body); return; }
   const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
-  const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']
+  const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'metrics', 'last_seen']
     : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']
     : ['time', 'host', 'service', 'state', 'metric', 'description'];
   process.stdout.write(table(rows, columns));

@@ -55,8 +55,8 @@ test('hosts, checks and events print tables, and JSON with --json', async (t) =>
   ]);
   const hosts = await blick(['hosts'], env);
   assert.equal(hosts.code, 0, hosts.stderr);
-  assert.match(hosts.stdout, /^HOST\s+STATE\s+CHECKS\s+LAST_SEEN\n/);
-  assert.match(hosts.stdout, /web-1\s+critical\s+1\s+2023-11-14 22:13:20Z\n/);
+  assert.match(hosts.stdout, /^HOST\s+STATE\s+CHECKS\s+METRICS\s+LAST_SEEN\n/);
+  assert.match(hosts.stdout, /web-1\s+critical\s+1\s+0\s+2023-11-14 22:13:20Z\n/);
   assert.ok(hosts.stdout.indexOf('web-1') < hosts.stdout.indexOf('web-2'), 'worst first');
   const checks = await blick(['checks'], env);
   assert.match(checks.stdout, /^HOST\s+SERVICE\s+STATE\s+METRIC\s+DESCRIPTION\s+LAST_CHANGE\n/);

@@ -12,6 +12,7 @@ import { alertsRoutes } from './routes/alerts/index.js';
 import { checksRoutes } from './routes/checks/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
+import { seriesRoutes } from './routes/series/index.js';
 import { silencesRoutes } from './routes/silences/index.js';
 import { systemRoutes } from './routes/system/index.js';
 import { streamRoutes, type StreamLimits } from './routes/stream/index.js';
@@ -123,6 +124,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
   app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
   app.register(silencesRoutes(ctx), { prefix: '/api/v1' });
+  app.register(seriesRoutes(ctx), { prefix: '/api/v1' });
   app.register(streamRoutes(ctx, { auth: opts.tokens.length > 0, ...(opts.stream ? { limits: opts.stream } : {}) }), { prefix: '/api/v1' });
   app.register(whoamiRoutes(ctx, { auth: opts.tokens.length > 0 }), { prefix: '/api/v1' });
   app.register(dashboardRoutes());
