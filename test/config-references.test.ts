@@ -93,6 +93,32 @@ test('check-config accepts every name a rule can read, fields of attributes, and
   assert.equal(r.code, 0, r.stderr);
 });
 
+test('check-config refuses an aggregate with an unknown function or a name outside a function at FILE:LINE, and accepts the documented ones', async (t) => {
+  const { file } = configFile(t, () => `server:
+  rules:
+    - name: web-down
+      match: { host: "web-*", service: http }
+      aggregate: 'cnt(state == "critical") >= 3'
+    - name: web-hot
+      match: { host: "web-*", service: cpu }
+      aggregate: avg(metric) > 80 and host == "web-1"
+`);
+  const r = await runBlick(['check-config', file]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  const at = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(r.stderr, new RegExp(`${at}:5: key server\\.rules\\.0\\.aggregate: unknown function "cnt" \\(did you mean "count"\\?`), r.stderr);
+  assert.match(r.stderr, new RegExp(`${at}:8: key server\\.rules\\.1\\.aggregate: "host" outside an aggregate function`), r.stderr);
+
+  const good = configFile(t, () => `server:
+  rules:
+    - { name: web-down, match: { host: "web-*", service: http }, aggregate: 'count(state == "critical") >= 3', for: 1m }
+    - { name: web-hot, match: { host: "web-*", service: cpu }, aggregate: avg(metric) > 80, window: 5m }
+    - { name: web-errors, match: { host: "web-*" }, aggregate: 'percent(state != "ok") > 50 or sum(metric) > 1 or min(metric) < 0 or max(metric) > 9', severity: warning }
+`);
+  const ok = await runBlick(['check-config', good.file]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
 const KEYWORDS = new Set(['and', 'or', 'not', 'in', 'true', 'false', 'null']);
 const identifier = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/).filter((s) => !KEYWORDS.has(s));
 const known = fc.oneof(fc.constantFrom(...RULE_NAMES), identifier.map((k) => `attributes.${k}`), identifier.map((k) => `attributes["${k}"]`));

@@ -35,6 +35,9 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
     for (const k of ['since', 'limit']) if (flags[k] !== undefined) throw new BlickError('USAGE', `--${k} does not apply to --follow, which prints events as they arrive (see blick events --help)`);
     return followEvents(base, token, flags, process.stdout, process.stderr, ca);
   }
+  if (flags.limit !== undefined && !(typeof flags.limit === 'string' && /^[1-9]\d{0,8}$/.test(flags.limit))) {
+    throw new BlickError('USAGE', `--limit needs a whole number from 1 (got ${flags.limit === true ? 'nothing' : JSON.stringify(flags.limit)})`);
+  }
   const params = new URLSearchParams();
   for (const k of ['host', 'service', 'state', 'limit', 'since']) if (typeof flags[k] === 'string') params.set(k, flags[k] as string);
   // events: --limit of them (the server's default 100); hosts and checks: all of them
@@ -42,7 +45,7 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
   const body = await getPages(base, `/api/v1/${cmd}${params.size ? '?' + params.toString() : ''}`, typeof token === 'string' ? { authorization: `Bearer ${token}` } : {}, want, ca);
   if (flags.json) { printJson(body); return; }
   const rows = (body as Record<string, unknown>[]).map((r) => ({ ...r, time: when(r.time), last_change: when(r.last_change), last_seen: when(r.last_seen) }));
-  const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'last_seen']
+  const columns = cmd === 'hosts' ? ['host', 'state', 'checks', 'metrics', 'last_seen']
     : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']
     : ['time', 'host', 'service', 'state', 'metric', 'description'];
   process.stdout.write(table(rows, columns));

@@ -22,7 +22,7 @@ export const CLIENT_FLAGS: Record<string, FlagSpec> = {
   url: { value: 'URL', help: 'the server [BLICK_URL, else http://127.0.0.1:8080]' },
   token: { value: 'T', help: 'a bearer token [BLICK_TOKEN]' },
   ca: { value: 'PEM', help: 'CA certificate(s) to trust for an https URL [BLICK_CA]' },
-  config: { value: 'FILE', help: 'a client file with url:, token:, ca: [BLICK_CLIENT_CONFIG, else ~/.config/blick/client.yaml]' },
+  config: { value: 'FILE', help: 'a client file with url:, token: or token_file:, ca:; or a daemon\'s file (its client: section, else server.http and its one token) [BLICK_CLIENT_CONFIG, else ~/.config/blick/client.yaml]' },
 };
 
 const json: FlagSpec = { help: 'JSON instead of a table' };
@@ -38,7 +38,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   agent: { synopsis: 'agent --config FILE', about: 'the agent (monitors → server)', flags: daemonConfig(true) },
   statsd: { synopsis: 'statsd --config FILE', about: 'statsd (Etsy-compatible) → Graphite, metric events → server; FILE is Blick\'s YAML or an Etsy statsd config.js (read as data, never run)', flags: daemonConfig(true) },
   keygen: { synopsis: 'keygen --out DIR [--force]', about: 'a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one unless --force', flags: { out: { value: 'DIR', help: 'where to write the pair' }, force: { help: 'overwrite an existing pair' } } },
-  'check-config': { synopsis: 'check-config FILE', about: 'validate a configuration file (exit 2 with file, line and key on error)', flags: { config: { value: 'FILE', help: 'the file, instead of the argument' } } },
+  'check-config': { synopsis: 'check-config FILE', about: 'validate a configuration file, a daemon\'s or a client\'s (exit 2 with file, line and key on error)', flags: { config: { value: 'FILE', help: 'the file, instead of the argument' } } },
   version: { synopsis: 'version | --version', about: 'the version of blick and of node', flags: { version: { help: 'the same' } } },
   events: {
     synopsis: 'events [--host H] [--service S] [--state S] [--since T] [--limit N] [--follow] [--json]', about: 'event history, newest first; --follow: live events as they arrive', client: true,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
@@ -12,12 +14,50 @@ import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
  * because core must not import daemon code. Only the schemas are imported, so
  * that `blick agent` does not load the server's HTTP and SQLite code.
  */
+/**
+ * The `client:` section, or a client-only file with these keys at the top
+ * (~/.config/blick/client.yaml): how the client commands reach the server
+ * (src/cli/target.ts). Paths are relative to the working directory, as
+ * everywhere in the file.
+ */
+export const clientConfigSchema = z.strictObject({
+  url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL, e.g. https://blick.example.org').optional(),
+  token: z.string().min(1).optional(),
+  /** a file holding the token (its first line): keeps the secret out of a file others may read */
+  token_file: z.string().min(1).optional(),
+  /** PEM certificate(s) to trust for an https:// url with a private CA */
+  ca: z.string().min(1).optional(),
+}).refine((c) => c.token === undefined || c.token_file === undefined, 'give token: or token_file:, not both');
+export type ClientConfig = z.output<typeof clientConfigSchema>;
+
+const CLIENT_KEYS = new Set(['url', 'token', 'token_file', 'ca']);
+
+/** A client-only file: a mapping whose keys are all client keys (an empty file is one too). */
+export function isClientOnlyDocument(doc: unknown): boolean {
+  if (doc === null || doc === undefined) return true;
+  return typeof doc === 'object' && !Array.isArray(doc) && Object.keys(doc).every((k) => CLIENT_KEYS.has(k));
+}
+
+/** `blick check-config FILE`: is FILE a (non-empty) client-only file? Unreadable or not YAML: no, the daemon path reports it. */
+export function isClientOnlyFile(file: string): boolean {
+  try {
+    const doc: unknown = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'error' });
+    return doc !== null && typeof doc === 'object' && Object.keys(doc).length > 0 && isClientOnlyDocument(doc);
+  } catch { return false; }
+}
+
+/** Validate a client-only file (flags and BLICK_URL/BLICK_TOKEN/BLICK_CA are applied by the caller, in their order). */
+export function loadClientOnlyConfig(file: string, text?: string): ClientConfig {
+  return loadConfig(file, clientConfigSchema, { env: {}, ...(text !== undefined ? { text } : {}) });
+}
+
 const blickSections = z.strictObject({
   data_dir: z.string().default('./.blick'),
   server: serverConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
   curve: curveSchema.optional(),
+  client: clientConfigSchema.optional(),
 });
 // cross-references (route → notifier, globs → rules), with the line of each
 const references = (c: { server: z.output<typeof serverConfigSchema> }, ctx: z.RefinementCtx) => checkAlertingReferences(c.server, ctx, ['server']);

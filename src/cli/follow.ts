@@ -8,11 +8,16 @@ type Flags = Record<string, string | true>;
 /** One frame of a Server-Sent Events stream. */
 export interface SseFrame { id?: string; event: string; data: string }
 
+/** Characters of one unfinished frame a client holds; beyond, the stream is treated as broken (and resumed). */
+export const MAX_SSE_FRAME_CHARS = 16 * 1024 * 1024;
+
 /** Split SSE text into frames; returns the frames and the unfinished rest. */
 export function parseSse(buf: string): { frames: SseFrame[]; rest: string } {
   const frames: SseFrame[] = [];
   let i: number;
-  buf = buf.replace(/\r\n?/g, '\n');
+  // a final \r may be the first half of a \r\n split across chunks: decide on it with the next chunk
+  const cr = buf.endsWith('\r');
+  buf = (cr ? buf.slice(0, -1) : buf).replace(/\r\n?/g, '\n');
   while ((i = buf.indexOf('\n\n')) >= 0) {
     const block = buf.slice(0, i);
     buf = buf.slice(i + 2);
@@ -31,7 +36,20 @@ export function parseSse(buf: string): { frames: SseFrame[]; rest: string } {
     f.data = data.join('\n');
     frames.push(f);
   }
-  return { frames, rest: buf };
+  if (buf.length > MAX_SSE_FRAME_CHARS) throw new BlickError('BAD_REQUEST', `the live stream sent a frame longer than ${MAX_SSE_FRAME_CHARS} characters`);
+  return { frames, rest: cr ? buf + '\r' : buf };
+}
+
+/** Bytes of an event stream in, frames out, the same however the bytes were split. */
+export class SseDecoder {
+  private readonly text = new TextDecoder();
+  private rest = '';
+
+  push(chunk: Uint8Array): SseFrame[] {
+    const p = parseSse(this.rest + this.text.decode(chunk, { stream: true }));
+    this.rest = p.rest;
+    return p.frames;
+  }
 }
 
 const COLS = ['time', 'host', 'service', 'state', 'metric', 'description'];
@@ -88,13 +106,10 @@ export async function followEvents(base: string, token: string | undefined, flag
     }
     connectedOnce = true;
     attempt = 0;
-    const dec = new TextDecoder();
-    let buf = '';
+    const dec = new SseDecoder();
     try {
       for await (const chunk of res.body) {
-        const p = parseSse(buf + dec.decode(chunk, { stream: true }));
-        buf = p.rest;
-        for (const f of p.frames) {
+        for (const f of dec.push(chunk)) {
           if (f.id !== undefined) lastId = f.id;
           if (f.event === 'reset') err.write('blick events: the server no longer holds everything missed while disconnected; continuing with new events\n');
           if (f.event !== 'event') continue;

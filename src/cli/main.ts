@@ -7,7 +7,7 @@ import { terminalSafe } from '../core/terminal.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { command, commandHelp, commandKey, COMMANDS, flagsOf, parseArgs, usageText } from './commands.js';
-import { loadBlickConfig, loadStatsdConfig, type BlickConfig } from './config.js';
+import { isClientOnlyFile, loadBlickConfig, loadClientOnlyConfig, loadStatsdConfig, type BlickConfig } from './config.js';
 import { defaultAlerting } from '../server/alerts/defaults.js';
 
 /** The commands that talk to a server's API (src/cli/client.ts, loaded only for them). */
@@ -141,6 +141,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'check-config': {
         const file = positional[1] ?? (typeof flags.config === 'string' ? flags.config : undefined);
         if (!file) throw new BlickError('CONFIG_UNREADABLE', 'usage: blick check-config FILE');
+        if (isClientOnlyFile(file)) { loadClientOnlyConfig(file); process.stdout.write(`${file}: ok (client configuration)\n`); return; }
         // an Etsy statsd config.js is checked as `blick statsd` reads it
         const c = loadStatsdConfig(file);
         for (const u of c.statsd.unused) process.stderr.write(`${terminalSafe(file)}: warning: statsd key ${terminalSafe(u.key)} is not used by Blick: ${terminalSafe(u.why)}\n`);

@@ -3,24 +3,46 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 /** The longest duration any Blick setting takes, ms (~285,000 years); beyond it arithmetic on unix ms loses precision. */
 export const MAX_DURATION_MS = Number.MAX_SAFE_INTEGER;
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
 /**
- * Parse a duration such as `500ms`, `10s`, `5m`, `1h30m`, `7d` into milliseconds.
- * A bare number is taken as seconds (as Sensu and Prometheus configs do).
- * Returns undefined for anything else, and for durations beyond {@link MAX_DURATION_MS}.
+ * Parse a duration such as `500ms`, `10s`, `5m`, `1h30m`, `7d` into whole
+ * milliseconds (rounded: `1.1s` is 1100). A bare number is taken as seconds
+ * (as Sensu and Prometheus configs do). Returns undefined for anything else,
+ * and for durations beyond {@link MAX_DURATION_MS}. One pass over the text,
+ * no regular expression: `meter.steps` (tests) counts the characters examined.
  */
-export function parseDuration(input: string | number): number | undefined {
+export function parseDuration(input: string | number, meter?: { steps: number }): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? bounded(input * 1000) : undefined;
   const s = input.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return bounded(Number(s) * 1000);
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy;
-  let total = 0, matched = 0, m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) { total += Number(m[1]) * UNITS[m[2]!]!; matched = re.lastIndex; }
-  if (matched === 0 || matched !== s.length) return undefined;
-  return bounded(total);
+  let i = 0, total = 0, parts = 0;
+  const step = () => { i++; if (meter) meter.steps++; };
+  while (i < s.length) {
+    const start = i;
+    while (i < s.length && isDigit(s.charCodeAt(i))) step();
+    if (i === start) return undefined;
+    if (s[i] === '.') {
+      step();
+      const frac = i;
+      while (i < s.length && isDigit(s.charCodeAt(i))) step();
+      if (i === frac) return undefined;
+    }
+    const n = Number(s.slice(start, i));
+    if (i === s.length && parts === 0) return bounded(n * 1000);
+    const unit = s.startsWith('ms', i) ? 'ms' : s[i]!;
+    const ms = UNITS[unit];
+    if (ms === undefined) return undefined;
+    step();
+    if (unit === 'ms') step();
+    total += n * ms;
+    parts++;
+  }
+  return parts === 0 ? undefined : bounded(total);
 }
 
 function bounded(ms: number): number | undefined {
-  return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : undefined;
+  const r = Math.round(ms);
+  return Number.isFinite(r) && r <= MAX_DURATION_MS ? r + 0 : undefined; // + 0: no -0
 }
 
 /** Format milliseconds for humans: 1500 → "1.5s", 7_200_000 → "2h". */

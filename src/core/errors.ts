@@ -25,7 +25,12 @@ export const ErrorCodes = {
   TOO_MANY_STREAMS: { status: 1, http: 429, summary: 'too many live streams are open' },
   COMPONENT_FAILED: { status: 1, http: 503, summary: 'a daemon component failed to start or died while running' },
   KEY_EXISTS: { status: 2, http: 409, summary: 'a key pair exists already' },
+  URI_TOO_LONG: { status: 1, http: 414, summary: 'a part of the URL is longer than the server accepts' },
+  REQUEST_TIMEOUT: { status: 1, http: 408, summary: 'the request did not arrive in time' },
+  HEADERS_TOO_LARGE: { status: 1, http: 431, summary: 'the request headers are too large' },
   USAGE: { status: 1, http: 400, summary: 'the command line is not understood (an unknown flag, a flag without its value)' },
+  NOTIFICATION_FAILED: { status: 1, http: 502, summary: 'a receiver did not accept a notification (retried)' },
+  NOTIFICATION_REJECTED: { status: 1, http: 502, summary: 'a receiver refused a notification as invalid (not retried)' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -65,6 +65,8 @@ export const serverConfigSchema = z.strictObject({
     query_scan_rows: z.number().int().min(1).default(50_000),
     /** milliseconds one GET /api/v1/events may run before it answers a partial page */
     query_budget_ms: z.number().int().min(1).default(50),
+    /** points (steps) one GET /api/v1/series may answer; a smaller step is a 400 */
+    series_max_points: z.number().int().min(10).max(100_000).default(2000),
     /** stored events (bytes of JSON, newest first) replayed into rules that remember at start */
     warm_max_bytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
     /** live stream: unsent bytes across all clients; the slowest are dropped beyond it */
@@ -76,6 +78,8 @@ export const serverConfigSchema = z.strictObject({
     stream_clients_per_address: z.number().int().min(1).default(16),
     /** live stream: bytes of recent items kept for Last-Event-ID resume (the oldest go first) */
     stream_history_bytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
+    /** an HTTP request's headers and body must arrive within this; then it is answered 408 and closed */
+    http_request_timeout: zDuration.prefault('1m'),
   }).prefault({}),
   /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
   graphite: graphiteForwardSchema.optional(),

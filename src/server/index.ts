@@ -119,12 +119,13 @@ export class BlickServer implements Component {
     this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
       warmMaxBytes: config.limits.warm_max_bytes });
     this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
-      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms } }, {
+      reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms, seriesMaxPoints: config.limits.series_max_points } }, {
       tokens: config.tokens as TokenConfig[],
       failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
       // without tokens nothing but the Host header tells a rebound page from a local client
       hosts: { listenHost: host, names: config.http_hosts, strict: config.tokens.length === 0 || config.http_hosts.length > 0, tls: config.tls !== undefined },
       ...(config.tls ? { tls: tlsFromConfig(config.tls) } : {}),
+      requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
     this.parts = new Supervisor('server', [

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { BlickServer } from '../../src/server/index.js';
 import { deferrals, startServer, tempDir } from '../fixtures/blick.js';
+import { closeServer } from '../../src/server/notifiers/testdata/stand-ins.js';
 
 export interface Hit { body: any; raw: string; headers: IncomingHttpHeaders; at: number }
 
@@ -41,9 +42,7 @@ export class HookReceiver {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
 
   /** POSTs of one status for a rule (and host) */

@@ -55,8 +55,8 @@ test('hosts, checks and events print tables, and JSON with --json', async (t) =>
   ]);
   const hosts = await blick(['hosts'], env);
   assert.equal(hosts.code, 0, hosts.stderr);
-  assert.match(hosts.stdout, /^HOST\s+STATE\s+CHECKS\s+LAST_SEEN\n/);
-  assert.match(hosts.stdout, /web-1\s+critical\s+1\s+2023-11-14 22:13:20Z\n/);
+  assert.match(hosts.stdout, /^HOST\s+STATE\s+CHECKS\s+METRICS\s+LAST_SEEN\n/);
+  assert.match(hosts.stdout, /web-1\s+critical\s+1\s+0\s+2023-11-14 22:13:20Z\n/);
   assert.ok(hosts.stdout.indexOf('web-1') < hosts.stdout.indexOf('web-2'), 'worst first');
   const checks = await blick(['checks'], env);
   assert.match(checks.stdout, /^HOST\s+SERVICE\s+STATE\s+METRIC\s+DESCRIPTION\s+LAST_CHANGE\n/);
@@ -153,7 +153,8 @@ test('the server URL and token come from flags, then the environment, then the c
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, new RegExp(`${other.replace(/[.]/g, '\\.')}: not YAML`));
   writeFileSync(other, 'server: x\n');
-  assert.match((await blick(['hosts', '--config', other], { XDG_CONFIG_HOME: dir })).stderr, /unknown key "server"/);
+  // not a client-only file: read as a daemon's configuration, checked as the daemon checks it
+  assert.match((await blick(['hosts', '--config', other], { XDG_CONFIG_HOME: dir })).stderr, /other\.yaml:1: key server: /);
 });
 
 /** What a terminal would act on: C0 (but newline) and C1 controls, DEL, bidi overrides and isolates. */
@@ -188,4 +189,13 @@ test('escape sequences in events, alerts and silences are printed as visible esc
   assert.deepEqual(JSON.parse(runs['checks --json']!.stdout).map((c: any) => [c.service, c.description]), [[service, description]]);
   assert.equal(JSON.parse(runs['events --follow --json']!.stdout.trim().split('\n')[0]!).description, description);
   assert.equal(JSON.parse(runs['silence list --json']!.stdout)[0].reason, description);
+});
+
+test('blick events --limit that is not a whole number from 1 exits 1 with a clear error instead of printing an empty table', async () => {
+  for (const bad of ['abc', '0', '-5', '1.5']) {
+    const r = await blick(['events', '--limit', bad, '--url', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 1, `--limit ${bad}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /--limit needs a whole number from 1/);
+    assert.equal(r.stdout, '');
+  }
 });

@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ROOT } from '../fixtures/blick.js';
 import { inCI } from '../fixtures/ci.js';
 
 /** Debian's chromium (REAL-PARTS.md, Browser); `npx playwright install` cannot download one here. */
@@ -40,6 +42,23 @@ export async function launchChromium(): Promise<{ browser: Browser | BrowserCont
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Where screenshots go: every run writes test-results/screenshots/ (ignored by git);
+ * BLICK_UPDATE_SCREENSHOTS=1 writes docs/screenshots/, the copies the docs link to.
+ */
+export const SCREENSHOTS = process.env.BLICK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
+
+/** A page in a fresh chromium (closed by `defer`) that collects its page errors; SCREENSHOTS exists. */
+export async function pageForTest(defer: (fn: () => unknown) => void): Promise<{ page: Page; errors: string[]; context: BrowserContext }> {
+  const chromium = await launchChromium();
+  defer(() => chromium.close());
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await chromium.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors, context: chromium.context };
 }
 
 /** Log in on the dashboard's login page with a token; resolves once the overview shows its tiles. */

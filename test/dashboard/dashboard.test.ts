@@ -1,15 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { api, deferrals, ROOT, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
-import { launchChromium, login, skipWithoutChromium } from './browser.js';
+import { login, pageForTest, SCREENSHOTS as SHOTS, skipWithoutChromium } from './browser.js';
 
 const ADMIN = 'dashboard-admin-token-0123456789';
 const READER = 'dashboard-read-token-0123456789';
-// Every run saves a screenshot of each page under test-results/screenshots/ (ignored by git);
-// BLICK_UPDATE_SCREENSHOTS=1 writes them to docs/screenshots/, the copies the docs link to.
-const SHOTS = process.env.BLICK_UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs', 'screenshots') : join(ROOT, 'test-results', 'screenshots');
 const CHECK = join(ROOT, 'test', 'fixtures', 'plugins', 'check_state_file.sh');
 const skip = skipWithoutChromium();
 
@@ -51,12 +48,7 @@ test('the dashboard shows hosts live, silences from the page, and hides silencin
   assert.equal(posted.status, 202);
   await until(async () => (await api(server.url, '/api/v1/checks?host=app-01', { headers: { authorization: `Bearer ${ADMIN}` } })).body.some?.((c: any) => c.service === 'app' && c.state === 'ok'), 'the agent check');
 
-  const chromium = await launchChromium();
-  defer(() => chromium.close());
-  mkdirSync(SHOTS, { recursive: true });
-  const page = await chromium.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  const { page, errors, context } = await pageForTest(defer);
 
   // login page first (no token yet), then the overview
   await page.goto(server.url + '/');
@@ -151,7 +143,7 @@ test('the dashboard shows hosts live, silences from the page, and hides silencin
   assert.deepEqual(errors, [], 'no page errors');
 
   // a read-only token: no silence form, no silence action, and the API refuses
-  const ro = await chromium.context.newPage();
+  const ro = await context.newPage();
   await ro.goto(server.url + '/');
   await ro.evaluate(() => (globalThis as any).localStorage.clear());
   await login(ro, server.url, READER);

@@ -6,17 +6,21 @@ import { makeEvent, type BlickEvent } from '../../core/event.js';
 import type { Ingest, IngestSubscriber } from '../ingest.js';
 import { serverConfigSchema } from '../config.js';
 import { StateIndex } from '../state.js';
-import type { Notifier, NotificationPayload } from '../notifiers/notifier.js';
+import { DeliveryError, type Notifier, type NotificationPayload } from '../notifiers/notifier.js';
 import { Alerting, ManualClock } from './index.js';
 import { SqliteAlertStore } from './store.js';
 
 /** Alerting on a manual clock, fed directly, delivering to a recorder. */
-async function harness(server: Record<string, unknown>, fail = false) {
+async function harness(server: Record<string, unknown>, fail: boolean | (() => Error | undefined) = false) {
   const clock = new ManualClock();
   let sub: IngestSubscriber | undefined;
   const ingest = { subscribe: (fn: IngestSubscriber) => { sub = fn; return () => { sub = undefined; }; }, onRemoved: () => () => undefined, state: new StateIndex() } as unknown as Ingest;
   const sent: NotificationPayload[] = [];
-  const notifier: Notifier = { name: 'rec', type: 'test', send: async (p) => { if (fail) throw new Error('down'); sent.push(p); } };
+  const notifier: Notifier = { name: 'rec', type: 'test', send: async (p) => {
+    const err = typeof fail === 'function' ? fail() : fail ? new Error('down') : undefined;
+    if (err) throw err;
+    sent.push(p);
+  } };
   const config = serverConfigSchema.parse({ ...server, notifiers: {} });
   const a = new Alerting(config, {
     dataDir: '/nonexistent', ingest, metrics: new Registry(), log: createLogger('test', { level: 'silent' }), clock,
@@ -130,5 +134,45 @@ test('failed deliveries back off exponentially (1 s, 2 s, 4 s, 8 s cap) and are 
   await tick(8900); assert.equal(failures(), 5);
   await tick(8900); assert.equal(failures(), 6, 'capped at retry.max');
   assert.equal(a.outbox.queued, 1);
+  await a.stop();
+});
+
+test('a receiver\'s Retry-After replaces the backoff once; a notification the receiver refuses as invalid is not retried and counted as failed', async () => {
+  const errors: (Error | undefined)[] = [new DeliveryError('answered 429', { retryAfterMs: 30_000 })];
+  const { a, sent, feed, tick } = await harness({ rules: [{ name: 'r', when: 'state == "critical"' }], routes: [{ notify: ['rec'] }] }, () => errors.shift());
+  const m = (name: string) => Number(new RegExp(name.replace(/[{}]/g, '\\$&') + ' (\\d+)').exec((a as any).deps.metrics.render())?.[1] ?? 0);
+  await feed({ state: 'critical' });
+  assert.equal(m('blick_notification_failures_total{notifier="rec"}'), 1);
+  await tick(29_800);
+  assert.equal(sent.length, 0, 'waited for Retry-After, not the 1 s backoff');
+  await tick(300);
+  assert.equal(sent.length, 1);
+  errors.push(new DeliveryError('answered 400', { permanent: true }));
+  await feed({ state: 'ok' });
+  assert.equal(m('blick_notifications_total{notifier="rec",status="failed"}'), 1);
+  await tick(120_000);
+  assert.equal(sent.length, 1, 'never retried');
+  assert.equal(m('blick_notification_failures_total{notifier="rec"}'), 2);
+  assert.equal(a.outbox.queued, 0);
+});
+
+test('an aggregate with a window resolves when its events leave the window, without a further event; its bound is counted', async () => {
+  const { a, sent, feed, tick, clock } = await harness({
+    rules: [{ name: 'web-errors', match: { host: 'web-*' }, aggregate: 'percent(state != "ok") > 50', window: '1m', max_window_events: 4 }],
+    routes: [{ notify: ['rec'], group_interval: '0s' }],
+  });
+  await feed({ host: 'web-1', state: 'ok', time: clock.now() });
+  await feed({ host: 'web-2', state: 'critical', time: clock.now() });
+  assert.equal(sent.length, 0, '50 % is not above 50');
+  await tick(10_000);
+  await feed({ host: 'web-3', state: 'critical', time: clock.now() });
+  assert.deepEqual(sent.map((p) => `${p.status} ${p.host} ${p.service}`), ['firing web-* web-errors']);
+  await tick(50_100);
+  assert.equal(sent.length, 1, 'at 60.1 s the first two events have left: web-3 alone is 100 %');
+  await tick(10_000);
+  assert.deepEqual(sent.map((p) => p.status), ['firing', 'resolved'], 'the window emptied on the timer');
+  assert.match(sent[1]!.description, /no longer holds over 3 members/);
+  for (let i = 0; i < 6; i++) await feed({ host: 'web-1', state: 'ok', time: clock.now() });
+  assert.match((a as any).deps.metrics.render(), /blick_rule_aggregate_limited_total\{limit="window_events",rule="web-errors"\} 2/);
   await a.stop();
 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { part, Supervisor, type Component } from '../../core/component.js';
 import type { BlickEvent } from '../../core/event.js';
 import { BlickError } from '../../core/errors.js';
-import type { Logger } from '../../core/log.js';
+import { RateLimitedLog, type Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import type { Ingest, Ingested } from '../ingest.js';
 import type { EventPage, EventQuery } from '../store/store.js';
@@ -70,6 +70,8 @@ export class Alerting implements Component {
   private unsubscribeRemovals: (() => void) | undefined;
   private readonly alertListeners = new Set<(changes: AlertChange[]) => void>();
   private pruneTimer?: NodeJS.Timeout;
+  private windowTimer: unknown;
+  private windowTimerAt = 0;
   private readonly m;
   /** alert store → alert state (loaded from it) → the ingest subscription that changes it */
   private readonly parts: Supervisor;
@@ -78,8 +80,13 @@ export class Alerting implements Component {
     const log = deps.log.child({ part: 'alerting' });
     this.clock = deps.clock ?? systemClock;
     this.store = deps.store ?? new SqliteAlertStore(join(deps.dataDir, 'alerts.db'));
-    this.rules = new RuleEngine(config.rules);
-    this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c, { log })]));
+    const limited = deps.metrics.counter('blick_rule_aggregate_limited_total', 'aggregate rule members refused or window events dropped at max_members, max_window_events or max_bytes');
+    const limitLog = new RateLimitedLog(log, 60_000, this.clock.now);
+    this.rules = new RuleEngine(config.rules, (rule, hit) => {
+      limited.inc(1, { rule: rule.name, limit: hit });
+      limitLog.warn(`aggregate:${rule.name}:${hit}`, { rule: rule.name, limit: hit }, 'an aggregate rule is at its bound (raise max_members, max_window_events or max_bytes, or narrow its match)');
+    });
+    this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c, { log, metrics: deps.metrics })]));
     config.routes.forEach((r, i) => {
       for (const n of r.notify) if (!this.notifiers.has(n)) throw new BlickError('CONFIG_INVALID', `server.routes[${i}].notify names "${n}", which is not in server.notifiers (${[...this.notifiers.keys()].join(', ') || 'none configured'})`);
     });
@@ -139,6 +146,7 @@ export class Alerting implements Component {
     this.unsubscribeIngest = this.deps.ingest.subscribe((i) => this.onIngest(i));
     // a deleted host or check has nothing left to alert on
     this.unsubscribeRemovals = this.deps.ingest.onRemoved((r) => { this.book.endFor(r.host, r.service); });
+    this.armWindowExpiry(); // windows refilled at start age too
     const retention = this.deps.retention ?? 7 * 86_400_000;
     this.pruneTimer = setInterval(() => { this.store.prune(this.clock.now() - retention).catch(() => undefined); }, 3_600_000);
     this.pruneTimer.unref();
@@ -151,6 +159,8 @@ export class Alerting implements Component {
     this.unsubscribeRemovals = undefined;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     this.pruneTimer = undefined;
+    if (this.windowTimer !== undefined) this.clock.clearTimeout(this.windowTimer);
+    this.windowTimer = undefined;
   }
 
   /**
@@ -190,7 +200,21 @@ export class Alerting implements Component {
     const t0 = performance.now();
     const signals = this.rules.evaluate(i.events);
     this.book.apply(signals);
+    this.armWindowExpiry();
     this.m.evalSeconds.observe((performance.now() - t0) / 1000);
+  }
+
+  /** Aggregates with a window change when events leave it, also without new events: one timer for the next. */
+  private armWindowExpiry(): void {
+    const at = this.rules.nextWindowExpiry();
+    if (at === undefined || (this.windowTimer !== undefined && this.windowTimerAt <= at)) return;
+    if (this.windowTimer !== undefined) this.clock.clearTimeout(this.windowTimer);
+    this.windowTimerAt = at;
+    this.windowTimer = this.clock.setTimeout(() => {
+      this.windowTimer = undefined;
+      this.book.apply(this.rules.expireWindows(this.clock.now()));
+      this.armWindowExpiry();
+    }, Math.max(0, at - this.clock.now()) + 1);
   }
 
   /** GET /api/v1/alerts: pending and firing from memory, resolved from the store. */

@@ -101,7 +101,9 @@ export class AlertBook {
           }
         }
       } else if (a) {
-        a.event = s.event; a.state = s.event.state ?? null; a.metric = s.event.metric ?? null;
+        a.event = s.event;
+        a.state = s.group?.state ?? s.event.state ?? null; a.metric = s.group ? s.group.metric : s.event.metric ?? null;
+        if (s.group) a.description = s.group.description;
         this.end(a, now, saved, transitions, deleted, changes);
       }
     }
@@ -151,7 +153,9 @@ export class AlertBook {
     a.metric = e.metric ?? null;
     a.tags = e.tags;
     a.updatedAt = this.o.clock.now();
-    if (s.rule.kind === 'flapping') {
+    if (s.group) {
+      a.state = s.group.state; a.metric = s.group.metric; a.description = s.group.description;
+    } else if (s.rule.kind === 'flapping') {
       const pct = s.rule.flapPercent(s.host, s.service) ?? 0;
       a.description = `${s.host} ${s.service} is flapping: ${pct.toFixed(1)}% state change over the last 21 states`;
     } else a.description = s.rule.config.description ?? e.description;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import { RateLimitedLog } from '../../core/log.js';
-import type { Notifier, RetryPolicy } from '../notifiers/notifier.js';
+import { DeliveryError, type Notifier, type RetryPolicy } from '../notifiers/notifier.js';
 import type { Clock } from './clock.js';
 import type { AlertStore, NotificationLogEntry } from './store.js';
 import type { OutboxItem } from './types.js';
@@ -37,7 +37,7 @@ export class Outbox {
     this.random = o.random ?? Math.random;
     const r = o.metrics;
     this.m = {
-      total: r.counter('blick_notifications_total', 'Notifications by notifier and outcome (sent, dropped)'),
+      total: r.counter('blick_notifications_total', 'Notifications by notifier and outcome (sent, dropped, failed: refused by the receiver as invalid)'),
       failures: r.counter('blick_notification_failures_total', 'Failed delivery attempts (each is retried until give_up_after)'),
       latency: r.histogram('blick_notification_latency_seconds', 'From the alert change to a successful delivery', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600]),
     };
@@ -101,13 +101,20 @@ export class Outbox {
     this.m.failures.inc(1, { notifier: item.notifier });
     item.attempts++;
     const now = clock.now();
+    if (error instanceof DeliveryError && error.permanent) {
+      this.warn.warn(`refused:${item.notifier}`, { notifier: item.notifier, alert: item.alertId, attempts: item.attempts, error: msg }, 'notification refused by the receiver as invalid: not retried');
+      this.m.total.inc(1, { notifier: item.notifier, status: 'failed' });
+      await this.o.store.delivered(item.id).catch(() => undefined);
+      return;
+    }
     if (now - item.createdAt >= policy.giveUpAfter) {
       this.o.log.error({ notifier: item.notifier, alert: item.alertId, attempts: item.attempts, error: msg }, 'notification dropped after retry.give_up_after');
       this.m.total.inc(1, { notifier: item.notifier, status: 'dropped' });
       await this.o.store.delivered(item.id).catch(() => undefined);
       return;
     }
-    const backoff = Math.min(policy.max, policy.initial * 2 ** Math.min(30, item.attempts - 1)) * (0.9 + 0.2 * this.random());
+    const hinted = error instanceof DeliveryError ? error.retryAfterMs : undefined;
+    const backoff = hinted ?? Math.min(policy.max, policy.initial * 2 ** Math.min(30, item.attempts - 1)) * (0.9 + 0.2 * this.random());
     item.nextAttemptAt = now + backoff;
     item.lastError = msg;
     this.warn.warn(`notify:${item.notifier}`, { notifier: item.notifier, alert: item.alertId, attempts: item.attempts, retryInMs: Math.round(backoff), error: msg }, 'notification failed; will retry');

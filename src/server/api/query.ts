@@ -91,6 +91,8 @@ export interface ReadLimits {
   queryScanRows: number;
   /** milliseconds a history query may run per request [50] */
   queryBudgetMs: number;
+  /** points one GET /api/v1/series may answer [2,000] */
+  seriesMaxPoints?: number;
 }
 
 export const DEFAULT_READ_LIMITS: ReadLimits = { maxPageBytes: 4 * 1024 * 1024, queryScanRows: 50_000, queryBudgetMs: 50 };
@@ -98,7 +100,7 @@ export const DEFAULT_READ_LIMITS: ReadLimits = { maxPageBytes: 4 * 1024 * 1024, 
 /** The read bounds of one API (from `ctx.reads`), their counters, and a rate-limited note when one ends a page early. */
 export function readBounds(ctx: Pick<ApiContext, 'metrics' | 'log' | 'reads'>) {
   const bytes = ctx.metrics.counter('blick_api_page_bytes_limited_total', 'API pages ended early at server.limits.max_page_bytes (by path)');
-  const budget = ctx.metrics.counter('blick_query_budget_exhausted_total', 'history queries that spent their budget (server.limits.query_scan_rows / query_budget_ms) and answered a partial page with a next link');
+  const budget = ctx.metrics.counter('blick_query_budget_exhausted_total', 'history queries that spent their budget (server.limits.query_scan_rows / query_budget_ms) and answered a partial page with a next link (or a partial series)');
   const rows = ctx.metrics.counter('blick_query_rows_examined_total', 'history rows examined by API queries');
   const note = new RateLimitedLog(ctx.log);
   return {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
+import { BlickError } from '../../core/errors.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -77,7 +78,8 @@ export const dashboardRoutes = (opts: DashboardOptions = {}): FastifyPluginAsync
   app.get('/assets/*', { config: { public: true } }, async (req, reply) => {
     const path = req.url.split('?')[0]!;
     const a = assets.get(path);
-    if (!a) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no asset ${path}` } });
+    // thrown, so the API's error handler answers (and bounds the message quoting the path)
+    if (!a) throw new BlickError('NOT_FOUND', `no asset ${path}`);
     return send(a, req.headers['if-none-match'], reply, 'no-cache');
   });
 };

@@ -111,7 +111,9 @@ export type Node =
   | { t: 'cmp'; op: '==' | '!=' | '<' | '<=' | '>' | '>='; a: Node; b: Node }
   | { t: 'match'; negate: boolean; a: Node; re: RegExp }
   | { t: 'in'; negate: boolean; a: Node; b: Node }
-  | { t: 'arith'; op: '+' | '-' | '*' | '/' | '%'; a: Node; b: Node };
+  | { t: 'arith'; op: '+' | '-' | '*' | '/' | '%'; a: Node; b: Node }
+  /** an aggregate function over a group's members (`count(state == "critical")`); `slot` is the scope key its value is read from */
+  | { t: 'call'; fn: string; arg: Node; pos: number; slot?: string };
 
 /** Parse an expression into a tree; throws ExprError (and nothing else) on bad input. */
 export function parse(src: string): Node {
@@ -202,6 +204,13 @@ export function parse(src: string): Node {
       if (tok.value === 'null') { p++; return { t: 'lit', v: null }; }
       if (KEYWORDS.has(tok.value)) fail('expected a value');
       p++;
+      if (isOp('(')) {
+        p++; enter();
+        const arg = or();
+        expect(')');
+        depth--;
+        return { t: 'call', fn: tok.value, arg, pos: tok.pos };
+      }
       const path = [tok.value];
       for (;;) {
         if (isOp('.')) {
@@ -243,7 +252,7 @@ function toValue(v: unknown): Value {
 }
 
 /** A number from a number or a numeric string; undefined otherwise. */
-function num(v: Value): number | undefined {
+export function num(v: Value): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v === 'string' && v.trim() !== '') { const n = Number(v); return Number.isNaN(n) ? undefined : n; }
   return undefined;
@@ -257,7 +266,8 @@ function equal(a: Value, b: Value): boolean {
   return false;
 }
 
-function truthy(v: Value): boolean {
+/** Whether a value holds: not null, false, 0, "" or an empty list. */
+export function truthy(v: Value): boolean {
   if (Array.isArray(v)) return v.length > 0;
   return v !== null && v !== false && v !== 0 && v !== '';
 }
@@ -268,6 +278,7 @@ export function compileTree(n: Node): (s: ExprScope) => Value { return compile(n
 function compile(n: Node): Fn {
   switch (n.t) {
     case 'lit': { const v = n.v; return () => v; }
+    case 'call': { const k = n.slot; return k === undefined ? () => null : (s) => toValue((s as Record<string, unknown>)[k]); }
     case 'name': {
       const path = n.path;
       if (path.length === 1) { const k = path[0]!; return (s) => toValue((s as Record<string, unknown>)[k]); }
@@ -343,6 +354,7 @@ function names(n: Node, out: Set<string>): Set<string> {
     case 'list': for (const i of n.items) names(i, out); break;
     case 'not': case 'neg': names(n.x, out); break;
     case 'match': names(n.a, out); break;
+    case 'call': names(n.arg, out); break;
     case 'lit': break;
     default: names(n.a, out); names(n.b, out);
   }
@@ -377,10 +389,23 @@ function editDistance(a: string, b: string): number {
  * Refuse names outside `known` (a misspelt name would read null and the rule
  * would never fire) and fields of anything but `attributes`.
  */
-function checkNames(n: Node, known: readonly string[], src: string): void {
+function checkNames(n: Node, known: readonly string[], src: string, functions?: readonly string[], inCall = false): void {
+  const sub = (x: Node) => checkNames(x, known, src, functions, inCall);
   switch (n.t) {
+    case 'call': {
+      if (!functions || !functions.includes(n.fn)) {
+        const hint = functions && closest(n.fn, functions);
+        throw new ExprError(functions
+          ? `unknown function "${n.fn}" (${hint ? `did you mean "${hint}"? ` : ''}the functions are ${functions.join(', ')})`
+          : `"${n.fn}(…)" is an aggregate function: use it in a rule's aggregate, not in when`, n.pos, src);
+      }
+      if (inCall) throw new ExprError(`"${n.fn}(…)" inside another aggregate function`, n.pos, src);
+      checkNames(n.arg, known, src, functions, true);
+      break;
+    }
     case 'name': {
       const [head, field] = n.path;
+      if (functions && !inCall) throw new ExprError(`"${n.path.join('.')}" outside an aggregate function (read members through ${functions.join(', ')})`, n.pos ?? 0, src);
       if (!known.includes(head!)) {
         const hint = closest(head!, known);
         throw new ExprError(`unknown name "${head}" (${hint ? `did you mean "${hint}"? ` : ''}the names are ${known.join(', ')}, attributes.<key>)`, n.pos ?? 0, src);
@@ -388,11 +413,11 @@ function checkNames(n: Node, known: readonly string[], src: string): void {
       if (field !== undefined && head !== 'attributes') throw new ExprError(`"${head}" has no fields (only attributes.<key> has)`, n.pos ?? 0, src);
       break;
     }
-    case 'list': for (const i of n.items) checkNames(i, known, src); break;
-    case 'not': case 'neg': checkNames(n.x, known, src); break;
-    case 'match': checkNames(n.a, known, src); break;
+    case 'list': for (const i of n.items) sub(i); break;
+    case 'not': case 'neg': sub(n.x); break;
+    case 'match': sub(n.a); break;
     case 'lit': break;
-    default: checkNames(n.a, known, src); checkNames(n.b, known, src);
+    default: sub(n.a); sub(n.b);
   }
 }
 
@@ -400,6 +425,8 @@ function checkNames(n: Node, known: readonly string[], src: string): void {
 export interface CompileOptions {
   /** refuse any other name (e.g. {@link RULE_NAMES}); unset: any name reads the scope */
   names?: readonly string[];
+  /** aggregate functions the expression may call; set, names are read only inside them */
+  functions?: readonly string[];
 }
 
 /**
@@ -408,8 +435,13 @@ export interface CompileOptions {
  * @example compileExpr('metric > 90').test({ metric: 93 }) // true
  */
 export function compileExpr(src: string, options: CompileOptions = {}): Expr {
-  const tree = parse(src);
-  if (options.names) checkNames(tree, options.names, src);
+  return compileParsed(parse(src), src, options);
+}
+
+/** {@link compileExpr} of a tree already parsed (aggregates assign call slots first). */
+export function compileParsed(tree: Node, src: string, options: CompileOptions = {}): Expr {
+  if (options.names) checkNames(tree, options.names, src, options.functions);
+  else if (options.functions) checkNames(tree, [...RULE_NAMES], src, options.functions);
   const fn = compile(tree);
   const safe = (s: ExprScope): Value => { try { return fn(s); } catch { return null; } };
   return { source: src, names: names(tree, new Set()), value: safe, test: (s) => truthy(safe(s)) };

@@ -2,10 +2,15 @@ import type { BlickEvent } from '../../core/event.js';
 import type { RuleConfig, Severity } from './config.js';
 import { compileExpr, type Expr, type ExprScope } from './expr.js';
 import { FlapDetector } from './flap.js';
+import { AggregateGroup, compileAggregate, type GroupLimitHit } from './aggregate.js';
 import { anyGlob, glob, type Matcher } from '../../core/glob.js';
 
 export { ruleSchema, rulesSchema, type RuleConfig, type Severity, SEVERITIES } from './config.js';
 export { compileExpr, ExprError } from './expr.js';
+export { AGGREGATE_FUNCTIONS } from './aggregate.js';
+
+/** Failing members an aggregate alert's description names; the rest as "and N more". */
+const DESCRIBED_MEMBERS = 10;
 
 /** How much stored state history rebuilds flap histories and last states after a restart. */
 const STATE_LOOKBACK_MS = 3_600_000;
@@ -21,13 +26,21 @@ export interface Signal {
   severity: Severity;
   /** a state_change rule saw a new non-ok state: notify again although already firing */
   renotify: boolean;
+  /** an aggregate speaks for its group, not for the event that changed it */
+  group?: { state: 'ok' | 'warning' | 'critical'; metric: number | null; description: string };
 }
 
 /** A rule compiled for matching: globs and expression built once. */
 export class Rule {
   readonly name: string;
   readonly forMs: number;
-  readonly kind: 'when' | 'expired' | 'state_change' | 'flapping';
+  readonly kind: 'when' | 'expired' | 'state_change' | 'flapping' | 'aggregate';
+  /** an aggregate's members; undefined for other rules */
+  readonly group?: AggregateGroup;
+  /** the host and service of an aggregate's alert: the host glob and the rule's name */
+  readonly groupHost: string;
+  /** the latest event of an aggregate's members, for its alert */
+  lastEvent?: BlickEvent;
   private readonly host?: Matcher;
   private readonly service?: Matcher;
   private readonly tags?: Matcher[];
@@ -40,10 +53,16 @@ export class Rule {
   private readonly flaps = new Map<string, FlapDetector>();
   private readonly last = new Map<string, string>();
 
-  constructor(readonly config: RuleConfig) {
+  constructor(readonly config: RuleConfig, onLimit?: (rule: Rule, hit: GroupLimitHit) => void) {
     this.name = config.name;
     this.forMs = config.for;
-    this.kind = config.flapping ? 'flapping' : config.expired ? 'expired' : config.state_change ? 'state_change' : 'when';
+    this.kind = config.aggregate !== undefined ? 'aggregate' : config.flapping ? 'flapping' : config.expired ? 'expired' : config.state_change ? 'state_change' : 'when';
+    const h = config.match.host;
+    this.groupHost = h === undefined ? '*' : typeof h === 'string' ? h : h.join(',');
+    if (config.aggregate !== undefined) {
+      this.group = new AggregateGroup(compileAggregate(config.aggregate), config.window,
+        { members: config.max_members, windowEvents: config.max_window_events, bytes: config.max_bytes }, (hit) => onLimit?.(this, hit));
+    }
     if (config.match.host !== undefined) this.host = anyGlob(config.match.host);
     if (config.match.service !== undefined) this.service = anyGlob(config.match.service);
     if (config.match.tags !== undefined) this.tags = (typeof config.match.tags === 'string' ? [config.match.tags] : config.match.tags).map(glob);
@@ -60,8 +79,9 @@ export class Rule {
     return true;
   }
 
-  /** Evaluate the rule for an event it matches. Never throws. */
+  /** Evaluate the rule for an event it matches (an aggregate only records it: see {@link groupSignal}). Never throws. */
   evaluate(e: BlickEvent): Signal | undefined {
+    if (this.group) { this.group.record(e); this.lastEvent = e; return undefined; }
     const key = e.host + '\0' + e.service;
     const expired = e.attributes.expired === 'true' && e.source === 'server';
     let active: boolean;
@@ -93,12 +113,27 @@ export class Rule {
     return { rule: this, host: e.host, service: e.service, active, event: e, severity, renotify };
   }
 
+  /** The aggregate's one signal for its group, `event` the latest that touched it. */
+  groupSignal(event: BlickEvent): Signal {
+    const r = this.group!.evaluate();
+    const severity: Severity = this.config.severity ?? 'critical';
+    const shown = r.failing.slice(0, DESCRIBED_MEMBERS).join(', ');
+    const more = r.failing.length > DESCRIBED_MEMBERS ? ` and ${r.failing.length - DESCRIBED_MEMBERS} more` : '';
+    const figures = this.group!.agg.calls.map((c, i) => `${c.fn} ${r.values[i] === null ? 'none' : +r.values[i]!.toFixed(2)}`).join(', ');
+    const description = this.config.description
+      ?? `${this.config.aggregate} ${r.active ? 'holds' : 'no longer holds'} over ${r.members} members of ${this.groupHost} ${this.config.match.service ?? '*'} (${figures})${r.failing.length > 0 ? `: ${shown}${more}` : ''}`;
+    return {
+      rule: this, host: this.groupHost, service: this.name, active: r.active, event, severity, renotify: false,
+      group: { state: r.active ? (severity === 'warning' ? 'warning' : 'critical') : 'ok', metric: r.values[0] ?? null, description },
+    };
+  }
+
   /**
    * Whether the rule keeps memory per check that a restart would lose: rate
    * samples (`window`), the flap history, the last state (`state_change`).
    */
   get remembers(): boolean {
-    return this.windowMs !== undefined || this.kind === 'flapping' || this.kind === 'state_change';
+    return this.windowMs !== undefined || this.kind === 'flapping' || this.kind === 'state_change' || this.kind === 'aggregate';
   }
 
   /** How far back stored events rebuild that memory: the window, else an hour of state history. */
@@ -107,7 +142,9 @@ export class Rule {
   }
 
   /** A state_change rule without history of a check takes its current state as the previous one. */
-  seedState(c: { host: string; service: string; tags: string[]; state: string | null }): void {
+  seedState(c: SeedCheck): void {
+    // an aggregate without a window counts every matching check as it is now
+    if (this.group && this.windowMs === undefined && this.matches(c)) { this.group.record(c); return; }
     if (this.kind !== 'state_change' || c.state === null || !this.matches(c)) return;
     const key = c.host + '\0' + c.service;
     if (!this.last.has(key)) this.last.set(key, c.state);
@@ -141,6 +178,12 @@ export class Rule {
   }
 }
 
+/** A check as the rules see it at start. */
+export interface SeedCheck { host: string; service: string; tags: string[]; state: string | null; metric?: number | null; time: number; description?: string; attributes?: Record<string, string>; source?: string }
+
+/** How the engine reports an aggregate that hit a bound. */
+export type AggregateLimitHandler = (rule: Rule, hit: GroupLimitHit) => void;
+
 /**
  * Evaluates every rule against every incoming event, synchronously in the
  * ingest subscriber: there is no evaluation loop, so an alert is known the
@@ -148,8 +191,10 @@ export class Rule {
  */
 export class RuleEngine {
   readonly rules: Rule[];
-  constructor(configs: readonly RuleConfig[]) {
-    this.rules = configs.map((c) => new Rule(c));
+  private readonly aggregates: Rule[];
+  constructor(configs: readonly RuleConfig[], onAggregateLimit?: AggregateLimitHandler) {
+    this.rules = configs.map((c) => new Rule(c, onAggregateLimit));
+    this.aggregates = this.rules.filter((r) => r.group !== undefined);
   }
 
   /** How far back stored events are needed to rebuild the rules' memory after a restart (undefined: none is kept). */
@@ -164,7 +209,7 @@ export class RuleEngine {
    * alerts themselves are restored from the alert store). Then state_change
    * rules take the current state of checks without recent history.
    */
-  warm(events: Iterable<BlickEvent>, checks: Iterable<{ host: string; service: string; tags: string[]; state: string | null }> = []): void {
+  warm(events: Iterable<BlickEvent>, checks: Iterable<SeedCheck> = []): void {
     const rs = this.rules.filter((r) => r.remembers);
     if (rs.length === 0) return;
     for (const e of events) for (const r of rs) if (r.matches(e)) r.evaluate(e);
@@ -177,13 +222,31 @@ export class RuleEngine {
   evaluate(events: readonly BlickEvent[]): Signal[] {
     const out: Signal[] = [];
     if (this.rules.length === 0) return out;
+    // an aggregate evaluates once per batch that touched a member, after all of its events
+    let touched: Map<Rule, BlickEvent> | undefined;
     for (const e of events) {
       for (const r of this.rules) {
         if (!r.matches(e)) continue;
+        if (r.group) { (touched ??= new Map()).set(r, e); r.evaluate(e); continue; }
         const s = r.evaluate(e);
         if (s) out.push(s);
       }
     }
+    if (touched) for (const [r, e] of touched) { r.group!.expire(e.time); out.push(r.groupSignal(e)); }
     return out;
+  }
+
+  /** Age the windows of aggregates to `now`: a signal for each whose window lost events. */
+  expireWindows(now: number): Signal[] {
+    const out: Signal[] = [];
+    for (const r of this.aggregates) if (r.group!.expire(now) && r.lastEvent) out.push(r.groupSignal(r.lastEvent));
+    return out;
+  }
+
+  /** When the next aggregate window loses an event, or undefined. */
+  nextWindowExpiry(): number | undefined {
+    let t: number | undefined;
+    for (const r of this.aggregates) { const x = r.group!.nextExpiry(); if (x !== undefined && (t === undefined || x < t)) t = x; }
+    return t;
   }
 }

@@ -70,6 +70,40 @@ export interface EventPage {
   examined?: number;
 }
 
+/** One series' metric history in fixed steps (GET /api/v1/series). */
+export interface SeriesQuery {
+  host: string;
+  service: string;
+  /** first bucket starts here, unix ms (inclusive) */
+  from: number;
+  /** end of the range, unix ms (exclusive) */
+  to: number;
+  /** bucket width, ms */
+  step: number;
+  /** the work this read may do; when spent the answer is partial (`stopped`) */
+  budget?: ReadBudgetLimits | undefined;
+}
+
+/** The events with a metric whose time falls in [time, time + step). */
+export interface SeriesBucket {
+  time: number;
+  count: number;
+  min: number;
+  max: number;
+  avg: number;
+  /** the metric of the bucket's latest event (by time, then arrival) */
+  last: number;
+}
+
+export interface SeriesResult {
+  /** buckets with at least one value, oldest first */
+  buckets: SeriesBucket[];
+  /** rows the read examined */
+  examined: number;
+  /** set when the budget ended the read: older buckets may be missing or short */
+  stopped?: 'rows' | 'time';
+}
+
 /** Everything one ingest commit writes, atomically. */
 export interface Commit {
   /** the transport batch id, remembered for dedupe of resent batches */
@@ -116,6 +150,8 @@ export interface Store {
   loadChecks(): AsyncIterable<StoredCheck>;
   replayEvents(chunk: { events: number; bytes: number }): AsyncIterable<BlickEvent[]>;
   queryEvents(q: EventQuery): Promise<EventPage>;
+  /** Min/max/avg/count/last per step of one series' metric, read newest first within `q.budget`. */
+  querySeries(q: SeriesQuery): Promise<SeriesResult>;
   listHosts(): Promise<HostRecord[]>;
   getHost(host: string): Promise<HostRecord | undefined>;
   /**

@@ -32,3 +32,22 @@ test('network reports per-second rates per interface, skipping lo', async () => 
 test('parseNetDev never throws on random input', () => {
   fc.assert(fc.property(fc.string(), (s) => { parseNetDev(s); }));
 });
+
+test('virtual interfaces (docker, bridges, veth, virbr, lo) are skipped by default, and reported once named', async (t) => {
+  const proc = await mkdtemp(join(tmpdir(), 'blick-net-'));
+  t.after(() => rm(proc, { recursive: true, force: true }));
+  await mkdir(join(proc, 'net'));
+  const interfacesSeen = async (config: Record<string, unknown>) => {
+    const obs = new NetworkObserver(networkSchema.parse(config), proc);
+    const ctx = recordingContext();
+    await copyFile(join(testdataDir('network'), 'dev.virtual.0'), join(proc, 'net', 'dev'));
+    await obs.observe(ctx);
+    await copyFile(join(testdataDir('network'), 'dev.virtual.1'), join(proc, 'net', 'dev'));
+    ctx.clock += 10_000;
+    await obs.observe(ctx);
+    return [...new Set(ctx.events.map((e) => e.attributes!.interface))].sort();
+  };
+  assert.deepEqual(await interfacesSeen({}), ['enp3s0', 'eth0']);
+  assert.deepEqual(await interfacesSeen({ interfaces: ['eth*', 'docker0'] }), ['docker0', 'eth0']);
+  assert.deepEqual(await interfacesSeen({ ignore: [] }), ['br-4f2a9c1e7b3d', 'docker0', 'enp3s0', 'eth0', 'lo', 'veth1a2b3c4', 'virbr0']);
+});

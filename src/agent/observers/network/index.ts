@@ -5,13 +5,19 @@ import { defineMonitor, type MonitorContext, type Observer } from '../../monitor
 import { GlobSet } from '../../listeners/glob.js';
 import { defaultProcRoot, observerBase, round2 } from '../common.js';
 
-/** `agent.network`: every interface but loopback, on by default. */
+/**
+ * Loopback and the virtual interfaces containers, bridges and VMs add by the
+ * dozen: each would be eight series of zeros on the host page.
+ */
+export const VIRTUAL_INTERFACES = ['lo', 'veth*', 'docker*', 'br-*', 'virbr*', 'vnet*', 'cali*', 'flannel*', 'cni*', 'kube-*', 'tap*'];
+
+/** `agent.network`: every physical interface, on by default. */
 export const networkSchema = z.strictObject({
   ...observerBase,
-  /** only these interfaces (globs); default: all */
+  /** only these interfaces (globs); default: all but VIRTUAL_INTERFACES */
   interfaces: z.array(z.string()).default([]),
-  /** interfaces to skip (globs; default `lo`) */
-  ignore: z.array(z.string()).default(['lo']),
+  /** interfaces to skip (globs); default VIRTUAL_INTERFACES, or nothing when `interfaces` names some */
+  ignore: z.array(z.string()).optional(),
 });
 export type NetworkConfig = z.output<typeof networkSchema>;
 
@@ -56,7 +62,8 @@ export class NetworkObserver implements Observer {
   constructor(config: NetworkConfig, private readonly procRoot = defaultProcRoot()) {
     this.intervalMs = config.interval;
     this.only = new GlobSet(config.interfaces);
-    this.skip = new GlobSet(config.ignore);
+    // naming interfaces is asking for them, virtual or not
+    this.skip = new GlobSet(config.ignore ?? (config.interfaces.length > 0 ? [] : VIRTUAL_INTERFACES));
   }
 
   async observe(ctx: MonitorContext): Promise<void> {

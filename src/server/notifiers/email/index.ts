@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Transporter } from 'nodemailer';
 import { z } from 'zod';
-import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+import { commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: email, smtp: "smtp://user:pass@host:587", from, to: [...] }` (see README.md). */
 export const emailSchema = z.strictObject({
@@ -33,10 +33,11 @@ export function emailMessage(p: NotificationPayload): { subject: string; text: s
 }
 
 /** Sends one mail per notification over SMTP with nodemailer (pooled connection). */
-export class EmailNotifier implements Notifier {
+export class EmailNotifier extends TemplatedNotifier<EmailConfig> {
   readonly type = 'email';
   private readonly transport: Transporter;
-  constructor(readonly name: string, private readonly config: EmailConfig) {
+  constructor(name: string, config: EmailConfig, deps?: NotifierDeps) {
+    super(name, config, deps);
     // loaded when an email notifier is configured, not by everything that reads the config
     const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof import('nodemailer');
     this.transport = nodemailer.createTransport(config.smtp, {
@@ -46,7 +47,11 @@ export class EmailNotifier implements Notifier {
   }
 
   async send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
-    const { subject, text } = emailMessage(p);
+    const own = emailMessage(p);
+    // a header is one line: a title rendered with line breaks is folded into spaces
+    const t = this.texts(p);
+    const subject = t.title?.replace(/[\r\n]+/g, ' ') ?? own.subject;
+    const text = t.body ?? own.text;
     signal.throwIfAborted();
     const sending = this.transport.sendMail({ from: this.config.from, to: this.config.to, subject, text, headers: { 'X-Blick-Rule': p.rule, 'X-Blick-Status': p.status } });
     await new Promise<void>((resolve, reject) => {

@@ -39,3 +39,13 @@ test('a NUL in an alert field leaves that variable out instead of failing every 
   assert.deepEqual(got, { stdin: { ...samplePayload, host: 'db-1\u0000evil' }, host: null, service: samplePayload.service });
   assert.throws(() => execSchema.parse({ type: 'exec', command: ['/bin/true'], env: { KEY: 'a\u0000b' } }), /NUL/);
 });
+
+test('exec templates: the rendered title and body reach the program as BLICK_TITLE and BLICK_BODY', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'blick-exec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'out.json');
+  const script = `require('fs').writeFileSync(process.argv[1],JSON.stringify({title:process.env.BLICK_TITLE,body:process.env.BLICK_BODY}))`;
+  const n = new ExecNotifier('page', execSchema.parse({ type: 'exec', command: [process.execPath, '-e', script, out], title_template: '{{rule}} {{host}}', body_template: '{{description}}' }));
+  await n.send(samplePayload, AbortSignal.timeout(5000));
+  assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), { title: 'disk-full db-1', body: '/var is 97% full' });
+});

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+import { commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: exec, command: [argv…], env? }` (see README.md). */
 export const execSchema = z.strictObject({
@@ -17,9 +17,9 @@ export type ExecConfig = z.output<typeof execSchema>;
  * (a NUL byte: spawn refuses it, and the retries would fail for as long as the
  * outbox keeps trying) is left out; the JSON on stdin still has it.
  */
-function alertEnv(p: NotificationPayload): Record<string, string> {
+function alertEnv(p: NotificationPayload, { title, body }: { title: string | undefined; body: string | undefined }): Record<string, string> {
   const out: Record<string, string> = {};
-  const fields: [string, unknown][] = [['BLICK_STATUS', p.status], ['BLICK_RULE', p.rule], ['BLICK_SEVERITY', p.severity], ['BLICK_HOST', p.host], ['BLICK_SERVICE', p.service]];
+  const fields: [string, unknown][] = [['BLICK_STATUS', p.status], ['BLICK_RULE', p.rule], ['BLICK_SEVERITY', p.severity], ['BLICK_HOST', p.host], ['BLICK_SERVICE', p.service], ['BLICK_TITLE', title], ['BLICK_BODY', body]];
   for (const [k, v] of fields) if (typeof v === 'string' && !v.includes('\0')) out[k] = v;
   return out;
 }
@@ -30,9 +30,8 @@ function alertEnv(p: NotificationPayload): Record<string, string> {
  * fields reach the program as stdin and BLICK_* environment variables. A
  * non-zero exit or the timeout (SIGKILL) is a failure, retried by the outbox.
  */
-export class ExecNotifier implements Notifier {
+export class ExecNotifier extends TemplatedNotifier<ExecConfig> {
   readonly type = 'exec';
-  constructor(readonly name: string, private readonly config: ExecConfig) {}
 
   send(p: NotificationPayload, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -40,7 +39,7 @@ export class ExecNotifier implements Notifier {
       const child = spawn(cmd!, args, {
         stdio: ['pipe', 'ignore', 'pipe'],
         shell: false,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.config.env, ...alertEnv(p) },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...this.config.env, ...alertEnv(p, this.texts(p)) },
       });
       let stderr = '';
       let done = false;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
+import { Registry } from '../../../core/metrics.js';
 import { samplePayload } from '../testdata/payload.js';
 import { LogNotifier, logSchema } from './index.js';
 
@@ -26,4 +27,14 @@ test('log writes one structured line per notification, at its level, without the
   assert.equal(resolved.endsAt, '2026-01-01T00:05:00.000Z');
   assert.equal(resolved.description, 'x'.repeat(16) + '…');
   assert.throws(() => logSchema.parse({ type: 'log', level: 'loud' }));
+});
+
+test('log templates: title_template is the message of the line, body_template a `body` field; a cut body is counted', async () => {
+  const { lines, log } = recorder();
+  const metrics = new Registry();
+  const n = new LogNotifier('log', logSchema.parse({ type: 'log', title_template: '{{status}}: {{rule}} on {{host}}', body_template: '{{description}}', template_max_length: 64 }), { log, metrics });
+  await n.send({ ...samplePayload, description: 'y'.repeat(100) }, AbortSignal.timeout(1000));
+  assert.equal(lines[0]!.msg, 'firing: disk-full on db-1');
+  assert.equal(lines[0]!.body, 'y'.repeat(64));
+  assert.match(metrics.render(), /blick_notification_templates_truncated_total\{notifier="log"\} 1/);
 });

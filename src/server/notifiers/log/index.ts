@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonNotifierKeys, type Notifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
+import { commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: log, level? }` (see README.md). */
 export const logSchema = z.strictObject({
@@ -17,19 +17,21 @@ export type LogConfig = z.output<typeof logSchema>;
  * receiver that needs no other system, so alerts are visible out of the box.
  * The event itself is left out (the history has it), which bounds the line.
  */
-export class LogNotifier implements Notifier {
+export class LogNotifier extends TemplatedNotifier<LogConfig> {
   readonly type = 'log';
   private readonly log: NotifierDeps['log'];
-  constructor(readonly name: string, private readonly config: LogConfig, deps: NotifierDeps) {
+  constructor(name: string, config: LogConfig, deps: NotifierDeps) {
+    super(name, config, deps);
     this.log = deps.log.child({ notifier: name });
   }
 
   async send(p: NotificationPayload, _signal?: AbortSignal): Promise<void> {
     const max = this.config.max_description;
+    const t = this.texts(p);
     const description = p.description.length > max ? p.description.slice(0, max) + '…' : p.description;
     this.log[this.config.level]({
       status: p.status, rule: p.rule, severity: p.severity, host: p.host, service: p.service, state: p.state, metric: p.metric,
-      description, startsAt: p.startsAt, endsAt: p.endsAt,
-    }, p.status === 'firing' ? 'alert firing' : 'alert resolved');
+      description, startsAt: p.startsAt, endsAt: p.endsAt, ...(t.body === undefined ? {} : { body: t.body }),
+    }, t.title ?? (p.status === 'firing' ? 'alert firing' : 'alert resolved'));
   }
 }

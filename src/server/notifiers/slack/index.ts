@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { postJson } from '../webhook/index.js';
-import { commonNotifierKeys, type Notifier, type NotificationPayload } from '../notifier.js';
+import { commonNotifierKeys, TemplatedNotifier, type NotificationPayload, type NotifierDeps } from '../notifier.js';
 
 /** `{ type: slack, url, channel?, username? }` (see README.md). */
 export const slackSchema = z.strictObject({
@@ -15,10 +15,10 @@ export type SlackConfig = z.output<typeof slackSchema>;
 
 const COLORS: Record<string, string> = { critical: '#d00000', warning: '#e8a317', info: '#439fe0' };
 
-/** The Slack message of one notification: a text line plus one attachment with fields. */
-export function slackMessage(p: NotificationPayload, c: Pick<SlackConfig, 'channel' | 'username'>): Record<string, unknown> {
+/** The Slack message of one notification: a text line plus one attachment with fields; `t` holds rendered templates. */
+export function slackMessage(p: NotificationPayload, c: Pick<SlackConfig, 'channel' | 'username'>, t: { title?: string | undefined; body?: string | undefined } = {}): Record<string, unknown> {
   const icon = p.status === 'resolved' ? ':white_check_mark:' : p.severity === 'critical' ? ':red_circle:' : ':warning:';
-  const text = `${icon} *${p.status.toUpperCase()}* ${p.rule} on ${p.host} — ${p.service}`;
+  const text = t.title ?? `${icon} *${p.status.toUpperCase()}* ${p.rule} on ${p.host} — ${p.service}`;
   const fields = [
     { title: 'Severity', value: p.severity, short: true },
     { title: 'State', value: p.state ?? '—', short: true },
@@ -28,16 +28,17 @@ export function slackMessage(p: NotificationPayload, c: Pick<SlackConfig, 'chann
   const msg: Record<string, unknown> = {
     text,
     username: c.username,
-    attachments: [{ color: p.status === 'resolved' ? '#2eb886' : COLORS[p.severity] ?? '#d00000', fallback: `${text}: ${p.description}`, text: p.description, fields, ts: Math.floor(p.event.time / 1000) }],
+    attachments: [{ color: p.status === 'resolved' ? '#2eb886' : COLORS[p.severity] ?? '#d00000', fallback: `${text}: ${p.description}`, text: t.body ?? p.description, fields, ts: Math.floor(p.event.time / 1000) }],
   };
   if (c.channel) msg.channel = c.channel;
   return msg;
 }
 
-export class SlackNotifier implements Notifier {
+export class SlackNotifier extends TemplatedNotifier<SlackConfig> {
   readonly type = 'slack';
-  constructor(readonly name: string, private readonly config: SlackConfig) {}
+  constructor(name: string, config: SlackConfig, deps?: NotifierDeps) { super(name, config, deps, 'slack'); }
   async send(payload: NotificationPayload, signal: AbortSignal): Promise<void> {
-    await postJson(this.config.url, JSON.stringify(slackMessage(payload, this.config)), { 'content-type': 'application/json' }, signal);
+    const t = this.texts(payload);
+    await postJson(this.config.url, JSON.stringify(slackMessage(payload, this.config, t)), { 'content-type': 'application/json' }, signal);
   }
 }

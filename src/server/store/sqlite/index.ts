@@ -5,7 +5,7 @@ import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
 import type { ProducerMark } from '../../producers.js';
-import type { CheckState, Commit, EventPage, EventQuery, HostRecord, Store, StoredCheck } from '../store.js';
+import type { CheckState, Commit, EventPage, EventQuery, HostRecord, SeriesBucket, SeriesQuery, SeriesResult, Store, StoredCheck } from '../store.js';
 import { JsonPage, ReadBudget } from '../page.js';
 
 export interface SqliteStoreOptions {
@@ -515,6 +515,37 @@ export class SqliteStore implements Store {
 
   private hostRow(r: any): HostRecord {
     return { host: r.host, facts: JSON.parse(r.facts), facts_time: r.facts_time, classification: r.classification ? JSON.parse(r.classification) : null };
+  }
+
+  async querySeries(q: SeriesQuery): Promise<SeriesResult> {
+    const ser = this.sids.get(key(q.host, q.service));
+    if (!ser || q.to <= q.from) return { buckets: [], examined: 0 };
+    // as for `since`: rows received well before `from` cannot fall in the range
+    const floor = this.stmts.firstMarkFrom.get(Math.floor((q.from - SINCE_SLACK_MS) / 60_000)) as number | null;
+    if (floor === null || floor === undefined) return { buckets: [], examined: 0 };
+    const budget = new ReadBudget(q.budget, this.clock);
+    const buckets = new Map<number, SeriesBucket & { lastTime: number; sum: number }>();
+    let seq = ser.last;
+    while (seq !== null && seq >= floor) {
+      if (!budget.spend()) break;
+      const r = this.stmts.eventBySeq.get(seq) as EventRow | undefined;
+      if (!r) break;
+      seq = r.prev;
+      if (r.metric === null || r.time < q.from || r.time >= q.to) continue;
+      const i = Math.floor((r.time - q.from) / q.step);
+      const b = buckets.get(i);
+      // newest arrival first: a later row only replaces `last` with a strictly later time
+      if (!b) buckets.set(i, { time: q.from + i * q.step, count: 1, min: r.metric, max: r.metric, avg: 0, last: r.metric, lastTime: r.time, sum: r.metric });
+      else {
+        b.count++; b.sum += r.metric;
+        if (r.metric < b.min) b.min = r.metric;
+        if (r.metric > b.max) b.max = r.metric;
+        if (r.time > b.lastTime) { b.last = r.metric; b.lastTime = r.time; }
+      }
+    }
+    const out = [...buckets.values()].sort((a, b) => a.time - b.time)
+      .map(({ time, count, min, max, sum, last }) => ({ time, count, min, max, avg: sum / count, last }));
+    return { buckets: out, examined: budget.spent, ...(budget.exhausted ? { stopped: budget.exhausted } : {}) };
   }
 
   async listHosts(): Promise<HostRecord[]> { return (this.stmts.allHosts.all() as any[]).map((r) => this.hostRow(r)); }

@@ -15,9 +15,11 @@ export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
     const s = ctx.ingest.state;
     const checks = s.hostChecks(host);
     const counts: Record<string, number> = { ok: 0, warning: 0, critical: 0, unknown: 0 };
-    for (const c of checks) if (c.state) counts[c.state]!++;
+    let metrics = 0;
+    // a series without a state of its own (perfdata, observer rates) is a metric, not a check (docs/api.md)
+    for (const c of checks) if (c.state) counts[c.state]!++; else metrics++;
     return {
-      host, state: s.worst(host), last_seen: s.lastSeen(host), checks: checks.length, counts,
+      host, state: s.worst(host), last_seen: s.lastSeen(host), checks: checks.length - metrics, metrics, counts,
       facts: rec?.facts ?? {}, facts_time: rec?.facts_time ?? null, classification: rec?.classification ?? null,
     };
   };

@@ -103,6 +103,8 @@ export const streamRoutes = (ctx: ApiContext, opts: StreamRoutesOptions = {}): F
 
   app.get('/stream', async (req, reply) => {
     const q = parseQuery(query, req.query);
+    // HEAD has no body to stream: node would hold back the headers of a hijacked reply forever
+    if (req.method === 'HEAD') return reply.code(200).header('cache-control', 'no-cache, no-transform').type('text/event-stream; charset=utf-8').send();
     const filter: StreamFilter = { host: q.host, service: q.service, state: q.state };
     const kinds = q.kinds ? new Set(q.kinds.split(',')) : undefined;
     const pass = (it: StreamItem) => (kinds === undefined || kinds.has(it.kind)) && matches(it, filter);

@@ -6,7 +6,7 @@
  */
 import { apiAll } from './api.js';
 
-/** @typedef {{ host: string, state: string | null, counts: Record<string, number>, checks: number, last_seen: number | null, facts?: Record<string, string> }} HostSummary */
+/** @typedef {{ host: string, state: string | null, counts: Record<string, number>, checks: number, metrics: number, last_seen: number | null, facts?: Record<string, string> }} HostSummary */
 
 export const STATES = ['critical', 'warning', 'unknown', 'ok'];
 
@@ -28,14 +28,14 @@ export function worstOf(counts) {
 export async function loadHosts() {
   /** @type {HostSummary[]} */
   const list = await apiAll('/api/v1/hosts');
-  model.hosts = new Map(list.map((h) => [h.host, { host: h.host, state: h.state, counts: { ...h.counts }, checks: h.checks, last_seen: h.last_seen }]));
+  model.hosts = new Map(list.map((h) => [h.host, { host: h.host, state: h.state, counts: { ...h.counts }, checks: h.checks, metrics: h.metrics ?? 0, last_seen: h.last_seen }]));
   model.loaded = true;
 }
 
 /** @param {string} name */
 function host(name) {
   let h = model.hosts.get(name);
-  if (!h) { h = { host: name, state: null, counts: { ok: 0, warning: 0, critical: 0, unknown: 0 }, checks: 0, last_seen: null }; model.hosts.set(name, h); }
+  if (!h) { h = { host: name, state: null, counts: { ok: 0, warning: 0, critical: 0, unknown: 0 }, checks: 0, metrics: 0, last_seen: null }; model.hosts.set(name, h); }
   return h;
 }
 
@@ -59,7 +59,8 @@ export function apply(items) {
       if (!model.hosts.has(d.host)) added.add(d.host);
       const h = host(d.host);
       if (d.before) h.counts[d.before] = Math.max(0, (h.counts[d.before] ?? 0) - 1);
-      else h.checks++;
+      else if (d.state) h.checks++;
+      else h.metrics++;
       if (d.state) h.counts[d.state] = (h.counts[d.state] ?? 0) + 1;
       h.state = worstOf(h.counts);
       changed.add(d.host);
