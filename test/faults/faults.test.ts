@@ -11,15 +11,8 @@ import { api, deferrals, exited, listAll, metric, startServer, tempDir, until } 
 import { logAgent, serverProcess, writeLines } from './processes.js';
 
 async function storedNumbers(url: string, host: string): Promise<number[]> {
-  const out: number[] = [];
-  let path: string | undefined = `/api/v1/events?host=${host}&service=app%20errors&limit=1000`;
-  while (path) {
-    const r: { body: any[]; headers: Headers } = await api<any[]>(url, path);
-    for (const e of r.body) out.push(Number(e.attributes.n));
-    const link: string | null = r.headers.get("link");
-    path = link ? /<([^>]+)>/.exec(link)?.[1] : undefined;
-  }
-  return out.sort((a, b) => a - b);
+  const events = await listAll(url, `/api/v1/events?host=${host}&service=app%20errors&limit=1000`);
+  return events.map((e) => Number(e.attributes.n)).sort((a, b) => a - b);
 }
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
