@@ -60,7 +60,7 @@ export const checksRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app)
     if (!c) throw new BlickError('NOT_FOUND', `no check ${JSON.stringify(service)} on host ${JSON.stringify(host)}`);
     const by = b.data.author ?? (req.role ? `token:${req.role}` : 'anonymous');
     // newer than the check's last event, or the state index keeps that one
-    const time = Math.max(Date.now(), c.time + 1);
+    const time = Math.max((ctx.now ?? Date.now)(), c.time + 1);
     const event = makeEvent({
       host, service, state: 'ok', time, tags: c.tags,
       description: `resolved by ${by} through the API${b.data.reason ? `: ${b.data.reason}` : ''}`,
