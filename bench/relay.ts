@@ -23,12 +23,13 @@ import { createLogger } from '../src/core/log.js';
 import { UlidFactory } from '../src/core/ids.js';
 import { BlickServer, serverConfigSchema } from '../src/server/index.js';
 import { decodeMessage, encodeAck, encodeBatch } from '../src/transport/wire.js';
+import { send as sendFromIngest } from './ingest.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(here, '..', '..');
 const EVENTS = Number(process.env.BENCH_RELAY_EVENTS ?? 500_000);
-const BATCH = 1000;
-const WINDOW = 16;
+const BATCH = Number(process.env.BENCH_INGEST_BATCH ?? 1000);
+const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 16);
 const LATENCY_BATCHES = Number(process.env.BENCH_RELAY_LATENCY_BATCHES ?? 1000);
 
 async function freePort(): Promise<number> {
@@ -39,15 +40,8 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-/** The ingest benchmark's sender, in its own process; resolves with its own figures (all batches acknowledged). */
-function send(endpoint: string, events = EVENTS): Promise<{ events: number; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'ingest-sender.js'), endpoint, String(events), String(BATCH), String(WINDOW)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b) => { out += b; });
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`sender exited ${code}`))));
-  });
-}
+/** The ingest benchmark's sender (batches of BENCH_INGEST_BATCH, BENCH_INGEST_WINDOW in flight), EVENTS of them. */
+const send = (endpoint: string) => sendFromIngest(endpoint, EVENTS);
 
 /** A `blick relay` process forwarding to `upstream`, ready when /readyz says so. */
 async function relayProcess(dir: string, upstream: string): Promise<{ ingest: string; child: ChildProcess; stop: () => Promise<void> }> {

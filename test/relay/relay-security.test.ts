@@ -2,16 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MonitorContext, Observer } from '../../src/agent/monitor.js';
 import { api, deferrals, runBlick, startAgent, startServer, tempDir, until } from '../fixtures/blick.js';
 import { relayProcess } from './processes.js';
-
-class Ping implements Observer {
-  readonly kind = 'observer' as const;
-  readonly name = 'ping';
-  readonly intervalMs = 100;
-  observe(ctx: MonitorContext): void { ctx.emit({ service: 'ping', state: 'ok' }); }
-}
 
 test('a relay refuses a plaintext ingest beyond loopback and an HTTP listener beyond loopback without a token (exit 2, naming the key)', async (t) => {
   const defer = deferrals(t);
@@ -50,9 +42,9 @@ test('a relay with CURVE: only listed producers get in (the refusal counted), it
   ]);
   await relay.start();
   const toRelay = (who: string) => ({ ...key(who), server_public_key_file: join(dir, 'relay', 'blick.pub') });
-  const listed = await startAgent({ dataDir: join(dir, 'a1'), upstreams: [relay.ingest], curve: toRelay('listed'), config: { host: 'listed-host' }, monitors: [new Ping()] });
+  const listed = await startAgent({ dataDir: join(dir, 'a1'), upstreams: [relay.ingest], curve: toRelay('listed'), config: { host: 'listed-host', heartbeat: '100ms' } });
   defer(() => listed.stop());
-  const unlisted = await startAgent({ dataDir: join(dir, 'a2'), upstreams: [relay.ingest], curve: toRelay('unlisted'), config: { host: 'unlisted-host' }, monitors: [new Ping()] });
+  const unlisted = await startAgent({ dataDir: join(dir, 'a2'), upstreams: [relay.ingest], curve: toRelay('unlisted'), config: { host: 'unlisted-host', heartbeat: '100ms' } });
   defer(() => unlisted.stop());
   await until(async () => (await api<any[]>(server.url, '/api/v1/checks?host=listed-host')).body.length > 0, 'the listed agent\'s events through the relay');
   await until(async () => (await relay.figure('blick_ingest_connections_refused_total')) >= 1, 'the unlisted key to be refused by the relay');
