@@ -11,7 +11,7 @@ import { ReverseNames } from './resolver.js';
 export { trapsConfigSchema, type TrapsConfig, type TrapsConfigInput } from './config.js';
 
 /** Why a packet did not become an event, or that it did: the `outcome` label of blick_snmp_traps_total. */
-export type TrapOutcome = 'accepted' | 'bad_community' | 'bad_user' | 'malformed' | 'rate_limited' | 'invalid';
+export type TrapOutcome = 'accepted' | 'bad_community' | 'bad_user' | 'malformed' | 'rate_limited' | 'invalid' | 'report';
 
 /** The listener as {@link createTrapListener} returns it: a component that can say where it listens. */
 export interface TrapListener extends Component {
@@ -27,8 +27,16 @@ function splitListen(listen: string): { host: string | undefined; port: number; 
   return { host: host === '' ? undefined : host, port: Number(listen.slice(at + 1)), transport: host.includes(':') ? 'udp6' : 'udp4' };
 }
 
+const REFUSED: Record<Exclude<TrapOutcome, 'accepted' | 'report'>, string> = {
+  bad_community: 'SNMP trap refused: the community is not in relay.snmp.traps.communities',
+  bad_user: 'SNMP trap refused: unknown SNMPv3 user, or a wrong auth/priv key or security level',
+  malformed: 'SNMP packet refused: it cannot be decoded as a trap or inform',
+  rate_limited: 'SNMP traps dropped: more than relay.snmp.traps.limits.max_traps_per_second',
+  invalid: 'SNMP trap dropped: it did not make a valid event',
+};
+
 /** net-snmp's error classes for a packet it would not take, as our outcome. */
-function classify(err: { name?: string; message?: string; code?: number }): Exclude<TrapOutcome, 'accepted'> {
+function classify(err: { name?: string; message?: string; code?: number }): keyof typeof REFUSED {
   const msg = err.message ?? '';
   if (err.name === 'RequestFailedError') {
     if (/community/i.test(msg)) return 'bad_community';
@@ -39,13 +47,6 @@ function classify(err: { name?: string; message?: string; code?: number }): Excl
   return 'malformed';
 }
 
-const REFUSED: Record<Exclude<TrapOutcome, 'accepted'>, string> = {
-  bad_community: 'SNMP trap refused: the community is not in relay.snmp.traps.communities',
-  bad_user: 'SNMP trap refused: unknown SNMPv3 user, or a wrong auth/priv key or security level',
-  malformed: 'SNMP packet refused: it cannot be decoded as a trap or inform',
-  rate_limited: 'SNMP traps dropped: more than relay.snmp.traps.limits.max_traps_per_second',
-  invalid: 'SNMP trap dropped: it did not make a valid event',
-};
 
 class SnmpTrapListener implements TrapListener {
   readonly name = 'snmp-traps';
@@ -59,6 +60,8 @@ class SnmpTrapListener implements TrapListener {
   private readonly dropped;
   private readonly names: ReverseNames | undefined;
   private waiting = 0;
+  /** whether the packet being handled has had its outcome (each packet is counted once) */
+  private decided = false;
   private readonly overflow;
   // token bucket: one second's worth of traps, refilled continuously
   private tokens: number;
@@ -67,7 +70,7 @@ class SnmpTrapListener implements TrapListener {
   constructor(private readonly config: TrapsConfig, private readonly deps: SourceDeps) {
     this.now = deps.now ?? Date.now;
     this.warn = new RateLimitedLog(deps.log, 10_000, this.now);
-    this.traps = deps.metrics.counter('blick_snmp_traps_total', 'SNMP packets received on relay.snmp.traps.listen, by outcome (accepted, bad_community, bad_user, malformed, rate_limited, invalid)');
+    this.traps = deps.metrics.counter('blick_snmp_traps_total', 'SNMP packets received on relay.snmp.traps.listen, by outcome (accepted, bad_community, bad_user, malformed, rate_limited, invalid; report: answered with an SNMPv3 report, e.g. engine discovery)');
     this.dropped = deps.metrics.counter('blick_snmp_trap_varbinds_dropped_total', 'Varbinds left out of a trap event (over limits.max_varbinds, or an OID longer than an attribute key)');
     this.overflow = deps.metrics.counter('blick_snmp_trap_resolve_overflow_total', 'Traps sent with the address as host because relay.snmp.traps.resolver.max_pending traps were already waiting for a name');
     this.tokens = config.limits.max_traps_per_second;
@@ -81,7 +84,8 @@ class SnmpTrapListener implements TrapListener {
       });
       deps.metrics.gauge('blick_snmp_trap_resolve_cache_entries', 'Addresses held in the reverse DNS cache').collectWith(() => this.names?.size ?? 0);
     }
-    for (const outcome of ['accepted', 'bad_community', 'bad_user', 'malformed'] as const) this.traps.inc(0, { outcome });
+    // every outcome on /metrics from the start, so a rate can be taken before the first refusal
+    for (const outcome of ['accepted', 'bad_community', 'bad_user', 'malformed', 'rate_limited', 'invalid', 'report'] as const) this.traps.inc(0, { outcome });
   }
 
   onFailure(listener: FailureListener): void { this.failures.listen(listener); }
@@ -141,9 +145,13 @@ class SnmpTrapListener implements TrapListener {
     s.removeAllListeners('message');
     s.on('message', (buf: Buffer, rinfo: dgram.RemoteInfo) => {
       if (!this.takeToken()) { this.refuse('rate_limited', rinfo.address); return; }
+      this.decided = false;
       for (const h of handlers) {
         try { h(buf, rinfo); } catch (err) { this.refuse('malformed', rinfo.address, (err as Error).message); }
       }
+      // net-snmp took the packet without a callback: it answered an SNMPv3
+      // discovery (or a reportable message it refused) with a report
+      if (!this.decided) this.traps.inc(1, { outcome: 'report' });
     });
     this.socket = s;
     this.receiver = receiver;
@@ -161,7 +169,8 @@ class SnmpTrapListener implements TrapListener {
     return true;
   }
 
-  private refuse(outcome: Exclude<TrapOutcome, 'accepted'>, from: string | undefined, detail?: string): void {
+  private refuse(outcome: keyof typeof REFUSED, from: string | undefined, detail?: string): void {
+    this.decided = true;
     this.traps.inc(1, { outcome });
     // no community or user name in the log line: a wrong one may be another system's secret
     this.warn.warn(`snmp-${outcome}`, { from, outcome, ...(detail && outcome === 'malformed' ? { detail: detail.slice(0, 200) } : {}) }, REFUSED[outcome]);
@@ -186,6 +195,7 @@ class SnmpTrapListener implements TrapListener {
   }
 
   private accept(n: Notification): void {
+    this.decided = true;
     const { event, address, dropped } = trapToEvent(n, this.config, this.now());
     if (dropped > 0) this.dropped.inc(dropped);
     if (!this.names) { this.emit(event, address); return; }
