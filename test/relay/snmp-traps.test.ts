@@ -221,3 +221,14 @@ test('resolve: true names the host by reverse DNS (dnsmasq on a loopback port); 
   await until(() => checkOf(h, '192.0.2.40', 'trap coldStart'), 'the unnamed address as host');
   assert.ok(metric(h.metrics.render(), 'blick_snmp_trap_resolve_total{outcome="resolved"}') >= 1);
 });
+
+test('a port that is taken stops start-up with an error naming relay.snmp.traps and the address', async (t) => {
+  const h = await snmpHarness(t);
+  const taken = dgram.createSocket('udp4');
+  await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
+  h.defer(() => taken.close());
+  const listen = `127.0.0.1:${taken.address().port}`;
+  const traps = createTrapListener(trapsConfigSchema.parse({ listen, communities: ['public'] }), h.deps);
+  await assert.rejects(traps.start(), (err: Error & { code?: string }) => err.code === 'COMPONENT_FAILED' && err.message.includes(`relay.snmp.traps cannot listen on ${listen}`));
+  await traps.stop();
+});

@@ -93,22 +93,27 @@ test('a second varbind of the same name is kept as name.instance; over max_varbi
   assert.equal(r.event.attributes.varbinds_dropped, '1');
 });
 
+/** text made of what names must not hold: controls, C1, a lone surrogate, placeholder braces */
+const nasty = fc.string({ maxLength: 40, unit: fc.constantFrom('a', ' ', '\u0000', '\t', '\n', '\u001f', '\u007f', '\u0085', '\ud800', 'é', '{', '}') });
 const arbVarbind: fc.Arbitrary<Varbind> = fc.record({
   oid: fc.oneof(
     fc.array(fc.nat(100_000), { minLength: 1, maxLength: 200 }).map((a) => a.join('.')),
     fc.constantFrom('1.3.6.1.2.1.2.2.1.1.3', '1.3.6.1.2.1.31.1.1.1.1.3', '1.3.6.1.6.3.1.1.4.1.0', '1.3.6.1.6.3.18.1.3.0', '1.3.6.1.2.1.2.2.1.8.3'),
   ),
   type: fc.constantFrom(1, 2, 3, 4, 5, 6, 64, 65, 66, 67, 68, 70, 128, 129, 130),
-  value: fc.oneof(fc.integer(), fc.uint8Array({ maxLength: 20_000 }), fc.string({ maxLength: 300, unit: 'binary' }), fc.constant(null), fc.boolean()),
+  value: fc.oneof(fc.integer(), fc.uint8Array({ maxLength: 20_000 }), fc.string({ maxLength: 300, unit: 'binary' }), nasty, fc.constant(null), fc.boolean()),
 });
 
 test('property: any decoded PDU becomes an event that makeEvent accepts, within EVENT_LIMITS', () => {
   fc.assert(fc.property(
     fc.array(arbVarbind, { maxLength: 120 }),
+    fc.constantFrom('1.3.6.1.6.3.1.1.5.1', '1.3.6.1.6.3.1.1.5.3', '1.3.6.1.6.3.1.1.5.4', '1.3.6.1.4.1.9.0.1'),
     fc.constantFrom(164, 166, 167),
     fc.option(fc.string({ maxLength: 300, unit: 'binary' })),
     fc.record({ generic: fc.integer({ min: -1, max: 9 }), specific: fc.integer(), agentAddr: fc.oneof(fc.ipV4(), fc.string()) }),
-    (varbinds, type, user, v1) => {
+    (rest, oid, type, user, v1) => {
+      // the trap OID first (where agents put it), then anything, ifName and ifIndex included
+      const varbinds = [trapOid(oid), ...rest];
       const map = trapsConfigSchema.parse({ map: { '1.3.6.1.6.3.1.1.5.1': { service: '{ifName} {nope} {1.3.6.1.2.1.2.2.1.1.3}' } } }).map;
       const n: Notification = { pdu: { type, varbinds, ...(user !== null ? { user } : {}), enterprise: '1.3.6.1.4.1.8072', upTime: 5, ...v1 }, rinfo };
       const { event } = trapToEvent(n, { ...config, map }, 1_700_000_000_000);

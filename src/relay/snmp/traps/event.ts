@@ -115,8 +115,8 @@ function fillTemplate(template: string, attributes: Record<string, string>): str
 }
 
 function serviceText(s: string): string {
-  // names carry no control characters (attribute text can have tab/newline)
-  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  // names carry no control characters (attribute text can have tab/newline) and no lone surrogates
+  const clean = s.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return clean.length > EVENT_LIMITS.serviceLength ? clean.slice(0, EVENT_LIMITS.serviceLength) : clean;
 }
 
