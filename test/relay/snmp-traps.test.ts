@@ -232,3 +232,19 @@ test('a port that is taken stops start-up with an error naming relay.snmp.traps 
   await assert.rejects(traps.start(), (err: Error & { code?: string }) => err.code === 'COMPONENT_FAILED' && err.message.includes(`relay.snmp.traps cannot listen on ${listen}`));
   await traps.stop();
 });
+
+test('informs (v2c, and v3 with engine discovery) are acknowledged to snmpinform and arrive as events', { timeout: 60_000 }, async (t) => {
+  if (!(await needSnmptrap(t))) return;
+  const h = await snmpHarness(t);
+  const { target, count } = await listening(h, { communities: ['public'], users: [USER] });
+  const inform = async (args: string[]) => {
+    const r = await snmpTool(h.dir, 'snmpinform', ['-t', '5', '-r', '1', ...args]);
+    assert.equal(r.code, 0, `snmpinform (no acknowledgement?): ${r.stderr}`);
+  };
+  await inform(['-v', '2c', '-c', 'public', target, '', '.1.3.6.1.6.3.1.1.5.1', '.1.3.6.1.2.1.1.5.0', 's', 'inform-v2c']);
+  await inform([...V3, target, '', '.1.3.6.1.6.3.1.1.5.1', '.1.3.6.1.2.1.1.5.0', 's', 'inform-v3']);
+  const events = await until(async () => { const e = await listAll(h.base, '/api/v1/events?service=trap%20coldStart'); return e.length === 2 ? e : undefined; }, 'both informs stored');
+  assert.deepEqual(events.map((e) => [e.attributes.sysName, e.attributes.snmp_version]).sort(), [['inform-v2c', '2c'], ['inform-v3', '3']]);
+  assert.equal(count('accepted'), 2);
+  assert.ok(count('report') >= 1, 'the v3 discovery answered with a report');
+});
