@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { EVENT_LIMITS, makeEvent } from '../../../core/event.js';
 import { oidName, v1TrapOid } from '../mib.js';
 import { trapsConfigSchema } from './config.js';
-import { cutBytes, renderOctets, renderValue, trapToEvent, type Notification, type Varbind } from './event.js';
+import { cutBytes, renderOctets, renderValue, type Varbind } from '../values.js';
+import { trapToEvent, type Notification } from './event.js';
 
 const config = trapsConfigSchema.parse({ communities: ['public'] });
 const rinfo = { address: '192.0.2.7', port: 40000 };

@@ -60,6 +60,8 @@ class SnmpTrapListener implements TrapListener {
   private readonly dropped;
   private readonly names: ReverseNames | undefined;
   private waiting = 0;
+  /** traps waiting for their name: stop() lets them out (each lookup ends within resolver.timeout) */
+  private readonly lookups = new Set<Promise<void>>();
   /** whether the packet being handled has had its outcome (each packet is counted once) */
   private decided = false;
   private readonly overflow;
@@ -206,15 +208,16 @@ class SnmpTrapListener implements TrapListener {
       return;
     }
     this.waiting++;
-    void this.names.lookup(address).then((name) => {
+    const done = this.names.lookup(address).then((name) => {
       this.waiting--;
+      this.lookups.delete(done);
       if (name) event.host = name;
       this.emit(event, address);
     });
+    this.lookups.add(done);
   }
 
   private emit(event: Parameters<SourceDeps['emit']>[0], from: string): void {
-    if (!this.running) return;
     try {
       this.deps.emit(event);
       this.traps.inc(1, { outcome: 'accepted' });
@@ -232,6 +235,8 @@ class SnmpTrapListener implements TrapListener {
     await new Promise<void>((resolve) => {
       try { receiver.close(() => resolve()); } catch { resolve(); }
     });
+    // the traps received before the socket closed still go out (the relay stops its producer after us)
+    await Promise.all([...this.lookups]);
   }
 }
 
