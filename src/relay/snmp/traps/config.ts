@@ -59,7 +59,7 @@ export const trapsConfigSchema = z.strictObject({
   /** state of a trap that neither the map nor the link pair gives one */
   default_state: zState.default('warning'),
   /** how a link trap names its interface: `index` (`link 3`) or `name` (`link eth0` from ifName/ifDescr, else the index) */
-  link_by: z.enum(['index', 'name']).default('index'),
+  link_service: z.enum(['index', 'name']).default('index'),
   limits: z.strictObject({
     /** varbinds kept as attributes per trap (the rest are counted and dropped) */
     max_varbinds: z.number().int().min(1).max(EVENT_LIMITS.attributes - 8).default(48),

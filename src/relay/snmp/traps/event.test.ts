@@ -22,7 +22,7 @@ test('MIB-II names: longest known prefix, with the instance', () => {
   assert.equal(v1TrapOid('.1.3.6.1.4.1.8072.4', 6, 17), '1.3.6.1.4.1.8072.4.0.17', 'RFC 3584: enterprise.0.specific');
 });
 
-test('linkDown is critical and linkUp ok on the same service `link <ifIndex>`; link_by name uses ifName', () => {
+test('linkDown is critical and linkUp ok on the same service `link <ifIndex>`; link_service name uses ifName', () => {
   const vbs = (t: string) => [trapOid(t), int('1.3.6.1.2.1.2.2.1.1.3', 3), int('1.3.6.1.2.1.2.2.1.8.3', t.endsWith('3') ? 2 : 1), { oid: '1.3.6.1.2.1.31.1.1.1.1.3', type: 4, value: Buffer.from('eth0') }];
   const down = trapToEvent(v2(vbs('1.3.6.1.6.3.1.1.5.3')), config, 1000).event;
   const up = trapToEvent(v2(vbs('1.3.6.1.6.3.1.1.5.4')), config, 1000).event;
@@ -33,7 +33,7 @@ test('linkDown is critical and linkUp ok on the same service `link <ifIndex>`; l
   assert.equal(down.attributes.ifOperStatus, 'down');
   assert.equal(up.attributes.ifOperStatus, 'up');
   assert.equal(down.host, '192.0.2.7');
-  const byName = trapToEvent(v2(vbs('1.3.6.1.6.3.1.1.5.3')), { ...config, link_by: 'name' }, 1000).event;
+  const byName = trapToEvent(v2(vbs('1.3.6.1.6.3.1.1.5.3')), { ...config, link_service: 'name' }, 1000).event;
   assert.equal(byName.service, 'link eth0');
   // no ifIndex varbind: the index is the instance of the interface columns
   const noIndex = trapToEvent(v2([trapOid('1.3.6.1.6.3.1.1.5.3'), int('1.3.6.1.2.1.2.2.1.8.7', 2)]), config, 1000).event;

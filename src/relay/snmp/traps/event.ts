@@ -29,7 +29,7 @@ export interface Notification {
 const PDU_TRAP_V1 = 164;
 
 /** What {@link trapToEvent} needs of the configuration. */
-export type TrapMapping = Pick<TrapsConfig, 'map' | 'default_state' | 'link_by'> & { limits: Pick<TrapsConfig['limits'], 'max_varbinds' | 'max_value_bytes'> };
+export type TrapMapping = Pick<TrapsConfig, 'map' | 'default_state' | 'link_service'> & { limits: Pick<TrapsConfig['limits'], 'max_varbinds' | 'max_value_bytes'> };
 
 /** The event of one trap, with the address it is about (the host until a name is resolved). */
 export interface TrapEvent {
@@ -127,7 +127,7 @@ export function trapToEvent(n: Notification, m: TrapMapping, now: number): TrapE
   if (trapName === 'linkDown' || trapName === 'linkUp') {
     const index = attributes.ifIndex ?? ifIndexFromInstance;
     const name = attributes.ifName ?? attributes.ifDescr;
-    const which = m.link_by === 'name' ? name ?? index : index ?? name;
+    const which = m.link_service === 'name' ? name ?? index : index ?? name;
     service = which !== undefined && which !== '' ? `link ${which}` : 'link';
     state = trapName === 'linkDown' ? 'critical' : 'ok';
   } else {
