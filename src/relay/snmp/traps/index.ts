@@ -116,6 +116,7 @@ class SnmpTrapListener implements TrapListener {
       },
     };
     let receiver: any;
+    let s!: dgram.Socket;
     try {
       receiver = snmp.createReceiver({
         port: port || 1162, // our bind decides; net-snmp only needs a non-zero number here
@@ -125,36 +126,36 @@ class SnmpTrapListener implements TrapListener {
         includeAuthentication: true,
         disableAuthorization: false,
       }, (err: any, notification: Notification | null) => this.onReceived(err, notification));
+      const authorizer = receiver.getAuthorizer();
+      for (const c of this.config.communities) authorizer.addCommunity(c);
+      for (const u of this.config.users) {
+        authorizer.addUser({
+          name: u.name,
+          level: u.priv ? snmp.SecurityLevel.authPriv : u.auth ? snmp.SecurityLevel.authNoPriv : snmp.SecurityLevel.noAuthNoPriv,
+          ...(u.auth ? { authProtocol: snmp.AuthProtocols[u.auth.protocol], authKey: u.auth.key } : {}),
+          ...(u.priv ? { privProtocol: snmp.PrivProtocols[u.priv.protocol], privKey: u.priv.key } : {}),
+        });
+      }
+      s = socket!;
+      // every packet passes the rate limit first (a flood costs no decoding or
+      // crypto), and nothing net-snmp throws on a packet reaches the event loop
+      const handlers = s.listeners('message') as ((buf: Buffer, rinfo: dgram.RemoteInfo) => void)[];
+      s.removeAllListeners('message');
+      s.on('message', (buf: Buffer, rinfo: dgram.RemoteInfo) => {
+        if (!this.takeToken()) { this.refuse('rate_limited', rinfo.address); return; }
+        this.decided = false;
+        for (const h of handlers) {
+          try { h(buf, rinfo); } catch (err) { this.refuse('malformed', rinfo.address, (err as Error).message); }
+        }
+        // net-snmp took the packet without a callback: it answered an SNMPv3
+        // discovery (or a reportable message it refused) with a report
+        if (!this.decided) this.traps.inc(1, { outcome: 'report' });
+      });
       await bound;
     } catch (err) {
       try { socket?.close(); } catch { /* never bound */ }
       throw new BlickError('COMPONENT_FAILED', `relay.snmp.traps cannot listen on ${this.config.listen}: ${(err as Error).message} (a port under 1024 needs privileges; the default is 1162)`, { cause: err });
     }
-    const authorizer = receiver.getAuthorizer();
-    for (const c of this.config.communities) authorizer.addCommunity(c);
-    for (const u of this.config.users) {
-      authorizer.addUser({
-        name: u.name,
-        level: u.priv ? snmp.SecurityLevel.authPriv : u.auth ? snmp.SecurityLevel.authNoPriv : snmp.SecurityLevel.noAuthNoPriv,
-        ...(u.auth ? { authProtocol: snmp.AuthProtocols[u.auth.protocol], authKey: u.auth.key } : {}),
-        ...(u.priv ? { privProtocol: snmp.PrivProtocols[u.priv.protocol], privKey: u.priv.key } : {}),
-      });
-    }
-    const s = socket!;
-    // every packet passes the rate limit first (a flood costs no decoding or
-    // crypto), and nothing net-snmp throws on a packet reaches the event loop
-    const handlers = s.listeners('message') as ((buf: Buffer, rinfo: dgram.RemoteInfo) => void)[];
-    s.removeAllListeners('message');
-    s.on('message', (buf: Buffer, rinfo: dgram.RemoteInfo) => {
-      if (!this.takeToken()) { this.refuse('rate_limited', rinfo.address); return; }
-      this.decided = false;
-      for (const h of handlers) {
-        try { h(buf, rinfo); } catch (err) { this.refuse('malformed', rinfo.address, (err as Error).message); }
-      }
-      // net-snmp took the packet without a callback: it answered an SNMPv3
-      // discovery (or a reportable message it refused) with a report
-      if (!this.decided) this.traps.inc(1, { outcome: 'report' });
-    });
     this.socket = s;
     this.receiver = receiver;
     this.running = true;
