@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { createTrapListener, trapsConfigSchema, type TrapListener, type TrapsConfigInput } from '../../src/relay/snmp/traps/index.js';
 import { hasProgram, missing } from '../agent/require.js';
@@ -247,4 +247,14 @@ test('informs (v2c, and v3 with engine discovery) are acknowledged to snmpinform
   assert.deepEqual(events.map((e) => [e.attributes.sysName, e.attributes.snmp_version]).sort(), [['inform-v2c', '2c'], ['inform-v3', '3']]);
   assert.equal(count('accepted'), 2);
   assert.ok(count('report') >= 1, 'the v3 discovery answered with a report');
+});
+
+test('a DES user on a Node.js without DES stops start-up naming the key, instead of refusing every trap', async (t) => {
+  let des = true;
+  try { createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8)); } catch { des = false; }
+  if (des) return t.skip('this Node.js has DES (--openssl-legacy-provider)');
+  const h = await snmpHarness(t);
+  const traps = createTrapListener(trapsConfigSchema.parse({ listen: '127.0.0.1:0', users: [USER, { ...USER, name: 'old', priv: { protocol: 'des', key: 'oldprivpass' } }] }), h.deps);
+  await assert.rejects(traps.start(), (err: Error & { code?: string }) => err.code === 'CONFIG_INVALID' && err.message.includes('relay.snmp.traps.users.1.priv.protocol: des is not available'));
+  await traps.stop();
 });

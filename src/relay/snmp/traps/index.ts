@@ -1,3 +1,4 @@
+import { createCipheriv } from 'node:crypto';
 import dgram from 'node:dgram';
 import snmp from 'net-snmp';
 import { FailureSignal, type Component, type FailureListener } from '../../../core/component.js';
@@ -100,6 +101,7 @@ class SnmpTrapListener implements TrapListener {
 
   async start(): Promise<void> {
     this.failures.reset();
+    this.checkCiphers();
     const { host, port, transport } = splitListen(this.config.listen);
     let socket: dgram.Socket | undefined;
     let bound: Promise<unknown> = Promise.resolve();
@@ -160,6 +162,15 @@ class SnmpTrapListener implements TrapListener {
     this.receiver = receiver;
     this.running = true;
     this.deps.log.info({ listen: this.config.listen, port: s.address().port, communities: this.config.communities.length, users: this.config.users.length }, 'SNMP trap listener started');
+  }
+
+  /** A DES user would be refused on every trap (OpenSSL 3 leaves DES out): say so at start instead. */
+  private checkCiphers(): void {
+    const i = this.config.users.findIndex((u) => u.priv?.protocol === 'des');
+    if (i < 0) return;
+    try { createCipheriv('des-cbc', Buffer.alloc(8), Buffer.alloc(8)); } catch {
+      throw new BlickError('CONFIG_INVALID', `relay.snmp.traps.users.${i}.priv.protocol: des is not available in this Node.js (OpenSSL 3 leaves it out); use aes, or run node with --openssl-legacy-provider`);
+    }
   }
 
   private takeToken(): boolean {
