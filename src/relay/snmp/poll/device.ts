@@ -261,7 +261,7 @@ export class DevicePoll {
       const delta = counterDelta(a.value, b.value, b.bits, maxDelta === undefined ? {} : { maxDelta });
       const perSec = delta === undefined ? undefined : perSecond(delta, elapsed);
       if (perSec === undefined) return;
-      this.event(`link ${id} ${service}`, { metric: perSec * scale, attributes: { ...attributes, unit } });
+      this.event(`link ${id} ${service}`, { metric: perSec * scale, attributes: { ifIndex: attributes.ifIndex!, ifName: name, unit } });
     };
     rate('in_bps', base.in, cur.in, 8, 'bits/s', maxOctets);
     rate('out_bps', base.out, cur.out, 8, 'bits/s', maxOctets);
