@@ -234,8 +234,8 @@ export class DevicePoll {
     if (admin !== undefined) attributes.ifAdminStatus = ADMIN_STATUS[admin] ?? String(admin);
     // ifHighSpeed is in Mbit/s and right beyond 4.29 Gbit/s, where ifSpeed saturates
     const high = row.ifHighSpeed ? numericValue(row.ifHighSpeed) : undefined;
-    const speed = high ? high * 1e6 : row.ifSpeed ? numericValue(row.ifSpeed) : undefined;
-    if (speed) attributes.speed = String(speed);
+    const speed = high && high > 0 ? high * 1e6 : row.ifSpeed ? numericValue(row.ifSpeed) : undefined;
+    if (speed && speed > 0) attributes.speed = String(speed);
     if (oper !== undefined) {
       const { state, why } = linkState(oper, admin);
       this.event(`link ${id}`, { state, description: `${name} is ${why}`, attributes });
@@ -255,7 +255,8 @@ export class DevicePoll {
     if (!base || base.name !== name) return;
     const elapsed = at - base.at;
     // a 32-bit octet counter that went back by more than the link could carry was reset, not wrapped
-    const maxOctets = speed ? BigInt(Math.ceil((speed / 8) * (elapsed / 1000) * 1.5) + 1) : undefined;
+    const bound = speed && speed > 0 ? Math.ceil((speed / 8) * (elapsed / 1000) * 1.5) + 1 : NaN;
+    const maxOctets = Number.isSafeInteger(bound) ? BigInt(bound) : undefined;
     const rate = (service: string, a: CounterReading | undefined, b: CounterReading | undefined, scale: number, unit: string, maxDelta?: bigint): void => {
       if (!a || !b || a.bits !== b.bits) return;
       const delta = counterDelta(a.value, b.value, b.bits, maxDelta === undefined ? {} : { maxDelta });
