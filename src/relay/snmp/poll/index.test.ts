@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { parse as parseYaml } from 'yaml';
 import { pino } from 'pino';
 import { makeEvent, type EventInput } from '../../../core/event.js';
 import { Registry } from '../../../core/metrics.js';
-import { devicesConfigSchema } from './config.js';
+import { devicesConfigSchema, maxInFlightSchema } from './config.js';
 import { SnmpType, type Varbind } from './counters.js';
 import { IF_COLUMNS, IF_INDEX, SYS_UPTIME } from './device.js';
 import { createPoller, type PollTimers } from './index.js';
@@ -359,4 +361,27 @@ test('fuzz: whatever a device answers (any type, any value, any OID under the wa
     assert.equal(s.metrics.counter('blick_snmp_poll_events_invalid_total', '').get(), 0, 'every event passed makeEvent');
     assert.equal(s.count('ok'), 2, JSON.stringify(s.of('fz', 'snmp').map((e) => e.description)));
   }), { numRuns: 150 });
+});
+
+test('README: every YAML sample parses with the schemas (relay.snmp.devices, relay.snmp.max_in_flight)', () => {
+  const readme = readFileSync(new URL('../../../../../src/relay/snmp/poll/README.md', import.meta.url), 'utf8');
+  const blocks = [...readme.matchAll(/```yaml\n([^]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 2);
+  for (const b of blocks) {
+    const snmp = (parseYaml(b) as { relay: { snmp: { devices: unknown; max_in_flight?: unknown } } }).relay.snmp;
+    const devices = devicesConfigSchema.parse(snmp.devices);
+    assert.ok(devices.length > 0);
+    maxInFlightSchema.parse(snmp.max_in_flight);
+  }
+});
+
+test('config: version 3 needs a user, v1/v2c refuse one, hosts are unique, OIDs are numeric', () => {
+  const bad = (d: unknown[]): string => { const r = devicesConfigSchema.safeParse(d); assert.equal(r.success, false); return r.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '); };
+  assert.match(bad([{ host: 'a', address: 'x', version: 3 }]), /0\.user: version 3 needs a user/);
+  assert.match(bad([{ host: 'a', address: 'x', user: { name: 'u' } }]), /0\.user: user is only used with version 3/);
+  assert.match(bad([{ host: 'a', address: 'x' }, { host: 'a', address: 'y' }]), /1\.host: host "a" is polled twice/);
+  assert.match(bad([{ host: 'a', address: 'x', oids: [{ oid: 'sysUpTime.0', service: 's' }] }]), /must be a numeric OID/);
+  assert.match(bad([{ host: 'a', address: 'x', version: '3', user: { name: 'u', priv: { protocol: 'aes', key: '12345678' } } }]), /priv needs auth/);
+  const [d] = devicesConfigSchema.parse([{ host: 'a', address: 'x', version: 1 }]);
+  assert.deepEqual([d!.version, d!.port, d!.interval, d!.timeout, d!.retries, d!.max_interfaces], ['1', 161, 30_000, 5_000, 1, 64]);
 });
