@@ -96,8 +96,23 @@ export class DevicePoll {
       const [up] = await step('sysUpTime', session.get([SYS_UPTIME]));
       answeredAt = this.hooks.now();
       this.readUptime(up, answeredAt);
-      if (this.config.oids.length > 0) await step('oids', this.readOids(session));
-      if (this.config.interfaces) await step('interfaces', this.readInterfaces(session));
+      // the OIDs and the interfaces are read apart: a failure of one (an OID a v1 agent refuses) does
+      // not cost the other; a timeout or refused credentials mean the device is gone and end the poll
+      let failed: StepError | undefined;
+      const parts: [string, boolean, () => Promise<void>][] = [
+        ['oids', this.config.oids.length > 0, () => this.readOids(session)],
+        ['interfaces', this.config.interfaces, () => this.readInterfaces(session)],
+      ];
+      for (const [name, wanted, read] of parts) {
+        if (!wanted) continue;
+        try {
+          await read();
+        } catch (err) {
+          if (failureKind(err) !== 'error') throw new StepError(name, err);
+          failed ??= new StepError(name, err);
+        }
+      }
+      if (failed) throw failed;
       this.event('snmp', { state: 'ok', metric: answeredAt - t0, description: `answered in ${answeredAt - t0} ms`, attributes: { ...reach, unit: 'ms' }, ttl });
       return 'ok';
     } catch (err) {
@@ -309,8 +324,16 @@ export async function getMany(session: SnmpSession, oids: string[], chunk = GET_
     try {
       out.push(...await session.get(part));
     } catch (err) {
-      if (!(err instanceof snmp.RequestFailedError) || (err as { status?: number }).status !== snmp.ErrorStatus.TooBig || part.length === 1) throw err;
-      out.push(...await getMany(session, part, Math.max(1, Math.floor(part.length / 2))));
+      const status = err instanceof snmp.RequestFailedError ? (err as { status?: number }).status : undefined;
+      if (status === snmp.ErrorStatus.TooBig && part.length > 1) {
+        out.push(...await getMany(session, part, Math.max(1, Math.floor(part.length / 2))));
+      } else if (status === snmp.ErrorStatus.NoSuchName) {
+        // SNMPv1 fails the whole request for one missing OID: ask one by one, the missing one as noSuchObject
+        if (part.length === 1) out.push({ oid: part[0]!, type: SnmpType.NoSuchObject, value: null });
+        else out.push(...await getMany(session, part, 1));
+      } else {
+        throw err;
+      }
     }
   }
   return out;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import snmp from 'net-snmp';
 import { parse as parseYaml } from 'yaml';
 import { pino } from 'pino';
 import { makeEvent, type EventInput } from '../../../core/event.js';
@@ -26,6 +27,10 @@ function timedOut(): Error {
 class FakeAgent {
   readonly values = new Map<string, Varbind>();
   down = false;
+  /** SNMPv1: one missing OID fails the whole GET with noSuchName */
+  v1 = false;
+  /** this OID fails every GET that asks for it with genErr */
+  broken: string | undefined;
   open = 0;
   maxOpen = 0;
   sessions = 0;
@@ -63,6 +68,9 @@ class FakeAgent {
     return {
       get: async (oids) => {
         await this.wait();
+        if (this.broken && oids.includes(this.broken)) throw new snmp.RequestFailedError(`GeneralError: ${this.broken}`, snmp.ErrorStatus.GeneralError);
+        const missing = oids.find((oid) => !this.values.has(oid));
+        if (this.v1 && missing) throw new snmp.RequestFailedError(`NoSuchName: ${missing}`, snmp.ErrorStatus.NoSuchName);
         return oids.map((oid) => this.values.get(oid) ?? { oid, type: SnmpType.NoSuchObject, value: null });
       },
       walk: async (prefix, max) => {
@@ -384,4 +392,30 @@ test('config: version 3 needs a user, v1/v2c refuse one, hosts are unique, OIDs 
   assert.match(bad([{ host: 'a', address: 'x', version: '3', user: { name: 'u', priv: { protocol: 'aes', key: '12345678' } } }]), /priv needs auth/);
   const [d] = devicesConfigSchema.parse([{ host: 'a', address: 'x', version: 1 }]);
   assert.deepEqual([d!.version, d!.port, d!.interval, d!.timeout, d!.retries, d!.max_interfaces], ['1', 161, 30_000, 5_000, 1, 64]);
+});
+
+test('SNMPv1: one OID the agent lacks does not fail the others (asked one by one); a part that fails leaves the other part read and `snmp` warning', async (t) => {
+  const a = new FakeAgent();
+  a.v1 = true;
+  a.uptime(100);
+  a.set('1.3.6.1.4.1.9.1.0', SnmpType.Integer, 5);
+  a.iface(1, { name: 'eth0', oper: 1, admin: 1, in32: 0, out32: 0, inErr: 0, outErr: 0, speed: 0 });
+  for (const c of ['ifSpeed', 'ifAdminStatus', 'ifOperStatus', 'ifInOctets', 'ifInErrors', 'ifOutOctets', 'ifOutErrors', 'ifDescr'] as const) if (!a.values.has(`${IF_COLUMNS[c].oid}.1`)) a.set(`${IF_COLUMNS[c].oid}.1`, SnmpType.Integer, 0);
+  const s = setup([{ host: 'v1', version: 1, oids: [{ oid: '1.3.6.1.4.1.9.1.0', service: 'present' }, { oid: '1.3.6.1.4.1.9.2.0', service: 'absent' }] }], { v1: a });
+  await s.poller.start();
+  t.after(() => s.poller.stop());
+  await s.pollAll();
+  assert.equal(s.of('v1', 'present').at(-1)!.metric, 5);
+  assert.equal(s.of('v1', 'absent').at(-1)!.state, 'unknown');
+  assert.equal(s.of('v1', 'snmp').at(-1)!.state, 'ok');
+
+  a.broken = '1.3.6.1.4.1.9.1.0';
+  s.advance(10_000);
+  a.uptime(110);
+  await s.pollAll();
+  const sn = s.of('v1', 'snmp').at(-1)!;
+  assert.equal(sn.state, 'warning');
+  assert.match(sn.description!, /answered, but reading oids failed: GeneralError/);
+  assert.equal(s.of('v1', 'link 1').length, 2, 'the interfaces were still read');
+  assert.equal(s.count('error'), 1);
 });

@@ -47,6 +47,11 @@ const PRIV: Record<string, number> = {
   des: snmp.PrivProtocols.des, aes: snmp.PrivProtocols.aes, aes256b: snmp.PrivProtocols.aes256b, aes256r: snmp.PrivProtocols.aes256r,
 };
 
+/** `[::1]` → `::1`: net-snmp hands the address to dgram as it is. */
+function host(address: string): string {
+  return address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+}
+
 /** The net-snmp session options of a device (the address family follows the address). */
 function options(d: DeviceConfig): snmp.SessionOptions {
   return {
@@ -70,9 +75,9 @@ export function netSnmpSession(d: DeviceConfig): SnmpSession {
       ...(u.auth ? { authProtocol: AUTH[u.auth.protocol]!, authKey: u.auth.key } : {}),
       ...(u.priv ? { privProtocol: PRIV[u.priv.protocol]!, privKey: u.priv.key } : {}),
     } as snmp.User;
-    session = snmp.createV3Session(d.address, user, { ...options(d), version: snmp.Version3 } as snmp.SessionOptionsV3);
+    session = snmp.createV3Session(host(d.address), user, { ...options(d), version: snmp.Version3 } as snmp.SessionOptionsV3);
   } else {
-    session = snmp.createSession(d.address, d.community, { ...options(d), version: d.version === '1' ? snmp.Version1 : snmp.Version2c });
+    session = snmp.createSession(host(d.address), d.community, { ...options(d), version: d.version === '1' ? snmp.Version1 : snmp.Version2c });
   }
   // a socket error (e.g. EHOSTUNREACH) is also handed to the pending request's callback; without
   // a listener the EventEmitter would throw it and take the relay down
