@@ -31,7 +31,7 @@ test('polling a real snmpd: uptime, interface state and traffic in bits/s, an OI
   const server = await startServer({ dataDir: dir });
   defer(() => server.stop());
 
-  const common = { address: '127.0.0.1', port: agent.port, interval: '500ms', timeout: '250ms', retries: 0, interfaces: true,
+  const common = { address: '127.0.0.1', port: agent.port, interval: '500ms', timeout: '400ms', retries: 0, interfaces: true,
     oids: [{ oid: '.1.3.6.1.2.1.1.7.0', service: 'snmp sysServices', warning: 50, critical: 100 }] };
   const { metrics } = await pollerToServer(defer, {
     dir,
@@ -97,7 +97,7 @@ test('polling a real snmpd: uptime, interface state and traffic in bits/s, an OI
       const s = (await checksOf(base, host)).get('snmp');
       return s?.state === 'critical' ? s : undefined;
     }, `${host}: snmp critical after SIGKILL`, 20_000);
-    assert.match(c.description, /no answer from 127\.0\.0\.1:\d+ \(SNMP v(2c|3), timeout 250 ms, 0 retries/);
+    assert.match(c.description, /no answer from 127\.0\.0\.1:\d+ \(SNMP v(2c|3), timeout 400 ms, 0 retries/);
   }
 
   await agent.start();
