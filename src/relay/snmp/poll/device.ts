@@ -78,12 +78,15 @@ export class DevicePoll {
     this.ignore = config.ignore_interfaces.length > 0 ? anyGlob(config.ignore_interfaces) : undefined;
   }
 
-  /** `snmp <service>`-style events of this device share host, source attributes and time. */
+  /** An event about this device (its host; source and time are the relay's to set). */
   private event(service: string, fields: Omit<EventInput, 'host' | 'service'>): void {
     this.hooks.emit({ host: this.config.host, service, ...fields });
   }
 
-  private get target(): string { return `${this.config.address}:${this.config.port}`; }
+  private get target(): string {
+    const a = this.config.address;
+    return a.includes(':') && !a.startsWith('[') ? `[${a}]:${this.config.port}` : `${a}:${this.config.port}`;
+  }
 
   /** One poll: uptime first (does the device answer?), then the OIDs, then the interfaces. */
   async poll(session: SnmpSession): Promise<PollOutcome> {

@@ -24,9 +24,6 @@ export interface PollerOptions {
   timers?: PollTimers;
 }
 
-/** Outcomes of blick_snmp_polls_total: a poll's result, or `skipped` when the previous poll of the device had not finished. */
-export type PollCount = PollOutcome | 'skipped';
-
 interface Device {
   readonly config: DeviceConfig;
   readonly poll: DevicePoll;
