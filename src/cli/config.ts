@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
 import { checkAlertingReferences } from '../server/alerts/config.js';
+import { relayConfigSchema } from '../relay/config.js';
 import { serverConfigSchema } from '../server/config.js';
 import { etsyStatsdConfigSchema, statsdConfigSchema } from '../statsd/config.js';
 import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
@@ -56,6 +57,7 @@ const blickSections = z.strictObject({
   server: serverConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
+  relay: relayConfigSchema.prefault({}),
   curve: curveSchema.optional(),
   client: clientConfigSchema.optional(),
 });
