@@ -1,39 +1,16 @@
-// The SNMP poller wired as `blick relay` will wire it: deps.emit builds events with
-// source `snmp` and hands them to a real Producer, which sends them to a real server.
-// Also a real Debian snmpd on a free loopback UDP port, with its own config and
-// persistent directory, that a test can SIGKILL and start again on the same port.
+// A real Debian snmpd for the SNMP poller's proof: on a free loopback UDP port, with its
+// own config and persistent directory, that a test can SIGKILL and start again on the
+// same port. (The poller itself runs inside a real `blick relay`: test/relay/processes.ts.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeEvent } from '../../src/core/event.js';
-import { createLogger } from '../../src/core/log.js';
-import { Registry } from '../../src/core/metrics.js';
 import { devicesConfigSchema } from '../../src/relay/snmp/poll/config.js';
-import { createPoller, type PollerOptions, type SnmpPoller } from '../../src/relay/snmp/poll/index.js';
 import { netSnmpSession } from '../../src/relay/snmp/poll/session.js';
 import { SYS_UPTIME } from '../../src/relay/snmp/poll/device.js';
-import { Producer } from '../../src/transport/producer.js';
 import { until } from '../fixtures/blick.js';
 
-/** The poller sending through a real Producer to `upstream` (a server's ingest endpoint). */
-export async function pollerToServer(defer: (fn: () => unknown) => void, opts: { dir: string; upstream: string; devices: unknown[]; options?: PollerOptions }): Promise<{ poller: SnmpPoller; metrics: Registry }> {
-  const log = createLogger('snmp-poll-test', { level: process.env.BLICK_LOG_LEVEL ?? 'silent' });
-  const metrics = new Registry();
-  const producer = new Producer({ upstreams: [opts.upstream], spoolDir: join(opts.dir, 'spool'), producer: 'relay-snmp-test', log, metrics });
-  await producer.start();
-  defer(() => producer.stop());
-  const poller = createPoller(devicesConfigSchema.parse(opts.devices), {
-    emit: (e) => producer.send(makeEvent(e, { source: 'snmp' })),
-    log,
-    metrics,
-  }, opts.options);
-  await poller.start();
-  defer(() => poller.stop());
-  return { poller, metrics };
-}
-
-/** The v3 user of {@link SNMPD_CONF} (authPriv, SHA and AES). */
+/** The v3 user of {@link snmpdConf} (authPriv, SHA and AES). */
 export const V3_USER = { name: 'bar', auth: { protocol: 'sha', key: 'barauthpass' }, priv: { protocol: 'aes', key: 'barprivpass' } } as const;
 
 /** REAL-PARTS.md's tested snmpd.conf: v2c community `public` and the v3 user `bar` (authPriv). */

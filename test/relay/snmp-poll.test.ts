@@ -1,11 +1,12 @@
-// issue #13 item 6: the relay's SNMP poller against a real Debian snmpd (v2c and v3 authPriv),
-// its events through a real Producer to a real server, read back through the API.
+// issue #13 item 6: a real `blick relay` process polling a real Debian snmpd (v2c and v3 authPriv),
+// its events forwarded to a real server and read back through the API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { deferrals, listAll, metric, startServer, tempDir, until } from '../fixtures/blick.js';
+import { deferrals, listAll, startServer, tempDir, until } from '../fixtures/blick.js';
 import { hasProgram, missing } from '../agent/require.js';
-import { pollerToServer, snmpd, V3_USER } from './snmp-poll-harness.js';
+import { relayProcess } from './processes.js';
+import { snmpd, V3_USER } from './snmp-poll-harness.js';
 
 interface Check { host: string; service: string; state?: string; metric?: number; description: string; source: string; attributes: Record<string, string> }
 
@@ -21,7 +22,7 @@ async function loopbackTraffic(bytes: number): Promise<void> {
   s.close();
 }
 
-test('polling a real snmpd: uptime, interface state and traffic in bits/s, an OID with thresholds (v2c and v3 authPriv); snmpd SIGKILLed → critical `snmp`, restarted → ok and `snmp restart`', async (t) => {
+test('blick relay polling a real snmpd: uptime, interface state and traffic in bits/s, an OID with thresholds (v2c and v3 authPriv); snmpd SIGKILLed → critical `snmp`, restarted → ok and `snmp restart`', async (t) => {
   if (!(await hasProgram('snmpd'))) return missing(t, 'snmpd', 'apt-get install -y snmpd');
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir('blick-snmp-poll-');
@@ -33,18 +34,20 @@ test('polling a real snmpd: uptime, interface state and traffic in bits/s, an OI
 
   const common = { address: '127.0.0.1', port: agent.port, interval: '500ms', timeout: '400ms', retries: 0, interfaces: true,
     oids: [{ oid: '.1.3.6.1.2.1.1.7.0', service: 'snmp sysServices', warning: 50, critical: 100 }] };
-  const { metrics } = await pollerToServer(defer, {
-    dir,
-    upstream: server.receiver.endpoint,
-    devices: [
-      { ...common, host: 'sw-v2c', version: '2c', community: 'public' },
-      { ...common, host: 'sw-v3', version: 3, user: V3_USER },
-      { ...common, host: 'sw-badkey', version: 3, user: { ...V3_USER, auth: { protocol: 'sha', key: 'not-the-auth-key' } }, interfaces: false, oids: [] },
-      { ...common, host: 'sw-badcommunity', version: '2c', community: 'private', interfaces: false, oids: [] },
-    ],
+  const devices = [
+    { ...common, host: 'sw-v2c', version: '2c', community: 'public' },
+    { ...common, host: 'sw-v3', version: 3, user: V3_USER },
+    { ...common, host: 'sw-badkey', version: 3, user: { ...V3_USER, auth: { protocol: 'sha', key: 'not-the-auth-key' } }, interfaces: false, oids: [] },
+    { ...common, host: 'sw-badcommunity', version: '2c', community: 'private', interfaces: false, oids: [] },
+  ];
+  const relay = await relayProcess(defer, dir, 'relay-snmp', server.receiver.endpoint, [
+    '  snmp:',
     // fewer places than devices: the bound is exercised, and every device is still polled
-    options: { maxInFlight: 2 },
-  });
+    '    max_in_flight: 2',
+    '    devices:',
+    ...devices.map((d) => `      - ${JSON.stringify(d)}`),
+  ]);
+  await relay.start();
   const base = server.url;
 
   for (const host of ['sw-v2c', 'sw-v3']) {
@@ -111,6 +114,6 @@ test('polling a real snmpd: uptime, interface state and traffic in bits/s, an OI
     assert.match(restarts.find((e) => e.state === 'warning')!.description, /the device restarted: sysUpTime went from/);
   }
 
-  const text = metrics.render();
-  for (const outcome of ['ok', 'timeout', 'auth']) assert.ok(metric(text, `blick_snmp_polls_total{outcome="${outcome}"}`) > 0, `${outcome} polls counted:\n${text}`);
+  // the relay's /metrics counts the polls by outcome
+  for (const outcome of ['ok', 'timeout', 'auth']) assert.ok(await relay.figure(`blick_snmp_polls_total{outcome="${outcome}"}`) > 0, `${outcome} polls counted`);
 });
