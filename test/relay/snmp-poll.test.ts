@@ -3,7 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { deferrals, listAll, startServer, tempDir, until } from '../fixtures/blick.js';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { deferrals, listAll, runBlick, startServer, tempDir, until } from '../fixtures/blick.js';
 import { hasProgram, missing } from '../agent/require.js';
 import { relayProcess } from './processes.js';
 import { snmpd, V3_USER } from './snmp-poll-harness.js';
@@ -116,4 +118,39 @@ test('blick relay polling a real snmpd: uptime, interface state and traffic in b
 
   // the relay's /metrics counts the polls by outcome
   for (const outcome of ['ok', 'timeout', 'auth']) assert.ok(await relay.figure(`blick_snmp_polls_total{outcome="${outcome}"}`) > 0, `${outcome} polls counted`);
+});
+
+test('check-config refuses bad relay.snmp keys with FILE:LINE: v3 without a user, a named OID, a bad interval, max_in_flight 0, a host polled twice', async (t) => {
+  const { dir, cleanup } = tempDir();
+  deferrals(t)(cleanup);
+  const file = join(dir, 'blick.yaml');
+  writeFileSync(file, `relay:
+  snmp:
+    max_in_flight: 0
+    devices:
+      - host: sw-01
+        address: 10.0.0.2
+        version: 3
+      - host: sw-02
+        address: 10.0.0.3
+        oids:
+          - { oid: sysUpTime.0, service: uptime }
+        interval: 5 minutes
+`);
+  const r = await runBlick(['check-config', file]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /blick\.yaml:5: key relay\.snmp\.devices\.0\.user: version 3 needs a user/);
+  assert.match(r.stderr, /blick\.yaml:11: key relay\.snmp\.devices\.1\.oids\.0\.oid: must be a numeric OID/);
+  assert.match(r.stderr, /blick\.yaml:12: key relay\.snmp\.devices\.1\.interval: "5 minutes" is not a duration/);
+  assert.match(r.stderr, /blick\.yaml:3: key relay\.snmp\.max_in_flight:/);
+
+  writeFileSync(file, `relay:
+  snmp:
+    devices:
+      - { host: sw-01, address: 10.0.0.2 }
+      - { host: sw-01, address: 10.0.0.3 }
+`);
+  const twice = await runBlick(['check-config', file]);
+  assert.equal(twice.code, 2, twice.stdout + twice.stderr);
+  assert.match(twice.stderr, /blick\.yaml:5: key relay\.snmp\.devices\.1\.host: host "sw-01" is polled twice/);
 });
