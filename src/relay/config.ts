@@ -2,7 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { batchConfigSchema, spoolConfigSchema } from '../transport/config.js';
-import { devicesConfigSchema } from './snmp/poll/config.js';
+import { devicesConfigSchema, maxInFlightSchema } from './snmp/poll/config.js';
 import { trapsConfigSchema } from './snmp/traps/config.js';
 
 /** The `relay:` section (PRODUCT.md, Configuration; every key in src/relay/README.md). */
@@ -34,6 +34,8 @@ export const relayConfigSchema = z.strictObject({
   snmp: z.strictObject({
     traps: trapsConfigSchema.optional(),
     devices: devicesConfigSchema,
+    /** devices polled at once (snmp/poll/README.md) */
+    max_in_flight: maxInFlightSchema,
   }).prefault({}),
 });
 

@@ -86,7 +86,7 @@ export class BlickRelay implements Component {
     const snmpDeps: SourceDeps = { emit: (e) => send(e, 'snmp'), log: this.log.child({ part: 'snmp' }), metrics, now };
     const snmp: Component[] = [];
     if (config.snmp.traps) snmp.push(createTrapListener(config.snmp.traps, snmpDeps));
-    if (config.snmp.devices.length > 0) snmp.push(createPoller(config.snmp.devices, snmpDeps));
+    if (config.snmp.devices.length > 0) snmp.push(createPoller(config.snmp.devices, snmpDeps, { maxInFlight: config.snmp.max_in_flight }));
     this.http = new RelayHttp({ listen: config.http, metrics, token: config.http_token, ready: () => this.ready && producer.spoolWritable, log: this.log.child({ part: 'http' }) });
     this.parts = new Supervisor('relay', [
       producer,
