@@ -6,6 +6,7 @@ import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { curveClientFromConfig } from '../transport/curve.js';
+import { discoveryFromConfig, type DnsConfig } from '../transport/discovery.js';
 import { Producer } from '../transport/producer.js';
 import { NagiosCheck } from './checks/index.js';
 import type { AgentConfig } from './config.js';
@@ -19,6 +20,8 @@ export { agentConfigSchema, type AgentConfig } from './config.js';
 export interface AgentDeps {
   dataDir: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
   log?: Logger;
   metrics?: Registry;
   now?: () => number;
@@ -59,6 +62,7 @@ export class BlickAgent implements Component {
       spoolMaxBytes: config.spool.max_bytes,
       fsync: config.spool.fsync,
       curve: curveClientFromConfig(deps.curve),
+      discovery: discoveryFromConfig(deps.dns),
       log: this.log.child({ part: 'producer' }),
       metrics: deps.metrics ?? new Registry(),
       // give the upstream a moment to acknowledge what is in flight; the rest stays spooled

@@ -5,6 +5,7 @@ import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
 import { checkAlertingReferences } from '../server/alerts/config.js';
 import { serverConfigSchema } from '../server/config.js';
+import { dnsConfigSchema } from '../transport/discovery.js';
 import { etsyStatsdConfigSchema, statsdConfigSchema } from '../statsd/config.js';
 import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
 
@@ -57,6 +58,8 @@ const blickSections = z.strictObject({
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
   curve: curveSchema.optional(),
+  /** how srv+tcp:// upstreams are resolved (src/transport/discovery.ts) */
+  dns: dnsConfigSchema,
   client: clientConfigSchema.optional(),
 });
 // cross-references (route → notifier, globs → rules), with the line of each

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
+import { zBindEndpoint, zDuration, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
 import { graphiteForwardSchema } from './graphite/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
   /** ZeroMQ endpoint the ingest socket binds */
-  ingest: zEndpoint.default('tcp://0.0.0.0:5556'),
+  ingest: zBindEndpoint.default('tcp://0.0.0.0:5556'),
   /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
   insecure_ingest: z.boolean().default(false),
   /** HTTP API, live stream, dashboard and /metrics */

@@ -9,6 +9,7 @@ import { BlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
+import type { DnsConfig } from '../transport/discovery.js';
 import { Receiver } from '../transport/receiver.js';
 import type { TokenConfig } from './api/auth.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
@@ -24,6 +25,8 @@ export { serverConfigSchema, type ServerConfig } from './config.js';
 export interface ServerDeps {
   dataDir: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// server.upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
   log?: Logger;
   metrics?: Registry;
   /** a store to use instead of the configured one (tests, other backends) */

@@ -5,6 +5,7 @@ import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveClientFromConfig } from '../transport/curve.js';
+import { discoveryFromConfig, type DnsConfig } from '../transport/discovery.js';
 import { Producer } from '../transport/producer.js';
 import type { StatsdConfig } from './config.js';
 import { createStatsd, type StatsdServer } from './index.js';
@@ -22,7 +23,7 @@ export class StatsdDaemon implements Component {
   /** producer → statsd: the side channel is up before the first flush and drained after the last */
   private readonly parts: Supervisor;
 
-  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
+  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; dns?: DnsConfig | undefined; log?: Logger; metrics?: Registry }) {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
     const metrics = deps.metrics ?? new Registry();
@@ -33,6 +34,7 @@ export class StatsdDaemon implements Component {
         spoolDir: join(deps.dataDir, 'spool', 'statsd'),
         producer: config.host,
         curve: curveClientFromConfig(deps.curve),
+        discovery: discoveryFromConfig(deps.dns),
         log: this.log.child({ part: 'producer' }),
         metrics,
         stopDrainMs: 1000,
