@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { zDuration, zEndpoint } from '../core/config.js';
+import { batchConfigSchema, spoolConfigSchema } from '../transport/config.js';
 import { checkConfigSchema } from './checks/index.js';
 import { BUILTIN_MONITORS } from './registry.js';
 
@@ -17,16 +18,8 @@ export const agentConfigSchema = z.strictObject({
   /** how often facts are compared and re-sent when changed */
   facts_interval: zDuration.prefault('60s'),
   checks: z.array(checkConfigSchema).default([]),
-  spool: z.strictObject({
-    max_bytes: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
-    fsync: z.boolean().default(false),
-  }).default({ max_bytes: 256 * 1024 * 1024, fsync: false }),
-  batch: z.strictObject({
-    max_events: z.number().int().min(1).max(10_000).default(1000),
-    /** largest encoded batch; keep it under the server's limits.max_message_bytes (4 MiB by default) */
-    max_bytes: z.number().int().min(1024).default(1024 * 1024),
-    delay: zDuration.prefault('5ms'),
-  }).prefault({}),
+  spool: spoolConfigSchema,
+  batch: batchConfigSchema,
   ...monitorSections,
 });
 

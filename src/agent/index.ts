@@ -1,13 +1,12 @@
-import { join } from 'node:path';
 import { part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { curveClientFromConfig } from '../transport/curve.js';
-import { discoveryFromConfig, type DnsConfig } from '../transport/discovery.js';
-import { Producer } from '../transport/producer.js';
+import { producerFromConfig } from '../transport/config.js';
+import type { DnsConfig } from '../transport/discovery.js';
+import type { Producer } from '../transport/producer.js';
 import { NagiosCheck } from './checks/index.js';
 import type { AgentConfig } from './config.js';
 import { FactsObserver } from './facts/index.js';
@@ -52,22 +51,7 @@ export class BlickAgent implements Component {
     this.log = deps.log ?? createLogger('agent');
     this.warn = new RateLimitedLog(this.log);
     const now = deps.now ?? Date.now;
-    this.producer = new Producer({
-      upstreams: config.upstreams,
-      spoolDir: join(deps.dataDir, 'spool', 'agent'),
-      producer: config.host,
-      batchEvents: config.batch.max_events,
-      batchMaxBytes: config.batch.max_bytes,
-      batchDelayMs: config.batch.delay,
-      spoolMaxBytes: config.spool.max_bytes,
-      fsync: config.spool.fsync,
-      curve: curveClientFromConfig(deps.curve),
-      discovery: discoveryFromConfig(deps.dns),
-      log: this.log.child({ part: 'producer' }),
-      metrics: deps.metrics ?? new Registry(),
-      // give the upstream a moment to acknowledge what is in flight; the rest stays spooled
-      stopDrainMs: 1000,
-    });
+    this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'agent', producer: config.host, curve: deps.curve, dns: deps.dns, log: this.log, metrics: deps.metrics ?? new Registry() });
     const host = config.host;
     this.ctx = {
       host,

@@ -1,12 +1,11 @@
-import { join } from 'node:path';
 import { Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
-import { curveClientFromConfig } from '../transport/curve.js';
-import { discoveryFromConfig, type DnsConfig } from '../transport/discovery.js';
-import { Producer } from '../transport/producer.js';
+import { producerFromConfig } from '../transport/config.js';
+import type { DnsConfig } from '../transport/discovery.js';
+import type { Producer } from '../transport/producer.js';
 import type { StatsdConfig } from './config.js';
 import { createStatsd, type StatsdServer } from './index.js';
 
@@ -29,16 +28,7 @@ export class StatsdDaemon implements Component {
     const metrics = deps.metrics ?? new Registry();
     const invalid = metrics.counter('blick_statsd_side_channel_invalid_total', 'Flushed metrics that could not become an event (e.g. a name with a control character, with key_name_sanitize off)');
     if (config.upstreams.length > 0) {
-      this.producer = new Producer({
-        upstreams: config.upstreams,
-        spoolDir: join(deps.dataDir, 'spool', 'statsd'),
-        producer: config.host,
-        curve: curveClientFromConfig(deps.curve),
-        discovery: discoveryFromConfig(deps.dns),
-        log: this.log.child({ part: 'producer' }),
-        metrics,
-        stopDrainMs: 1000,
-      });
+      this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'statsd', producer: config.host, curve: deps.curve, dns: deps.dns, log: this.log, metrics });
     }
     const producer = this.producer;
     this.statsd = createStatsd(config, {

@@ -1,14 +1,15 @@
 import * as zmq from 'zeromq';
 import { FailureSignal, type Component, type FailureListener } from '../core/component.js';
 import { BlickError } from '../core/errors.js';
-import type { BlickEvent } from '../core/event.js';
+import { SOURCES, type BlickEvent } from '../core/event.js';
 import { UlidFactory } from '../core/ids.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
 import type { CurveClientOptions } from './curve.js';
 import { DEFAULT_DNS, dnsResolver, srvName, SrvUpstream, type DiscoveryOptions } from './discovery.js';
+import type { BatchNumbers } from './receiver.js';
 import { Spool, type SpoolPart, type SpooledBatch } from './spool.js';
-import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch, type Ack } from './wire.js';
+import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch, type Ack, type Batch } from './wire.js';
 
 /** Options of a {@link Producer}; defaults in brackets. */
 export interface ProducerOptions {
@@ -45,6 +46,7 @@ export interface ProducerOptions {
 const MAX_PENDING_EVENTS = 100_000;
 /** a spooled batch is our own: read it back without the receiver's limits */
 const OWN_LIMITS = { maxMessageBytes: Number.MAX_SAFE_INTEGER, maxBatchEvents: Number.MAX_SAFE_INTEGER };
+const OWN_RULES = { sources: SOURCES };
 
 /** The id of part `i` of a split batch: derived, so that splitting the same batch again gives the same ids. */
 function partId(id: string, i: number, fresh: () => string): string {
@@ -52,6 +54,22 @@ function partId(id: string, i: number, fresh: () => string): string {
 }
 
 interface InFlight { entry: SpooledBatch; deadline: number; attempts: number }
+
+/**
+ * Who a batch being cut belongs to: our own events (numbered by our spool,
+ * low water ours), or a forwarded batch that keeps its producer's name, id and
+ * low water (proto: a relay forwards them unchanged). No producerId: the
+ * batch is not numbered.
+ */
+interface Head { producer: string; forwarded: boolean; producerId?: string | undefined; lowWater?: number | undefined }
+
+/** What {@link Producer.forward} did with a batch. */
+export interface ForwardResult {
+  /** events written to the spool now */
+  spooled: number;
+  /** events of parts the spool already held (a resend after a lost ack): not written twice */
+  duplicates: number;
+}
 
 /**
  * The sending half of the transport: batches events, appends each batch to the
@@ -86,11 +104,12 @@ export class Producer implements Component {
   /** events dropped because the spool could not be written and memory was full */
   spoolFailureDrops = 0;
   /** figures for /metrics and tests */
-  readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0, batchesSplit: 0, eventsDropped: 0 };
+  readonly stats = { eventsQueued: 0, batchesSent: 0, batchesResent: 0, batchesAcked: 0, eventsAcked: 0, eventsRejected: 0, duplicates: 0, batchesSplit: 0, eventsDropped: 0, eventsForwarded: 0, forwardDuplicates: 0 };
   /** the smallest limits an upstream has told us in a refusal (they bound the batches built from then on) */
   private upstreamMaxBytes = Number.MAX_SAFE_INTEGER;
   private upstreamMaxEvents = Number.MAX_SAFE_INTEGER;
   private readonly droppedCounter;
+  private readonly m;
 
   constructor(options: ProducerOptions) {
     this.opts = {
@@ -112,6 +131,13 @@ export class Producer implements Component {
     });
     m?.gauge('blick_spool_batches', 'Unacknowledged batches in the spool').collectWith(() => this.spool.batches);
     m?.gauge('blick_spool_bytes', 'Bytes in the spool').collectWith(() => this.spool.bytes);
+    m?.gauge('blick_producer_upstreams_connected', 'Upstream connections that are up').collectWith(() => this.connected.size);
+    this.m = {
+      acked: m?.counter('blick_producer_events_acked_total', 'Events the upstream acknowledged (stored, or dropped there as repeats)'),
+      forwarded: m?.counter('blick_producer_events_forwarded_total', 'Events of forwarded batches written to the spool (a relay acknowledges its producer after this)'),
+      forwardDuplicates: m?.counter('blick_producer_forward_duplicates_total', 'Events of forwarded batches the spool held already (a producer resent after a lost ack); acknowledged, not written twice'),
+      forwardFailures: m?.counter('blick_producer_forward_failures_total', 'Forwarded batches the spool could not take (not acknowledged: the producer resends)'),
+    };
   }
 
   /** Heard when the send or receive loop dies while running (events would only pile up in the spool). */
@@ -216,7 +242,7 @@ export class Producer implements Component {
       let spooled = 0;
       try {
         const seq = this.spool.reserve(events.length);
-        for (const part of this.cut(this.ids.next(), seq, events, false)) { this.spool.append(part); spooled += part.events; }
+        for (const part of this.cut(this.ids.next(), seq, events, false, this.ownHead())) { this.spool.append(part); spooled += part.events; }
       } catch (err) {
         // the spool cannot write (disk full, directory gone): keep the events not yet
         // spooled in memory, bounded, and try again shortly; never crash the daemon over it
@@ -231,23 +257,85 @@ export class Producer implements Component {
     this.kick();
   }
 
+  private ownHead(): Head { return { producer: this.opts.producer, forwarded: false, producerId: this.spool.producerId }; }
+
   /**
    * Encode `events` (numbered from `seq`) as batches within the byte and event
    * limits: halves, recursively, with ids derived from `id`. `split` forces at
    * least one cut (the batch was refused as it is). A single event is never cut.
+   * `head` says whose batch it is: ours (our numbers and low water) or a
+   * forwarded one (its producer's, unchanged).
    */
-  private cut(id: string, seq: number, events: BlickEvent[], split: boolean): SpoolPart[] {
+  private cut(id: string, seq: number, events: BlickEvent[], split: boolean, head: Head): SpoolPart[] {
     const maxBytes = Math.min(this.opts.batchMaxBytes, this.upstreamMaxBytes);
     const maxEvents = Math.min(this.opts.batchEvents, this.upstreamMaxEvents);
     if (!split || events.length === 1) {
-      const data = encodeBatch({ id, events, producer: this.opts.producer, origin: { producerId: this.spool.producerId, seq, lowWater: Math.min(seq, this.spool.lowWater) } });
-      if (events.length === 1 || (data.length <= maxBytes && events.length <= maxEvents)) return [{ id, seq, events: events.length, data }];
+      const origin = head.producerId ? { producerId: head.producerId, seq, lowWater: head.lowWater ?? Math.min(seq, this.spool.lowWater) } : undefined;
+      const data = encodeBatch({ id, events, producer: head.producer, origin });
+      if (events.length === 1 || (data.length <= maxBytes && events.length <= maxEvents)) return [{ id, seq, events: events.length, data, forwarded: head.forwarded }];
     }
     const half = Math.ceil(events.length / 2);
     return [
-      ...this.cut(partId(id, 0, () => this.ids.next()), seq, events.slice(0, half), false),
-      ...this.cut(partId(id, 1, () => this.ids.next()), seq + half, events.slice(half), false),
+      ...this.cut(partId(id, 0, () => this.ids.next()), seq, events.slice(0, half), false, head),
+      ...this.cut(partId(id, 1, () => this.ids.next()), seq + half, events.slice(half), false, head),
     ];
+  }
+
+  /**
+   * Forward a batch another producer made (a relay's ingest, a server's
+   * upstream): written to the spool, keeping its id, its producer's name and
+   * its origin (producer id, event numbers, low water), and sent like our own.
+   * Resolves once the spool holds it (the caller acknowledges its producer
+   * then); rejects with SPOOL_FAILED when the spool cannot take it, so the
+   * caller does not acknowledge and the producer resends.
+   *
+   * `numbers` (from the Receiver) give each event's number: where the receiver
+   * dropped invalid events they have gaps, and the batch is cut into
+   * contiguous runs (ids `<id>-r<i>`, so a resend cuts the same runs). A part
+   * the spool already holds (a resend after a lost ack) is not written again;
+   * a part it no longer holds is, and the server drops it by its numbers.
+   * Events without a time (0) get the time of this call.
+   */
+  async forward(batch: Batch, numbers?: BatchNumbers): Promise<ForwardResult> {
+    if (!this.running) throw new BlickError('SPOOL_FAILED', `the producer ${this.opts.producer} is not running; batch ${batch.id} not spooled (the sender resends it)`);
+    const o = batch.origin;
+    const now = Date.now();
+    let events = batch.events;
+    if (events.some((e) => e.time === 0)) events = events.map((e) => (e.time === 0 ? { ...e, time: now } : e));
+    // contiguous runs of numbers: [first index, end index)
+    const seqs = o ? (numbers?.seqs ?? events.map((_, i) => o.seq + i)) : undefined;
+    const runs: [number, number][] = [];
+    for (let i = 0; i < events.length; i++) {
+      const last = runs[runs.length - 1];
+      if (last && seqs && seqs[i] === seqs[i - 1]! + 1) last[1] = i + 1;
+      else if (last && !seqs) last[1] = i + 1;
+      else runs.push([i, i + 1]);
+    }
+    const head: Head = { producer: batch.producer, forwarded: true, producerId: o?.producerId, lowWater: o?.lowWater };
+    const result: ForwardResult = { spooled: 0, duplicates: 0 };
+    try {
+      for (let r = 0; r < runs.length; r++) {
+        const [from, to] = runs[r]!;
+        const id = runs.length === 1 ? batch.id : `${batch.id}-r${r}`;
+        for (const part of this.cut(id, seqs ? seqs[from]! : 0, events.slice(from, to), false, head)) {
+          const have = this.spool.get(part.id);
+          if (have && have.forwarded && have.seq === part.seq && have.events === part.events) { result.duplicates += part.events; continue; }
+          // the same id for other events (another producer's batch): spooled under a fresh id; numbers still dedupe
+          this.spool.append(have ? { ...part, id: this.ids.next() } : part);
+          result.spooled += part.events;
+        }
+      }
+    } catch (err) {
+      this.m.forwardFailures?.inc();
+      this.kick();
+      throw new BlickError('SPOOL_FAILED', `cannot write forwarded batch ${batch.id} to the spool ${this.opts.spoolDir}: ${(err as Error).message} (not acknowledged; the sender resends it)`, { cause: err });
+    }
+    this.stats.eventsForwarded += result.spooled;
+    this.stats.forwardDuplicates += result.duplicates;
+    this.m.forwarded?.inc(result.spooled);
+    if (result.duplicates > 0) this.m.forwardDuplicates?.inc(result.duplicates);
+    this.kick();
+    return result;
   }
 
   /**
@@ -258,7 +346,8 @@ export class Producer implements Component {
   private refused(entry: SpooledBatch, ack: Ack): void {
     if (ack.maxMessageBytes) this.upstreamMaxBytes = Math.min(this.upstreamMaxBytes, ack.maxMessageBytes);
     if (ack.maxBatchEvents) this.upstreamMaxEvents = Math.min(this.upstreamMaxEvents, ack.maxBatchEvents);
-    const decoded = decodeMessage(this.spool.read(entry), OWN_LIMITS);
+    // our own spool: every source it holds went in through a checked path (a server forwards api and server events too)
+    const decoded = decodeMessage(this.spool.read(entry), OWN_LIMITS, Date.now, OWN_RULES);
     const events = decoded.kind === 'batch' ? decoded.batch.events : [];
     const invalid = decoded.kind === 'batch' ? decoded.invalid : 0;
     if (invalid > 0) {
@@ -273,9 +362,18 @@ export class Producer implements Component {
       this.warn.warn('refused', { batch: entry.id, error: ack.error, bytes: entry.bytes }, 'upstream refused a single event as too large; dropped (it can never be accepted)');
       return;
     }
-    // a batch spooled before events were numbered gets fresh numbers (its file order number is not one)
-    const seq = decoded.kind === 'batch' && decoded.batch.origin ? decoded.batch.origin.seq : this.spool.reserve(events.length);
-    this.spool.replace(entry.id, this.cut(entry.id, seq, events, true));
+    const b = decoded.kind === 'batch' ? decoded.batch : undefined;
+    let head: Head, seq: number;
+    if (entry.forwarded) {
+      // another producer's batch: its halves keep its origin, never ours
+      head = { producer: b?.producer ?? '', forwarded: true, producerId: b?.origin?.producerId, lowWater: b?.origin?.lowWater };
+      seq = b?.origin?.seq ?? 0;
+    } else {
+      head = this.ownHead();
+      // a batch spooled before events were numbered gets fresh numbers (its file order number is not one)
+      seq = b?.origin ? b.origin.seq : this.spool.reserve(events.length);
+    }
+    this.spool.replace(entry.id, this.cut(entry.id, seq, events, true, head));
     this.stats.batchesSplit++;
     this.log.info({ batch: entry.id, events: events.length, error: ack.error }, 'upstream refused a batch as too large; split it in halves');
   }
@@ -354,6 +452,7 @@ export class Producer implements Component {
           this.stats.eventsAcked += ack.accepted;
           this.stats.duplicates += ack.duplicates;
           this.stats.eventsRejected += ack.rejected;
+          this.m.acked?.inc(ack.accepted + ack.duplicates);
         }
         if (this.spool.batches === 0 && this.pending.length === 0) {
           const w = this.drainWaiters; this.drainWaiters = [];

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spool } from './spool.js';
+import { encodeBatch } from './wire.js';
 
 /** append a batch with the next event numbers */
 const put = (s: Spool, id: string, events: number, data: Uint8Array) => s.append({ id, seq: s.reserve(events), events, data });
@@ -45,10 +46,36 @@ test('a full spool drops the oldest batches, counts them and says so', (t) => {
   assert.ok(s.bytes <= 100);
 });
 
-test('batch ids must be safe as file names', (t) => {
-  const s = new Spool({ dir: dir(t) });
+test('a batch id that is not safe as a file name never becomes a path, and comes back from the file after a restart', (t) => {
+  const d = dir(t);
+  const s = new Spool({ dir: d });
   s.open();
-  assert.throws(() => put(s, '../etc/passwd', 1, new Uint8Array(1)), /not file-safe/);
+  const id = '../etc/passwd';
+  put(s, id, 1, encodeBatch({ id, producer: 'p', events: [] }));
+  assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.pb')).map((f) => f.split('.')[3]!.slice(0, 1)), ['~'], 'the file is named by a hash of the id');
+  const again = new Spool({ dir: d });
+  again.open();
+  assert.deepEqual([...again.values()].map((e) => e.id), [id]);
+});
+
+test('a spool written before batches had an order number of their own is read and resent first', (t) => {
+  const d = dir(t);
+  // the old form: <seq>.<events>.<id>.pb, our own events numbered from seq
+  writeFileSync(join(d, '0000000000000100.3.oldbatch.pb'), new Uint8Array([1, 2, 3]));
+  writeFileSync(join(d, 'producer.json'), JSON.stringify({ id: 'old-producer', reserved: 1_048_676 }) + '\n');
+  const s = new Spool({ dir: d });
+  s.open();
+  assert.equal(s.producerId, 'old-producer');
+  assert.deepEqual([...s.values()].map((e) => [e.id, e.seq, e.events, e.forwarded]), [['oldbatch', 100, 3, false]]);
+  assert.equal(s.lowWater, 100, 'its numbers still hold back the low water');
+  put(s, 'new', 1, new Uint8Array([4]));
+  s.append({ id: 'fwd', seq: 7, events: 1, data: new Uint8Array([5]), forwarded: true });
+  const again = new Spool({ dir: d });
+  again.open();
+  assert.deepEqual([...again.values()].map((e) => [e.id, e.forwarded]), [['oldbatch', false], ['new', false], ['fwd', true]]);
+  assert.ok(again.reserve(1) >= 1_048_676, 'numbers continue above the old reservation');
+  again.ack('oldbatch'); again.ack('new');
+  assert.ok(again.lowWater > 100, 'a forwarded batch (numbered by its own producer) does not hold back our low water');
 });
 
 test('the producer id and the event numbers survive a restart; numbers are never handed out twice', (t) => {

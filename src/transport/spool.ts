@@ -1,12 +1,17 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import { peekBatchId } from './wire.js';
 
 /** One unacknowledged batch kept on disk until the receiver's ack. */
 export interface SpooledBatch {
-  /** number of the batch's first event (Batch.seq); orders the spool */
+  /** the spool's own order number: batches are sent oldest first */
+  readonly order: number;
+  /** number of the batch's first event (Batch.seq; for a forwarded batch its origin's number, 0 when it has none) */
   readonly seq: number;
+  /** a batch another producer made and this one forwards (a relay): its numbers are not ours */
+  readonly forwarded: boolean;
   readonly id: string;
   readonly events: number;
   readonly bytes: number;
@@ -29,20 +34,34 @@ export interface SpoolOptions {
   onDrop?: (batches: number, events: number) => void;
 }
 
-const NAME = /^(\d{16})\.(\d+)\.([A-Za-z0-9_-]{1,64})\.pb$/;
+/**
+ * A batch file: `<order>.<events>.<o|f><seq>.<name>.pb`, `o` for our own events
+ * numbered from seq, `f` for a forwarded batch (seq its origin's). `name` is the batch id when it
+ * is file-safe, else `~` and the SHA-256 of the id (read back from the file).
+ */
+const NAME = /^(\d{16})\.(\d+)\.([of])(\d+)\.([A-Za-z0-9_-]{1,64}|~[0-9a-f]{64})\.pb$/;
+/** a file written before the spool had an order of its own: `<seq>.<events>.<id>.pb`, always our own (read after an upgrade) */
+const OLD_NAME = /^(\d{16})\.(\d+)\.([A-Za-z0-9_-]{1,64})\.pb$/;
+const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** the file holding the producer's id and how far its event numbers are reserved */
 const IDENTITY = 'producer.json';
 /** event numbers reserved per write of the identity file */
 const SEQ_BLOCK = 1 << 20;
 
-/** A batch to write into the spool: its id, first event number, event count and encoded message. */
-export interface SpoolPart { id: string; seq: number; events: number; data: Uint8Array }
+/**
+ * A batch to write into the spool: its id, first event number, event count and
+ * encoded message; `forwarded` for a batch of another producer (a relay's),
+ * whose `seq` is its origin's and not one of ours.
+ */
+export interface SpoolPart { id: string; seq: number; events: number; data: Uint8Array; forwarded?: boolean }
 
 /**
  * A bounded on-disk queue of encoded batches, oldest first. A batch is a file
- * `<seq>.<events>.<batch id>.pb`, written to a temporary name and renamed, so a
- * crash leaves either the whole batch or nothing. Survives restarts: `open()`
- * reloads what is left, and the producer resends it.
+ * named by its order number (the spool's own, not an event number: a relay's
+ * spool holds batches of many producers whose numbers overlap), written to a
+ * temporary name and renamed, so a crash leaves either the whole batch or
+ * nothing. Survives restarts: `open()` reloads what is left (files of the
+ * older `<seq>.<events>.<id>.pb` form too), and the producer resends it.
  *
  * The spool also keeps the producer's identity (`producer.json`): a random id
  * made once, and a reservation of event numbers. Numbers are handed out from
@@ -51,8 +70,11 @@ export interface SpoolPart { id: string; seq: number; events: number; data: Uint
  * the rest of the old block; `lowWater` tells the receiver about the gap).
  */
 export class Spool {
-  private readonly entries = new Map<string, SpooledBatch>(); // insertion order = seq order
+  private readonly entries = new Map<string, SpooledBatch>(); // insertion order = send order
+  /** our own batches (not forwarded), in the same order: the low water is the first of them */
+  private readonly own = new Map<string, SpooledBatch>();
   private nextSeq = 1;
+  private nextOrder = 1;
   private reserved = 0;
   /** the producer's stable id (after open) */
   producerId = '';
@@ -74,16 +96,31 @@ export class Spool {
     mkdirSync(this.opts.dir, { recursive: true });
     const found: SpooledBatch[] = [];
     for (const name of readdirSync(this.opts.dir)) {
-      const m = NAME.exec(name);
       const file = join(this.opts.dir, name);
-      if (!m) {
+      const m = NAME.exec(name);
+      const old = m ? undefined : OLD_NAME.exec(name);
+      if (!m && !old) {
         if (name.endsWith('.tmp')) { try { unlinkSync(file); } catch { /* gone */ } }
         continue;
       }
-      found.push({ seq: Number(m[1]), events: Number(m[2]), id: m[3]!, bytes: statSync(file).size, file });
+      const bytes = statSync(file).size;
+      if (old) { found.push({ order: Number(old[1]), seq: Number(old[1]), forwarded: false, events: Number(old[2]), id: old[3]!, bytes, file }); continue; }
+      let id = m![5]!;
+      if (id.startsWith('~')) {
+        // the id is not file-safe: it is inside the batch
+        const inside = peekBatchId(readFileSync(file));
+        if (!inside) { this.opts.log?.warn({ file }, 'spool file without a readable batch id; skipped'); continue; }
+        id = inside;
+      }
+      found.push({ order: Number(m![1]), seq: Number(m![4]), forwarded: m![3] === 'f', events: Number(m![2]), id, bytes, file });
     }
-    found.sort((a, b) => a.seq - b.seq);
-    for (const e of found) { this.entries.set(e.id, e); this.totalBytes += e.bytes; this.nextSeq = Math.max(this.nextSeq, e.seq + e.events); }
+    found.sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const e of found) {
+      this.entries.set(e.id, e);
+      if (!e.forwarded) { this.own.set(e.id, e); this.nextSeq = Math.max(this.nextSeq, e.seq + e.events); }
+      this.totalBytes += e.bytes;
+      this.nextOrder = Math.max(this.nextOrder, e.order + 1);
+    }
     this.loadIdentity();
     if (found.length > 0) this.opts.log?.info({ batches: found.length, bytes: this.totalBytes }, 'spool holds unacknowledged batches from an earlier run; resending');
   }
@@ -136,16 +173,18 @@ export class Spool {
 
   /** The lowest event number still unacknowledged (or the next to be handed out): the producer never sends below it again. */
   get lowWater(): number {
-    for (const e of this.entries.values()) return Math.min(e.seq, this.nextSeq);
+    for (const e of this.own.values()) return Math.min(e.seq, this.nextSeq);
     return this.nextSeq;
   }
 
-  private write(part: SpoolPart): SpooledBatch {
+  private write(part: SpoolPart, order = this.nextOrder++): SpooledBatch {
     const { id, seq, events, data } = part;
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new Error(`spool: batch id ${JSON.stringify(id)} is not file-safe`);
-    const file = join(this.opts.dir, `${String(seq).padStart(16, '0')}.${events}.${id}.pb`);
+    const forwarded = part.forwarded === true;
+    // a forwarded batch's id is whatever its producer chose: never part of a path as it is
+    const name = SAFE_ID.test(id) ? id : `~${createHash('sha256').update(id).digest('hex')}`;
+    const file = join(this.opts.dir, `${String(order).padStart(16, '0')}.${events}.${forwarded ? 'f' : 'o'}${seq}.${name}.pb`);
     this.writeFile(file, data);
-    const entry: SpooledBatch = { seq, id, events, bytes: data.length, file };
+    const entry: SpooledBatch = { order, seq, forwarded, id, events, bytes: data.length, file };
     if (this.memBytes + data.length <= this.memoryBytes) { entry.data = data; this.memBytes += data.length; }
     this.totalBytes += data.length;
     return entry;
@@ -156,6 +195,7 @@ export class Spool {
     this.makeRoom(part.data.length);
     const entry = this.write(part);
     this.entries.set(entry.id, entry);
+    if (!entry.forwarded) this.own.set(entry.id, entry);
     return entry;
   }
 
@@ -169,16 +209,20 @@ export class Spool {
     if (!old) return;
     const written: SpooledBatch[] = [];
     try {
-      for (const p of parts) written.push(this.write(p));
+      // the parts take the old batch's order number (ties are read back in id order: `<id>-0` before `<id>-1`)
+      for (const p of parts) written.push(this.write(p, old.order));
     } catch (err) {
       for (const w of written) this.remove(w);
       throw err;
     }
-    const all = [...this.entries.values()];
-    this.entries.clear();
-    for (const e of all) {
-      if (e !== old) this.entries.set(e.id, e);
-      else for (const w of written) this.entries.set(w.id, w);
+    for (const map of [this.entries, this.own]) {
+      if (map === this.own && old.forwarded) continue;
+      const all = [...map.values()];
+      map.clear();
+      for (const e of all) {
+        if (e !== old) map.set(e.id, e);
+        else for (const w of written) map.set(w.id, w);
+      }
     }
     this.remove(old);
   }
@@ -210,7 +254,9 @@ export class Spool {
   }
 
   private remove(e: SpooledBatch): void {
-    this.entries.delete(e.id);
+    // a part written in the place of a batch shares its name (same order) only if it is the same file
+    if (this.entries.get(e.id) === e) this.entries.delete(e.id);
+    if (this.own.get(e.id) === e) this.own.delete(e.id);
     this.totalBytes -= e.bytes;
     if (e.data) this.memBytes -= e.bytes;
     try { unlinkSync(e.file); } catch { /* already gone */ }

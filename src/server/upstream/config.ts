@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { STATES } from '../../core/event.js';
-
-const SPOOL_DEFAULT = { max_bytes: 256 * 1024 * 1024, fsync: false };
+import { spoolConfigSchema } from '../../transport/config.js';
 
 /**
  * `server.forward`: which events a server with `server.upstreams` sends on,
@@ -17,9 +16,6 @@ export const forwardConfigSchema = z.strictObject({
   /** the producer name of the server's own events upstream; default the machine's hostname */
   name: z.string().min(1).max(255).optional(),
   /** the on-disk spool under <data_dir>/spool/server-upstream */
-  spool: z.strictObject({
-    max_bytes: z.number().int().min(1024 * 1024).default(SPOOL_DEFAULT.max_bytes),
-    fsync: z.boolean().default(SPOOL_DEFAULT.fsync),
-  }).default(SPOOL_DEFAULT),
+  spool: spoolConfigSchema,
 }).prefault({});
 export type ForwardConfig = z.output<typeof forwardConfigSchema>;

@@ -5,9 +5,9 @@ import type { BlickEvent } from '../../core/event.js';
 import { anyGlob, type Matcher } from '../../core/glob.js';
 import { RateLimitedLog, type Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
-import { curveClientFromConfig } from '../../transport/curve.js';
-import { discoveryFromConfig, type DnsConfig } from '../../transport/discovery.js';
-import { Producer } from '../../transport/producer.js';
+import { producerFromConfig } from '../../transport/config.js';
+import type { DnsConfig } from '../../transport/discovery.js';
+import type { Producer } from '../../transport/producer.js';
 import type { BatchNumbers } from '../../transport/receiver.js';
 import type { Batch } from '../../transport/wire.js';
 import type { ForwardConfig } from './config.js';
@@ -59,21 +59,10 @@ export class ServerUpstream implements Component, Forwarder {
   private readonly warn: RateLimitedLog;
   private readonly m;
 
-  constructor(upstreams: string[], config: ForwardConfig, private readonly deps: ServerUpstreamDeps) {
+  constructor(upstreams: string[], config: ForwardConfig, deps: ServerUpstreamDeps) {
     const log = deps.log.child({ part: 'upstream' });
     this.warn = new RateLimitedLog(log);
-    this.producer = new Producer({
-      upstreams,
-      spoolDir: `${deps.dataDir}/spool/server-upstream`,
-      producer: config.name ?? hostname(),
-      spoolMaxBytes: config.spool.max_bytes,
-      fsync: config.spool.fsync,
-      curve: curveClientFromConfig(deps.curve),
-      discovery: discoveryFromConfig(deps.dns),
-      log,
-      metrics: deps.metrics,
-      stopDrainMs: 1000,
-    });
+    this.producer = producerFromConfig({ upstreams, spool: config.spool }, { ...deps, log, spool: 'server-upstream', producer: config.name ?? hostname() });
     this.matches = eventFilter(config);
     const r = deps.metrics;
     this.m = {
