@@ -158,3 +158,14 @@ test('SrvUpstream: no answer at first → retried, connected once the record app
   await f.srv.tick();
   assert.deepEqual(f.calls, ['+tcp://10.0.0.1:7000']);
 });
+
+test('SrvUpstream: a socket that refuses the endpoint is logged, not thrown (the producer keeps running)', async () => {
+  let tried = 0;
+  const srv = new SrvUpstream({
+    name: 'x', resolver: { resolveSrv: async () => [rec('bad name', 0, 0)], resolve4: async () => { throw new Error('no'); }, resolve6: async () => { throw new Error('no'); } },
+    refreshMs: 1000, failoverMs: 1000, log: createLogger('test', { level: 'silent' }),
+    sink: { connect: () => { tried++; throw new Error('Invalid argument'); }, disconnect: () => undefined, isConnected: () => false },
+  });
+  await srv.tick();
+  assert.equal(tried, 1);
+});

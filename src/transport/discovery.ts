@@ -162,7 +162,10 @@ export class SrvUpstream {
       : now - this.lastUp >= this.opts.failoverMs;
     if (failed || now >= this.nextRefresh) {
       const reason = failed && this.current !== undefined ? 'failover' : 'refresh';
-      this.inflight = this.lookup(reason === 'failover' ? this.current : undefined).finally(() => { this.inflight = undefined; });
+      this.inflight = this.lookup(reason === 'failover' ? this.current : undefined)
+        // e.g. the socket refused an endpoint made of a strange target name: keep what we have
+        .catch((err: unknown) => this.warn.warn(`srv-connect ${this.opts.name}`, { name: this.opts.name, err: (err as Error).message }, 'could not follow the SRV record'))
+        .finally(() => { this.inflight = undefined; });
     }
     return this.inflight;
   }
