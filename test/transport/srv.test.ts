@@ -21,10 +21,12 @@ async function freeUdpPort(): Promise<number> {
  * at 127.0.0.1:`target` (REAL-PARTS.md "DNS SRV records"); the machine's
  * resolver is not touched. Resolves once it answers.
  */
-async function dnsmasq(port: number, target: number): Promise<ChildProcess & { output(): string }> {
+async function dnsmasq(port: number, target: number, backup?: number): Promise<ChildProcess & { output(): string }> {
   const child = spawn('dnsmasq', [
     '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces', '--no-resolv', '--no-hosts',
     '--pid-file', '--conf-file=/dev/null', `--srv-host=${NAME},srv.example.net,${target},0,10`, '--host-record=srv.example.net,127.0.0.1',
+    // a second target of a lower priority (a higher number): tried only when the first is unreachable
+    ...(backup !== undefined ? [`--srv-host=${NAME},backup.example.net,${backup},10,10`, '--host-record=backup.example.net,127.0.0.1'] : []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b) => { out += b; });
@@ -41,6 +43,7 @@ async function dnsmasq(port: number, target: number): Promise<ChildProcess & { o
 }
 
 const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+const heartbeats = (base: string) => listAll(base, '/api/v1/events?host=srv-agent&service=heartbeat&limit=1000');
 
 test('a real agent finds its server through a DNS SRV record (real dnsmasq) and follows a change of the record', async (t) => {
   if (!(await hasProgram('dnsmasq'))) return missing(t, 'dnsmasq', 'apt-get install dnsmasq-base');
@@ -60,7 +63,6 @@ test('a real agent finds its server through a DNS SRV record (real dnsmasq) and 
   // the documented override of the top-level dns: section; refresh quickly so that the test sees the change
   const proc = agent.start({ BLICK_DNS_SERVERS: `[127.0.0.1:${port}]`, BLICK_DNS_REFRESH: '1s' });
 
-  const heartbeats = (base: string) => listAll(base, '/api/v1/events?host=srv-agent&service=heartbeat&limit=1000');
   await until(async () => (await heartbeats(first.url)).length > 0, 'the agent\'s heartbeats at the first server (found through SRV)', 20_000).catch((err) => { throw new Error(`${err.message}\nagent output: ${proc.output()}`); });
 
   // the record now names the second server; the first one keeps running (only the record changed)
@@ -73,4 +75,28 @@ test('a real agent finds its server through a DNS SRV record (real dnsmasq) and 
   const atSecond = (await heartbeats(second.url)).length;
   await until(async () => (await heartbeats(second.url)).length >= atSecond + 3, 'more heartbeats at the second server', 20_000);
   assert.ok((await heartbeats(first.url)).length <= atFirst + 1, 'the first server gets no more heartbeats once the agent moved (one may have been in flight)');
+});
+
+test('an SRV upstream: the agent uses the best priority and fails over to the next target when it is unreachable', async (t) => {
+  if (!(await hasProgram('dnsmasq'))) return missing(t, 'dnsmasq', 'apt-get install dnsmasq-base');
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const best = await startServer({ dataDir: `${dir}/best` });
+  let bestRunning = true;
+  defer(() => (bestRunning ? best.stop() : undefined));
+  const backup = await startServer({ dataDir: `${dir}/backup` });
+  defer(() => backup.stop());
+  const port = await freeUdpPort();
+  const dns = await dnsmasq(port, portOf(best.receiver.endpoint), portOf(backup.receiver.endpoint));
+  defer(async () => { dns.kill('SIGTERM'); await exited(dns); });
+
+  const agent = agentProcess(defer, dir, { host: 'srv-agent', upstream: `srv+tcp://${NAME}` });
+  const proc = agent.start({ BLICK_DNS_SERVERS: `[127.0.0.1:${port}]`, BLICK_DNS_FAILOVER: '1s' });
+  await until(async () => (await heartbeats(best.url)).length >= 2, 'heartbeats at the priority-0 target', 20_000).catch((err) => { throw new Error(`${err.message}\nagent output: ${proc.output()}`); });
+  assert.equal((await heartbeats(backup.url)).length, 0, 'the priority-10 target gets nothing while the first is up');
+  // the first target goes away; the record does not change
+  bestRunning = false;
+  await best.stop();
+  await until(async () => (await heartbeats(backup.url)).length >= 2, 'heartbeats at the priority-10 target after the first became unreachable', 20_000).catch((err) => { throw new Error(`${err.message}\nagent output: ${proc.output()}`); });
 });
