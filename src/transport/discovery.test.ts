@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { createLogger } from '../core/log.js';
 import { Counter } from '../core/metrics.js';
 import { zEndpoint, zBindEndpoint } from '../core/config.js';
-import { dnsConfigSchema, orderSrv, srvName, SrvUpstream, type SrvRecord, type SrvResolver } from './discovery.js';
+import { dnsConfigSchema, MAX_SRV_TARGETS, orderSrv, srvName, SrvUpstream, type SrvRecord, type SrvResolver } from './discovery.js';
 
 const rec = (name: string, priority: number, weight: number, port = 5556): SrvRecord => ({ name, port, priority, weight });
 
@@ -168,4 +168,12 @@ test('SrvUpstream: a socket that refuses the endpoint is logged, not thrown (the
   });
   await srv.tick();
   assert.equal(tried, 1);
+});
+
+test('SrvUpstream: a huge answer keeps the first MAX_SRV_TARGETS targets, counted', async () => {
+  const f = fixture(Array.from({ length: MAX_SRV_TARGETS + 10 }, (_, i) => rec(`10.1.0.${i}`, i, 1)));
+  await f.srv.tick();
+  assert.deepEqual(f.calls, ['+tcp://10.1.0.0:5556']);
+  assert.equal(f.lookups.get({ result: 'truncated' }), 1);
+  assert.equal(f.lookups.get({ result: 'ok' }), 1);
 });

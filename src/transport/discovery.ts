@@ -98,6 +98,9 @@ export function orderSrv(records: readonly SrvRecord[], random: () => number = M
   return out;
 }
 
+/** Targets of one SRV record kept (in RFC 2782 order); the rest are counted (lookups{result="truncated"}) and ignored. */
+export const MAX_SRV_TARGETS = 32;
+
 /** Where one SRV upstream's chosen endpoint is connected and disconnected (the Producer's socket). */
 export interface EndpointSink {
   connect(endpoint: string): void;
@@ -183,7 +186,13 @@ export class SrvUpstream {
     this.nextRefresh = started + this.opts.refreshMs;
     let targets: Target[] | undefined;
     try {
-      const records = orderSrv(await this.opts.resolver.resolveSrv(this.opts.name), this.random);
+      let records = orderSrv(await this.opts.resolver.resolveSrv(this.opts.name), this.random);
+      if (records.length > MAX_SRV_TARGETS) {
+        // each target's name is resolved too: a huge answer must not become a burst of lookups
+        this.opts.lookups?.inc(1, { result: 'truncated' });
+        this.warn.warn(`srv-truncated ${this.opts.name}`, { name: this.opts.name, records: records.length, kept: MAX_SRV_TARGETS }, 'the SRV record names more targets than are kept; the first in RFC 2782 order are used');
+        records = records.slice(0, MAX_SRV_TARGETS);
+      }
       targets = await Promise.all(records.map(async (r) => ({ endpoint: await this.endpointOf(r), priority: r.priority })));
       if (targets.length === 0) {
         this.opts.lookups?.inc(1, { result: 'empty' });
