@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, deferrals, listAll, metric, tempDir, until } from './fixtures/blick.js';
+import { createLogger } from '../src/core/log.js';
+import { makeEvent } from '../src/core/event.js';
+import { Producer } from '../src/transport/producer.js';
+import { api, deferrals, listAll, metric, restartableServer, startServer, tempDir, until } from './fixtures/blick.js';
 import { logAgent, serverProcess, writeLines } from './faults/processes.js';
 
 /**
@@ -110,4 +113,32 @@ test('server.upstreams: a regional server forwards the events matching server.fo
   }, 'the regional\'s upstream spool drained', 60_000);
   assert.equal(exactlyOnce(await appNumbers(central.url), last), '');
   assert.equal((await listAll(central.url, '/api/v1/events?host=api-host&service=app%20burst&limit=100')).length, acked.length);
+});
+
+test('server.upstreams: a forwarded batch the central server refuses as too large and gets split after a later one is not lost (the producer\'s low water is not passed on)', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  // a central server with a small message limit, down at first
+  const central = await restartableServer(defer, join(dir, 'central'), { limits: { max_message_bytes: 2048 } });
+  const centralIngest = central.server.receiver.endpoint;
+  const centralUrl = central.server.url;
+  await central.stop();
+  const regional = await startServer({ dataDir: join(dir, 'regional'), config: { upstreams: [centralIngest] } });
+  defer(() => regional.stop());
+  const producer = new Producer({ upstreams: [regional.receiver.endpoint], spoolDir: join(dir, 'producer'), producer: 'p1', ackTimeoutMs: 500, log: createLogger('test', { level: 'silent' }) });
+  await producer.start();
+  defer(() => producer.stop());
+  // batch A: 20 events, far over 2 KiB; acknowledged by the regional before batch B is made, so B says "low water 20"
+  for (let i = 0; i < 20; i++) producer.send(makeEvent({ host: 'h', service: `big ${i}`, state: 'ok', description: 'x'.repeat(300) }, { source: 'agent' }));
+  await producer.drained();
+  producer.send(makeEvent({ host: 'h', service: 'small', state: 'ok' }, { source: 'agent' }));
+  await producer.drained();
+  // both wait in the regional's upstream spool; the central comes up: A is refused and split, B is stored first
+  await central.start();
+  await until(async () => (await listAll(centralUrl, '/api/v1/events?host=h&limit=100')).length >= 21, 'all 21 events at the central server', 30_000).catch(async (err) => {
+    const got = (await listAll(centralUrl, '/api/v1/events?host=h&limit=100')).length;
+    throw new Error(`${err.message} (it has ${got})`);
+  });
+  assert.equal((await listAll(centralUrl, '/api/v1/events?host=h&limit=100')).length, 21);
 });
