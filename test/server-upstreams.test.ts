@@ -115,7 +115,7 @@ test('server.upstreams: a regional server forwards the events matching server.fo
   assert.equal((await listAll(central.url, '/api/v1/events?host=api-host&service=app%20burst&limit=100')).length, acked.length);
 });
 
-test('server.upstreams: a forwarded batch the central server refuses as too large and gets split after a later one is not lost (the producer\'s low water is not passed on)', async (t) => {
+test('server.upstreams: a forwarded batch the central server refuses as too large and gets split after a later one is not lost (the low water passed on is lowered below what the regional still holds)', async (t) => {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);

@@ -36,6 +36,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   up: { synopsis: 'up [--config FILE]', about: 'server + local agent + statsd in one process, SQLite under ./.blick, API and dashboard at http://127.0.0.1:8080', flags: daemonConfig(false) },
   server: { synopsis: 'server --config FILE', about: 'the server (ingest, store, API)', flags: daemonConfig(true) },
   agent: { synopsis: 'agent --config FILE', about: 'the agent (monitors → server)', flags: daemonConfig(true) },
+  relay: { synopsis: 'relay --config FILE', about: 'a relay (agents, statsd, relays, SNMP → spool → servers or relays)', flags: daemonConfig(true) },
   statsd: { synopsis: 'statsd --config FILE', about: 'statsd (Etsy-compatible) → Graphite, metric events → server; FILE is Blick\'s YAML or an Etsy statsd config.js (read as data, never run)', flags: daemonConfig(true) },
   keygen: { synopsis: 'keygen --out DIR [--force]', about: 'a CURVE key pair (DIR/blick.key, DIR/blick.pub); never overwrites one unless --force', flags: { out: { value: 'DIR', help: 'where to write the pair' }, force: { help: 'overwrite an existing pair' } } },
   'check-config': { synopsis: 'check-config FILE', about: 'validate a configuration file, a daemon\'s or a client\'s (exit 2 with file, line and key on error)', flags: { config: { value: 'FILE', help: 'the file, instead of the argument' } } },

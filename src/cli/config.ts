@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
 import { checkAlertingReferences } from '../server/alerts/config.js';
+import { relayConfigSchema } from '../relay/config.js';
 import { serverConfigSchema } from '../server/config.js';
 import { dnsConfigSchema } from '../transport/discovery.js';
 import { etsyStatsdConfigSchema, statsdConfigSchema } from '../statsd/config.js';
@@ -57,6 +58,7 @@ const blickSections = z.strictObject({
   server: serverConfigSchema.prefault({}),
   agent: agentConfigSchema.prefault({}),
   statsd: statsdConfigSchema.prefault({}),
+  relay: relayConfigSchema.prefault({}),
   curve: curveSchema.optional(),
   /** how srv+tcp:// upstreams are resolved (src/transport/discovery.ts) */
   dns: dnsConfigSchema,

@@ -130,6 +130,12 @@ export async function main(argv: string[]): Promise<void> {
         await runDaemons(cmd, [new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
         return;
       }
+      case 'relay': {
+        const c = loadBlickConfig(configFlag(flags, true, cmd));
+        const { BlickRelay } = await import('../relay/index.js');
+        await runDaemons(cmd, [new BlickRelay(c.relay, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
+        return;
+      }
       case 'keygen': {
         const out = flags.out;
         if (typeof out !== 'string') throw new BlickError('BAD_REQUEST', 'blick keygen needs --out DIR');

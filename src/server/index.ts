@@ -12,6 +12,7 @@ import { curveServerFromConfig } from '../transport/curve.js';
 import type { DnsConfig } from '../transport/discovery.js';
 import { Receiver } from '../transport/receiver.js';
 import type { TokenConfig } from './api/auth.js';
+import { isLocalEndpoint } from '../core/net.js';
 import { buildApi, isLoopback, splitHostPort } from './api/index.js';
 import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
@@ -48,13 +49,6 @@ function tlsFromConfig(c: NonNullable<ServerConfig['tls']>): { cert: Buffer; key
     throw new BlickError('CONFIG_INVALID', `server.tls: ${c.cert_file} and ${c.key_file} are not a PEM certificate and its key (${(err as Error).message})`, { cause: err });
   }
   return pem;
-}
-
-/** An ingest endpoint only this machine can reach: loopback tcp, ipc, inproc. */
-function isLocalEndpoint(endpoint: string): boolean {
-  const m = /^tcp:\/\/(?:\[([^\]]+)\]|([^:]+)):[^:]+$/.exec(endpoint);
-  if (!m) return !endpoint.startsWith('tcp://');
-  return isLoopback(m[1] ?? m[2]!);
 }
 
 /** Build the configured store: a name → factory map of the built-ins. */

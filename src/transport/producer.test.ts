@@ -146,3 +146,20 @@ test('own and forwarded batches share one spool: the low water follows our own e
   assert.equal(again.unacknowledged.batches, 3);
   assert.deepEqual(await again.forward({ id: 'F2', producer: 'web-02', events: [ev(3)], origin: { producerId: 'agent-abc', seq: 1, lowWater: 1 } }), { spooled: 0, duplicates: 1 }, 'a forwarded batch is known again after a restart');
 });
+
+test('a forwarded batch never promises a low water above an older batch of its producer that the spool still holds (also after a restart)', async (t) => {
+  const d = dir(t);
+  const p = new Producer({ upstreams: ['tcp://127.0.0.1:1'], spoolDir: d, producer: 'relay-1', log: quiet() });
+  await p.start();
+  // the agent's X was acknowledged by us, so its next batch Y promises nothing below 21 any more
+  await p.forward({ id: 'X', producer: 'web-01', events: [ev(1), ev(2)], origin: { producerId: 'agent-xyz', seq: 11, lowWater: 11 } });
+  await p.forward({ id: 'Y', producer: 'web-01', events: [ev(3)], origin: { producerId: 'agent-xyz', seq: 21, lowWater: 21 } });
+  await p.forward({ id: 'O', producer: 'web-02', events: [ev(4)], origin: { producerId: 'agent-abc', seq: 50, lowWater: 50 } });
+  await p.stop();
+  const again = new Producer({ upstreams: ['tcp://127.0.0.1:1'], spoolDir: d, producer: 'relay-1', log: quiet() });
+  await again.start();
+  t.after(() => again.stop());
+  await again.forward({ id: 'Z', producer: 'web-01', events: [ev(5)], origin: { producerId: 'agent-xyz', seq: 22, lowWater: 22 } });
+  const low = Object.fromEntries(spooled(d).map((b) => [b.id, b.origin!.lowWater]));
+  assert.deepEqual(low, { X: 11, Y: 11, O: 50, Z: 11 }, 'Y and Z keep X\'s numbers open at the receiver; another producer is not affected');
+});

@@ -131,6 +131,7 @@ export class Producer implements Component {
     });
     m?.gauge('blick_spool_batches', 'Unacknowledged batches in the spool').collectWith(() => this.spool.batches);
     m?.gauge('blick_spool_bytes', 'Bytes in the spool').collectWith(() => this.spool.bytes);
+    m?.gauge('blick_spool_events', 'Unacknowledged events in the spool').collectWith(() => this.spool.events);
     m?.gauge('blick_producer_upstreams_connected', 'Upstream connections that are up').collectWith(() => this.connected.size);
     this.m = {
       acked: m?.counter('blick_producer_events_acked_total', 'Events the upstream acknowledged (stored, or dropped there as repeats)'),
@@ -272,7 +273,7 @@ export class Producer implements Component {
     if (!split || events.length === 1) {
       const origin = head.producerId ? { producerId: head.producerId, seq, lowWater: head.lowWater ?? Math.min(seq, this.spool.lowWater) } : undefined;
       const data = encodeBatch({ id, events, producer: head.producer, origin });
-      if (events.length === 1 || (data.length <= maxBytes && events.length <= maxEvents)) return [{ id, seq, events: events.length, data, forwarded: head.forwarded }];
+      if (events.length === 1 || (data.length <= maxBytes && events.length <= maxEvents)) return [{ id, seq, events: events.length, data, forwarded: head.forwarded, origin: head.forwarded ? head.producerId : undefined }];
     }
     const half = Math.ceil(events.length / 2);
     return [
@@ -311,7 +312,10 @@ export class Producer implements Component {
       else if (last && !seqs) last[1] = i + 1;
       else runs.push([i, i + 1]);
     }
-    const head: Head = { producer: batch.producer, forwarded: true, producerId: o?.producerId, lowWater: o?.lowWater };
+    // the low water is the producer's, lowered below any of its batches we still hold: those
+    // may reach the receiver after this one, and must not be taken for repeats there
+    const held = o ? this.spool.lowestOf(o.producerId) : undefined;
+    const head: Head = { producer: batch.producer, forwarded: true, producerId: o?.producerId, lowWater: o && held !== undefined ? Math.min(o.lowWater, held) : o?.lowWater };
     const result: ForwardResult = { spooled: 0, duplicates: 0 };
     try {
       for (let r = 0; r < runs.length; r++) {
@@ -385,6 +389,12 @@ export class Producer implements Component {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  /** Is the producer running with a spool it can write (a relay is ready to acknowledge)? */
+  get spoolWritable(): boolean { return this.running && this.spool.writable(); }
+
+  /** Upstream connections that are up. */
+  get upstreamsConnected(): number { return this.connected.size; }
+
   get unacknowledged(): { batches: number; events: number } { return { batches: this.spool.batches, events: this.spool.events + this.pending.length }; }
   get droppedEvents(): number { return this.spool.droppedEvents; }
 
@@ -417,8 +427,10 @@ export class Producer implements Component {
         f.deadline = Date.now() + Math.min(30_000, this.opts.ackTimeoutMs * 2 ** Math.min(f.attempts - 1, 4));
       } catch (err) {
         if (!this.running) return;
-        // EAGAIN: no live upstream (immediate) or its queue is full: wait for a connect or the tick
-        f.deadline = Date.now() + 100;
+        // EAGAIN: no live upstream (immediate) or its queue is full: wait for a connect or the
+        // tick. The batch stays due, so that it goes before any newer one (order per host, and
+        // a relay's newer batch must not overtake an older one of the same producer)
+        f.deadline = 0;
         if ((err as { code?: string }).code !== 'EAGAIN') this.log.warn({ err }, 'send failed; will retry');
         await new Promise<void>((r) => { this.wake = r; });
       }

@@ -12,6 +12,8 @@ export interface SpooledBatch {
   readonly seq: number;
   /** a batch another producer made and this one forwards (a relay): its numbers are not ours */
   readonly forwarded: boolean;
+  /** of a forwarded numbered batch: its producer (see {@link originKey}) */
+  readonly origin?: string | undefined;
   readonly id: string;
   readonly events: number;
   readonly bytes: number;
@@ -35,14 +37,20 @@ export interface SpoolOptions {
 }
 
 /**
- * A batch file: `<order>.<events>.<o|f><seq>.<name>.pb`, `o` for our own events
- * numbered from seq, `f` for a forwarded batch (seq its origin's). `name` is the batch id when it
+ * A batch file: `<order>.<events>.<o|f><seq>[-<origin>].<name>.pb`, `o` for our
+ * own events numbered from seq, `f` for a forwarded batch (seq and origin its
+ * producer's). `name` is the batch id when it
  * is file-safe, else `~` and the SHA-256 of the id (read back from the file).
  */
-const NAME = /^(\d{16})\.(\d+)\.([of])(\d+)\.([A-Za-z0-9_-]{1,64}|~[0-9a-f]{64})\.pb$/;
+const NAME = /^(\d{16})\.(\d+)\.([of])(\d+)(?:-([A-Za-z0-9_-]{1,64}))?\.([A-Za-z0-9_-]{1,64}|~[0-9a-f]{64})\.pb$/;
 /** a file written before the spool had an order of its own: `<seq>.<events>.<id>.pb`, always our own (read after an upgrade) */
 const OLD_NAME = /^(\d{16})\.(\d+)\.([A-Za-z0-9_-]{1,64})\.pb$/;
 const SAFE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The file-safe key of a producer id (the id itself when it is file-safe, else a hash of it). */
+export function originKey(producerId: string): string {
+  return SAFE_ID.test(producerId) ? producerId : createHash('sha256').update(producerId).digest('base64url').slice(0, 43);
+}
 /** the file holding the producer's id and how far its event numbers are reserved */
 const IDENTITY = 'producer.json';
 /** event numbers reserved per write of the identity file */
@@ -53,7 +61,7 @@ const SEQ_BLOCK = 1 << 20;
  * encoded message; `forwarded` for a batch of another producer (a relay's),
  * whose `seq` is its origin's and not one of ours.
  */
-export interface SpoolPart { id: string; seq: number; events: number; data: Uint8Array; forwarded?: boolean }
+export interface SpoolPart { id: string; seq: number; events: number; data: Uint8Array; forwarded?: boolean; origin?: string | undefined }
 
 /**
  * A bounded on-disk queue of encoded batches, oldest first. A batch is a file
@@ -73,6 +81,8 @@ export class Spool {
   private readonly entries = new Map<string, SpooledBatch>(); // insertion order = send order
   /** our own batches (not forwarded), in the same order: the low water is the first of them */
   private readonly own = new Map<string, SpooledBatch>();
+  /** forwarded numbered batches by their producer (originKey) */
+  private readonly byOrigin = new Map<string, Set<SpooledBatch>>();
   private nextSeq = 1;
   private nextOrder = 1;
   private reserved = 0;
@@ -105,18 +115,19 @@ export class Spool {
       }
       const bytes = statSync(file).size;
       if (old) { found.push({ order: Number(old[1]), seq: Number(old[1]), forwarded: false, events: Number(old[2]), id: old[3]!, bytes, file }); continue; }
-      let id = m![5]!;
+      let id = m![6]!;
       if (id.startsWith('~')) {
         // the id is not file-safe: it is inside the batch
         const inside = peekBatchId(readFileSync(file));
         if (!inside) { this.opts.log?.warn({ file }, 'spool file without a readable batch id; skipped'); continue; }
         id = inside;
       }
-      found.push({ order: Number(m![1]), seq: Number(m![4]), forwarded: m![3] === 'f', events: Number(m![2]), id, bytes, file });
+      found.push({ order: Number(m![1]), seq: Number(m![4]), forwarded: m![3] === 'f', origin: m![5], events: Number(m![2]), id, bytes, file });
     }
     found.sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const e of found) {
       this.entries.set(e.id, e);
+      this.track(e);
       if (!e.forwarded) { this.own.set(e.id, e); this.nextSeq = Math.max(this.nextSeq, e.seq + e.events); }
       this.totalBytes += e.bytes;
       this.nextOrder = Math.max(this.nextOrder, e.order + 1);
@@ -182,9 +193,10 @@ export class Spool {
     const forwarded = part.forwarded === true;
     // a forwarded batch's id is whatever its producer chose: never part of a path as it is
     const name = SAFE_ID.test(id) ? id : `~${createHash('sha256').update(id).digest('hex')}`;
-    const file = join(this.opts.dir, `${String(order).padStart(16, '0')}.${events}.${forwarded ? 'f' : 'o'}${seq}.${name}.pb`);
+    const origin = forwarded && part.origin !== undefined ? originKey(part.origin) : undefined;
+    const file = join(this.opts.dir, `${String(order).padStart(16, '0')}.${events}.${forwarded ? 'f' : 'o'}${seq}${origin !== undefined ? `-${origin}` : ''}.${name}.pb`);
     this.writeFile(file, data);
-    const entry: SpooledBatch = { order, seq, forwarded, id, events, bytes: data.length, file };
+    const entry: SpooledBatch = { order, seq, forwarded, origin, id, events, bytes: data.length, file };
     if (this.memBytes + data.length <= this.memoryBytes) { entry.data = data; this.memBytes += data.length; }
     this.totalBytes += data.length;
     return entry;
@@ -196,6 +208,7 @@ export class Spool {
     const entry = this.write(part);
     this.entries.set(entry.id, entry);
     if (!entry.forwarded) this.own.set(entry.id, entry);
+    this.track(entry);
     return entry;
   }
 
@@ -224,6 +237,7 @@ export class Spool {
         else for (const w of written) map.set(w.id, w);
       }
     }
+    for (const w of written) this.track(w);
     this.remove(old);
   }
 
@@ -257,9 +271,38 @@ export class Spool {
     // a part written in the place of a batch shares its name (same order) only if it is the same file
     if (this.entries.get(e.id) === e) this.entries.delete(e.id);
     if (this.own.get(e.id) === e) this.own.delete(e.id);
+    if (e.origin !== undefined) {
+      const set = this.byOrigin.get(e.origin);
+      set?.delete(e);
+      if (set?.size === 0) this.byOrigin.delete(e.origin);
+    }
     this.totalBytes -= e.bytes;
     if (e.data) this.memBytes -= e.bytes;
     try { unlinkSync(e.file); } catch { /* already gone */ }
+  }
+
+  /** Can a batch be written now? (a probe file written and removed; for readiness checks) */
+  writable(): boolean {
+    try { this.writeFile(join(this.opts.dir, '.probe'), new Uint8Array(0)); unlinkSync(join(this.opts.dir, '.probe')); return true; } catch { return false; }
+  }
+
+  private track(e: SpooledBatch): void {
+    if (e.origin === undefined) return;
+    let set = this.byOrigin.get(e.origin);
+    if (!set) this.byOrigin.set(e.origin, (set = new Set()));
+    set.add(e);
+  }
+
+  /**
+   * The lowest event number of the forwarded batches of producer `producerId`
+   * still in the spool (undefined: none). A batch of that producer forwarded
+   * now must not promise a low water above it: the older batch may reach the
+   * receiver after the newer one (a restart, a resend, another path).
+   */
+  lowestOf(producerId: string): number | undefined {
+    let low: number | undefined;
+    for (const e of this.byOrigin.get(originKey(producerId)) ?? []) if (low === undefined || e.seq < low) low = e.seq;
+    return low;
   }
 
   has(id: string): boolean { return this.entries.has(id); }

@@ -131,13 +131,5 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   return app;
 }
 
-/** Split `host:port`; `[::1]:8080` works too. */
-export function splitHostPort(hp: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(hp);
-  if (!m) throw new BlickError('CONFIG_INVALID', `${hp} is not host:port`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}
+// moved to core (the relay needs them too); re-exported for the server's modules
+export { isLoopback, splitHostPort } from '../../core/net.js';

@@ -44,9 +44,9 @@ export interface ServerUpstreamDeps {
  * through a Producer with its own spool (bounded, acknowledged, resent).
  *
  * Batches from producers keep their id, producer name and event numbers, so
- * the central server drops repeats exactly; their low water is not passed on
- * (it is the producer's promise to this server, not to the central one: a
- * batch still in this spool may be below it). The server's own events (API,
+ * the central server drops repeats exactly (Producer.forward lowers their low
+ * water below any batch of the same producer still in this spool). Events left
+ * out by the filter are gaps in the numbers, which the low water closes. The server's own events (API,
  * ttl expiry) are numbered by this producer; the central receiver refuses a
  * producer that claims `api` or `server` (only a server sets those, for what
  * it made itself), so they travel as `relay` with the original source in
@@ -88,7 +88,7 @@ export class ServerUpstream implements Component, Forwarder {
     });
     if (events.length < batch.events.length) this.m.filtered.inc(batch.events.length - events.length);
     if (events.length === 0) return;
-    const forwarded: Batch = { ...batch, events, ...(o ? { origin: { ...o, lowWater: 0 } } : {}) };
+    const forwarded: Batch = { ...batch, events };
     try {
       await this.producer.forward(forwarded, seqs ? { seqs: kept, count: numbers?.count ?? batch.events.length } : undefined);
       this.m.forwarded.inc(events.length, { kind: 'received' });
