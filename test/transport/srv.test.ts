@@ -45,18 +45,25 @@ async function dnsmasq(port: number, target: number, backup?: number): Promise<C
 const portOf = (endpoint: string) => Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
 const heartbeats = (base: string) => listAll(base, '/api/v1/events?host=srv-agent&service=heartbeat&limit=1000');
 
-test('a real agent finds its server through a DNS SRV record (real dnsmasq) and follows a change of the record', async (t) => {
-  if (!(await hasProgram('dnsmasq'))) return missing(t, 'dnsmasq', 'apt-get install dnsmasq-base');
+/** Two real servers in a temporary directory (stopped after the test unless `stop()`ped before) and a free port for dnsmasq. */
+async function twoServers(t: { after(fn: () => unknown): void }) {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
-  const first = await startServer({ dataDir: `${dir}/first` });
-  defer(() => first.stop());
-  const second = await startServer({ dataDir: `${dir}/second` });
-  defer(() => second.stop());
+  const servers = [];
+  for (const name of ['a', 'b']) {
+    const server = await startServer({ dataDir: `${dir}/${name}` });
+    let running = true;
+    defer(() => (running ? server.stop() : undefined));
+    servers.push(Object.assign(server, { port: portOf(server.receiver.endpoint), halt: async () => { running = false; await server.stop(); } }));
+  }
+  return { defer, dir, a: servers[0]!, b: servers[1]!, port: await freeUdpPort() };
+}
 
-  const port = await freeUdpPort();
-  let dns = await dnsmasq(port, portOf(first.receiver.endpoint));
+test('a real agent finds its server through a DNS SRV record (real dnsmasq) and follows a change of the record', async (t) => {
+  if (!(await hasProgram('dnsmasq'))) return missing(t, 'dnsmasq', 'apt-get install dnsmasq-base');
+  const { defer, dir, a: first, b: second, port } = await twoServers(t);
+  let dns = await dnsmasq(port, first.port);
   defer(async () => { dns.kill('SIGTERM'); await exited(dns); });
 
   const agent = agentProcess(defer, dir, { host: 'srv-agent', upstream: `srv+tcp://${NAME}` });
@@ -68,7 +75,7 @@ test('a real agent finds its server through a DNS SRV record (real dnsmasq) and 
   // the record now names the second server; the first one keeps running (only the record changed)
   dns.kill('SIGTERM');
   await exited(dns);
-  dns = await dnsmasq(port, portOf(second.receiver.endpoint));
+  dns = await dnsmasq(port, second.port);
   await until(async () => (await heartbeats(second.url)).length >= 2, 'the agent\'s heartbeats at the second server after the record changed', 20_000);
   // and it left the first one: no more heartbeats arrive there
   const atFirst = (await heartbeats(first.url)).length;
@@ -79,16 +86,8 @@ test('a real agent finds its server through a DNS SRV record (real dnsmasq) and 
 
 test('an SRV upstream: the agent uses the best priority and fails over to the next target when it is unreachable', async (t) => {
   if (!(await hasProgram('dnsmasq'))) return missing(t, 'dnsmasq', 'apt-get install dnsmasq-base');
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const best = await startServer({ dataDir: `${dir}/best` });
-  let bestRunning = true;
-  defer(() => (bestRunning ? best.stop() : undefined));
-  const backup = await startServer({ dataDir: `${dir}/backup` });
-  defer(() => backup.stop());
-  const port = await freeUdpPort();
-  const dns = await dnsmasq(port, portOf(best.receiver.endpoint), portOf(backup.receiver.endpoint));
+  const { defer, dir, a: best, b: backup, port } = await twoServers(t);
+  const dns = await dnsmasq(port, best.port, backup.port);
   defer(async () => { dns.kill('SIGTERM'); await exited(dns); });
 
   const agent = agentProcess(defer, dir, { host: 'srv-agent', upstream: `srv+tcp://${NAME}` });
@@ -96,7 +95,6 @@ test('an SRV upstream: the agent uses the best priority and fails over to the ne
   await until(async () => (await heartbeats(best.url)).length >= 2, 'heartbeats at the priority-0 target', 20_000).catch((err) => { throw new Error(`${err.message}\nagent output: ${proc.output()}`); });
   assert.equal((await heartbeats(backup.url)).length, 0, 'the priority-10 target gets nothing while the first is up');
   // the first target goes away; the record does not change
-  bestRunning = false;
-  await best.stop();
+  await best.halt();
   await until(async () => (await heartbeats(backup.url)).length >= 2, 'heartbeats at the priority-10 target after the first became unreachable', 20_000).catch((err) => { throw new Error(`${err.message}\nagent output: ${proc.output()}`); });
 });
