@@ -21,7 +21,8 @@ const EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_INGEST_BATCH ?? 1000);
 const WINDOW = Number(process.env.BENCH_INGEST_WINDOW ?? 16);
 
-function send(endpoint: string, events = EVENTS): Promise<{ events: number; ms: number }> {
+/** The sender (ingest-sender.ts) in its own process, to `endpoint`; resolves with its figures once every batch was acknowledged. */
+export function send(endpoint: string, events = EVENTS): Promise<{ events: number; ms: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(here, 'ingest-sender.js'), endpoint, String(events), String(BATCH), String(WINDOW)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ run: (log?: (s: string) => void) =
   ingest: () => import('./ingest.js'),
   statsd: () => import('./statsd.js'),
   agent: () => import('./agent.js'),
+  relay: () => import('./relay.js'),
 };
 
 // optional benchmarks of parts that may not be built in this checkout

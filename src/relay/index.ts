@@ -68,8 +68,8 @@ export class BlickRelay implements Component {
     this.receiver = new Receiver({
       bind: config.ingest,
       // acknowledged (accepted = spooled) only once the spool holds it; a spool failure is no ack, so the producer resends
-      handler: async (batch, numbers) => {
-        const r = await producer.forward(batch, numbers);
+      handler: async (batch, numbers, raw) => {
+        const r = await producer.forward(batch, numbers, raw);
         return { accepted: r.spooled, duplicates: r.duplicates };
       },
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },

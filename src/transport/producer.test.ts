@@ -8,7 +8,7 @@ import { isBlickError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { Producer } from './producer.js';
 import { Receiver } from './receiver.js';
-import { decodeMessage, type Batch } from './wire.js';
+import { decodeMessage, encodeBatch, type Batch } from './wire.js';
 
 const quiet = () => createLogger('test', { level: process.env.BLICK_LOG_LEVEL ?? 'silent' });
 
@@ -162,4 +162,20 @@ test('a forwarded batch never promises a low water above an older batch of its p
   await again.forward({ id: 'Z', producer: 'web-01', events: [ev(5)], origin: { producerId: 'agent-xyz', seq: 22, lowWater: 22 } });
   const low = Object.fromEntries(spooled(d).map((b) => [b.id, b.origin!.lowWater]));
   assert.deepEqual(low, { X: 11, Y: 11, O: 50, Z: 11 }, 'Y and Z keep X\'s numbers open at the receiver; another producer is not affected');
+});
+
+test('a batch the receiver decoded exactly is spooled as the bytes that came; one that needed changes is encoded again', async (t) => {
+  const d = dir(t);
+  const p = await deafProducer(t, d);
+  const batch: Batch = { id: 'RAW', producer: 'web-01', events: [ev(1), ev(2)], origin: { producerId: 'agent-xyz', seq: 1, lowWater: 1 } };
+  // an Envelope field this build does not know (field 15): skipped by the decoder, so only the bytes as they came carry it
+  const raw = Buffer.concat([encodeBatch(batch), Buffer.from([0x78, 0x01])]);
+  const decoded = decodeMessage(raw);
+  assert.ok(decoded.kind === 'batch' && !decoded.altered);
+  await p.forward(decoded.batch, { seqs: [1, 2], count: 2 }, raw);
+  const file = readdirSync(d).find((f) => f.includes('.RAW.'))!;
+  assert.ok(readFileSync(join(d, file)).equals(raw), 'the bytes as they came, unknown field included');
+  // time 0 is filled in by the receiver: the wire no longer says what was decoded
+  const stamped = decodeMessage(encodeBatch({ ...batch, id: 'T0', events: [ev(3, 0)] }));
+  assert.ok(stamped.kind === 'batch' && stamped.altered);
 });

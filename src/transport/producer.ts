@@ -296,8 +296,13 @@ export class Producer implements Component {
    * the spool already holds (a resend after a lost ack) is not written again;
    * a part it no longer holds is, and the server drops it by its numbers.
    * Events without a time (0) get the time of this call.
+   *
+   * `raw`, the batch's encoded message as it arrived (the Receiver gives it
+   * when it says exactly what was decoded), is spooled as it is when nothing
+   * needs changing: no gaps, no time to fill in, the low water not lowered,
+   * within our batch limits. That saves encoding the batch again.
    */
-  async forward(batch: Batch, numbers?: BatchNumbers): Promise<ForwardResult> {
+  async forward(batch: Batch, numbers?: BatchNumbers, raw?: Uint8Array): Promise<ForwardResult> {
     if (!this.running) throw new BlickError('SPOOL_FAILED', `the producer ${this.opts.producer} is not running; batch ${batch.id} not spooled (the sender resends it)`);
     const o = batch.origin;
     const now = Date.now();
@@ -316,12 +321,15 @@ export class Producer implements Component {
     // may reach the receiver after this one, and must not be taken for repeats there
     const held = o ? this.spool.lowestOf(o.producerId) : undefined;
     const head: Head = { producer: batch.producer, forwarded: true, producerId: o?.producerId, lowWater: o && held !== undefined ? Math.min(o.lowWater, held) : o?.lowWater };
+    const asItIs = raw !== undefined && events === batch.events && runs.length === 1 && runs[0]![1] === batch.events.length && (seqs === undefined || seqs[0] === o!.seq)
+      && head.lowWater === o?.lowWater && raw.length <= Math.min(this.opts.batchMaxBytes, this.upstreamMaxBytes) && events.length <= Math.min(this.opts.batchEvents, this.upstreamMaxEvents);
     const result: ForwardResult = { spooled: 0, duplicates: 0 };
     try {
       for (let r = 0; r < runs.length; r++) {
         const [from, to] = runs[r]!;
         const id = runs.length === 1 ? batch.id : `${batch.id}-r${r}`;
-        for (const part of this.cut(id, seqs ? seqs[from]! : 0, events.slice(from, to), false, head)) {
+        const parts = asItIs ? [{ id, seq: o?.seq ?? 0, events: events.length, data: raw!, forwarded: true, origin: o?.producerId }] : this.cut(id, seqs ? seqs[from]! : 0, events.slice(from, to), false, head);
+        for (const part of parts) {
           const have = this.spool.get(part.id);
           if (have && have.forwarded && have.seq === part.seq && have.events === part.events) { result.duplicates += part.events; continue; }
           // the same id for other events (another producer's batch): spooled under a fresh id; numbers still dedupe

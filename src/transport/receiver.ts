@@ -21,8 +21,13 @@ export interface BatchResult {
  */
 export interface BatchNumbers { seqs: number[]; count: number }
 
-/** The receiver's owner: store the batch, resolve when committed (the ack goes out then). */
-export type BatchHandler = (batch: Batch, numbers?: BatchNumbers) => Promise<BatchResult> | BatchResult;
+/**
+ * The receiver's owner: store the batch, resolve when committed (the ack goes
+ * out then). `raw` is the message as it came, given when it says exactly what
+ * was decoded (no invalid event dropped, no id or time filled in or changed):
+ * a relay forwards those bytes instead of encoding the batch again.
+ */
+export type BatchHandler = (batch: Batch, numbers?: BatchNumbers, raw?: Uint8Array) => Promise<BatchResult> | BatchResult;
 
 export interface ReceiverOptions {
   /** ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5556 */
@@ -164,7 +169,7 @@ export class Receiver implements Component {
         this.counters.received.inc(batch.events.length);
         let result: BatchResult;
         try {
-          result = await this.opts.handler(batch, decoded.seqs ? { seqs: decoded.seqs, count: decoded.seqs.length + invalid } : undefined);
+          result = await this.opts.handler(batch, decoded.seqs ? { seqs: decoded.seqs, count: decoded.seqs.length + invalid } : undefined, invalid === 0 && !decoded.altered ? payload : undefined);
         } catch (err) {
           // not acknowledged: the producer keeps the batch and resends it
           this.counters.failed.inc();

@@ -87,10 +87,12 @@ export interface Ack {
 /**
  * A decoded message: a batch (with the events that failed validation counted)
  * or an ack. With an origin, `seqs[i]` is the number of `batch.events[i]`
- * (invalid events leave gaps).
+ * (invalid events leave gaps). `altered`: the receiver filled in or changed
+ * an event's id or time (time 0, a time out of bounds), so the bytes on the
+ * wire no longer say what was decoded.
  */
 export type Decoded =
-  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string; seqs?: number[] }
+  | { kind: 'batch'; batch: Batch; invalid: number; firstError?: string; seqs?: number[]; altered?: boolean }
   | { kind: 'ack'; ack: Ack };
 
 function toWireEvent(e: BlickEvent): Record<string, unknown> {
@@ -198,6 +200,7 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
     throw new BlickError('MESSAGE_INVALID', 'batch sequence numbers beyond 2^53');
   }
   const seqs: number[] | undefined = origin ? [] : undefined;
+  let altered = false;
   for (let i = 0; i < wireEvents.length; i++) {
     const w = wireEvents[i];
     try {
@@ -208,6 +211,8 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
         metric: w.metric, description: w.description, tags: w.tags, attributes: w.attributes,
         time: w.time, ttl: w.ttl, source: w.source || 'agent',
       }, options));
+      const ev = events[events.length - 1]!;
+      if (ev.time !== w.time || ev.id !== w.id) altered = true;
       seqs?.push(origin!.seq + i);
     } catch (err) {
       invalid++;
@@ -216,6 +221,6 @@ export function decodeMessage(buf: Uint8Array, limits: WireLimits = DEFAULT_WIRE
   }
   return {
     kind: 'batch', batch: { id: b.id, events, producer: b.producer ?? '', ...(origin ? { origin } : {}) }, invalid,
-    ...(firstError ? { firstError } : {}), ...(seqs ? { seqs } : {}),
+    ...(firstError ? { firstError } : {}), ...(seqs ? { seqs } : {}), ...(altered ? { altered } : {}),
   };
 }

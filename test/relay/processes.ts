@@ -20,10 +20,11 @@ export interface RelayProcess {
 
 /**
  * `blick relay` as its own process: writes DIR/<name>.yaml (data under
- * DIR/<name>, heartbeat every second, `lines` under `relay:`), forwarding to
+ * DIR/<name>, heartbeat every second, `lines` under `relay:`, then `top`
+ * lines such as a `curve:` section), forwarding to
  * `upstream`. A clean-up SIGKILLs whatever still runs.
  */
-export async function relayProcess(defer: (fn: () => unknown) => void, dir: string, name: string, upstream: string, lines: string[] = []): Promise<RelayProcess> {
+export async function relayProcess(defer: (fn: () => unknown) => void, dir: string, name: string, upstream: string, lines: string[] = [], top: string[] = []): Promise<RelayProcess> {
   const ingestPort = await freeTcpPort();
   const httpPort = await freeTcpPort();
   const file = join(dir, `${name}.yaml`);
@@ -37,8 +38,10 @@ export async function relayProcess(defer: (fn: () => unknown) => void, dir: stri
     `  http: 127.0.0.1:${httpPort}`,
     '  heartbeat: 1s',
     ...lines,
+    ...top,
   ].join('\n') + '\n');
   const url = `http://127.0.0.1:${httpPort}`;
+  const token = /^\s*http_token:\s*"?([^"\s]+)"?/m.exec(lines.join('\n'))?.[1];
   let child: (ChildProcess & { output: () => string }) | undefined;
   defer(async () => { if (child && child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited(child); } });
   return {
@@ -56,7 +59,7 @@ export async function relayProcess(defer: (fn: () => unknown) => void, dir: stri
     },
     kill: async () => { if (child && child.exitCode === null && child.signalCode === null) { child.kill('SIGKILL'); await exited(child); } },
     stop: async () => { if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? null; child.kill('SIGTERM'); return exited(child); },
-    figure: async (name: string) => metric(await (await fetch(`${url}/metrics`)).text(), name),
+    figure: async (name: string) => metric(await (await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).text(), name),
   };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Dealer } from 'zeromq';
 import { deferrals, tempDir, until } from '../fixtures/blick.js';
 import { logAgent, serverProcess, writeLines } from '../faults/processes.js';
-import { apiNumbers, oneTo, relayProcess, storedNumbers } from './processes.js';
+import { apiNumbers, oneTo, relayProcess, storedNumbers, type RelayProcess } from './processes.js';
 import { encodeBatch } from '../../src/transport/wire.js';
 import { makeEvent } from '../../src/core/event.js';
 
@@ -25,19 +25,34 @@ async function assertExactlyOnce(srv: { dbFile: string; url: string }, host: str
   assert.deepEqual([...api].sort((a, b) => a - b), oneTo(total), 'the API lists each event once');
 }
 
-test('agent → relay → server with the server down for 30 s of steady flow: the relay spools, drains in order, every event arrives once', { timeout: 180_000 }, async (t) => {
+/**
+ * A server process, relays chained in front of it (`names[0]` is the one the
+ * agent sends to, the last one sends to the server), and a real `blick agent`
+ * following a log, with `first` lines already through to the server.
+ */
+async function rack(t: { after(fn: () => unknown): void }, host: string, names: string[], first: number, perTick: number) {
   const defer = deferrals(t);
   const { dir, cleanup } = tempDir();
   defer(cleanup);
   const srv = await serverProcess(defer, dir);
   await srv.start();
-  const relay = await relayProcess(defer, dir, 'relay-a', srv.ingest);
-  await relay.start();
-  const agent = await logAgent(defer, dir, 'rack-01', relay.ingest);
+  const relays: RelayProcess[] = [];
+  for (const name of [...names].reverse()) {
+    const r = await relayProcess(defer, dir, name, relays[0]?.ingest ?? srv.ingest);
+    await r.start();
+    relays.unshift(r);
+  }
+  const agent = await logAgent(defer, dir, host, relays[0]!.ingest);
   await agent.start();
+  const written = await writeLines(agent.log, 0, first, perTick);
+  await until(() => storedNumbers(srv.dbFile, host).length >= 100, `events through ${names.join(' → ')}`, 30_000, 200);
+  return { defer, srv, relays, agent, written };
+}
 
-  let written = await writeLines(agent.log, 0, 200, 1);
-  await until(() => storedNumbers(srv.dbFile, 'rack-01').length >= 100, 'events through the relay before the outage', 30_000, 200);
+test('agent → relay → server with the server down for 30 s of steady flow: the relay spools, drains in order, every event arrives once', { timeout: 180_000 }, async (t) => {
+  const { srv, relays, agent, ...r } = await rack(t, 'rack-01', ['relay-a'], 200, 1);
+  const relay = relays[0]!;
+  let written = r.written;
   await srv.kill();
   const spooledBefore = await relay.figure('blick_producer_events_forwarded_total');
   // the outage: 30 s of flow at RATE events/s, all acknowledged by the relay and held in its spool
@@ -53,18 +68,10 @@ test('agent → relay → server with the server down for 30 s of steady flow: t
 });
 
 test('the relay SIGKILLed mid-stream and restarted: nothing it acknowledged is lost, nothing stored twice', { timeout: 120_000 }, async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const srv = await serverProcess(defer, dir);
-  await srv.start();
-  const relay = await relayProcess(defer, dir, 'relay-a', srv.ingest);
-  await relay.start();
-  const agent = await logAgent(defer, dir, 'rack-02', relay.ingest);
-  await agent.start();
-  // the upstream is slow to come back in the middle: the relay holds acknowledged events when it dies
-  let written = await writeLines(agent.log, 0, 300, 2);
-  await until(() => storedNumbers(srv.dbFile, 'rack-02').length >= 100, 'events through the relay', 30_000, 200);
+  const { srv, relays, agent, ...r } = await rack(t, 'rack-02', ['relay-a'], 300, 2);
+  const relay = relays[0]!;
+  let written = r.written;
+  // the upstream is down in the middle: the relay holds acknowledged events when it dies
   await srv.kill();
   written = await writeLines(agent.log, written, 500, 2);
   await until(async () => (await relay.figure('blick_spool_events')) >= 400, 'the relay to hold acknowledged events', 30_000, 100);
@@ -78,19 +85,9 @@ test('the relay SIGKILLed mid-stream and restarted: nothing it acknowledged is l
 });
 
 test('two relays chained (agent → A → B → server), B restarted: every event arrives once', { timeout: 120_000 }, async (t) => {
-  const defer = deferrals(t);
-  const { dir, cleanup } = tempDir();
-  defer(cleanup);
-  const srv = await serverProcess(defer, dir);
-  await srv.start();
-  const b = await relayProcess(defer, dir, 'relay-b', srv.ingest);
-  await b.start();
-  const a = await relayProcess(defer, dir, 'relay-a', b.ingest);
-  await a.start();
-  const agent = await logAgent(defer, dir, 'rack-03', a.ingest);
-  await agent.start();
-  let written = await writeLines(agent.log, 0, 300, 2);
-  await until(() => storedNumbers(srv.dbFile, 'rack-03').length >= 100, 'events through both relays', 30_000, 200);
+  const { srv, relays, agent, ...r } = await rack(t, 'rack-03', ['relay-a', 'relay-b'], 300, 2);
+  const a = relays[0]!, b = relays[1]!;
+  let written = r.written;
   const writing = writeLines(agent.log, written, 600, 2);
   await b.kill();
   await until(async () => (await a.figure('blick_spool_events')) >= 100, 'relay A to hold events while B is down', 30_000, 100);
