@@ -5,6 +5,7 @@ import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
 import { producerFromConfig } from '../transport/config.js';
+import type { DnsConfig } from '../transport/discovery.js';
 import type { Producer } from '../transport/producer.js';
 import { NagiosCheck } from './checks/index.js';
 import type { AgentConfig } from './config.js';
@@ -18,6 +19,8 @@ export { agentConfigSchema, type AgentConfig } from './config.js';
 export interface AgentDeps {
   dataDir: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
   log?: Logger;
   metrics?: Registry;
   now?: () => number;
@@ -48,7 +51,7 @@ export class BlickAgent implements Component {
     this.log = deps.log ?? createLogger('agent');
     this.warn = new RateLimitedLog(this.log);
     const now = deps.now ?? Date.now;
-    this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'agent', producer: config.host, curve: deps.curve, log: this.log, metrics: deps.metrics ?? new Registry() });
+    this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'agent', producer: config.host, curve: deps.curve, dns: deps.dns, log: this.log, metrics: deps.metrics ?? new Registry() });
     const host = config.host;
     this.ctx = {
       host,

@@ -6,6 +6,7 @@ import { agentConfigSchema } from '../agent/config.js';
 import { checkAlertingReferences } from '../server/alerts/config.js';
 import { relayConfigSchema } from '../relay/config.js';
 import { serverConfigSchema } from '../server/config.js';
+import { dnsConfigSchema } from '../transport/discovery.js';
 import { etsyStatsdConfigSchema, statsdConfigSchema } from '../statsd/config.js';
 import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
 
@@ -59,6 +60,8 @@ const blickSections = z.strictObject({
   statsd: statsdConfigSchema.prefault({}),
   relay: relayConfigSchema.prefault({}),
   curve: curveSchema.optional(),
+  /** how srv+tcp:// upstreams are resolved (src/transport/discovery.ts) */
+  dns: dnsConfigSchema,
   client: clientConfigSchema.optional(),
 });
 // cross-references (route → notifier, globs → rules), with the line of each

@@ -92,9 +92,9 @@ export async function main(argv: string[]): Promise<void> {
         upDefaults(c, flags);
         const dataDir = resolve(c.data_dir);
         const metrics = new Registry();
-        const server = new BlickServer(c.server, { dataDir, curve: c.curve, metrics, log: createLogger('server') });
-        const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, log: createLogger('agent') });
-        const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, metrics, log: createLogger('statsd') });
+        const server = new BlickServer(c.server, { dataDir, curve: c.curve, dns: c.dns, metrics, log: createLogger('server') });
+        const agent = new BlickAgent(c.agent, { dataDir, curve: c.curve, dns: c.dns, log: createLogger('agent') });
+        const statsd = new StatsdDaemon(c.statsd, { dataDir, curve: c.curve, dns: c.dns, metrics, log: createLogger('statsd') });
         const g = c.statsd.graphite;
         await runDaemons(cmd, [server, agent, statsd], () => [
           '',
@@ -114,26 +114,26 @@ export async function main(argv: string[]): Promise<void> {
       case 'server': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         const { BlickServer } = await import('../server/index.js');
-        await runDaemons(cmd, [new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new BlickServer(c.server, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
         return;
       }
       case 'statsd': {
         const c = loadStatsdConfig(configFlag(flags, true, cmd)!);
         const { StatsdDaemon } = await import('../statsd/daemon.js');
-        await runDaemons(cmd, [new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new StatsdDaemon(c.statsd, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
         return;
       }
       case 'agent': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         // only what the agent needs is loaded (its footprint counts on every host)
         const { BlickAgent } = await import('../agent/index.js');
-        await runDaemons(cmd, [new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new BlickAgent(c.agent, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
         return;
       }
       case 'relay': {
         const c = loadBlickConfig(configFlag(flags, true, cmd));
         const { BlickRelay } = await import('../relay/index.js');
-        await runDaemons(cmd, [new BlickRelay(c.relay, { dataDir: resolve(c.data_dir), curve: c.curve })]);
+        await runDaemons(cmd, [new BlickRelay(c.relay, { dataDir: resolve(c.data_dir), curve: c.curve, dns: c.dns })]);
         return;
       }
       case 'keygen': {

@@ -18,8 +18,14 @@ export const zDuration = z.union([z.string(), z.number()]).transform((v, ctx) =>
 /** host:port (host optional → 0.0.0.0). */
 export const zHostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]*):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080');
 
-/** A ZeroMQ tcp/ipc endpoint. */
-export const zEndpoint = z.string().regex(/^(tcp|ipc|inproc):\/\/\S+$/, 'must be a ZeroMQ endpoint, e.g. tcp://127.0.0.1:5556');
+/**
+ * A ZeroMQ tcp/ipc endpoint, or for an upstream `srv+tcp://NAME`: the DNS SRV
+ * record NAME names the servers to connect to (src/transport/discovery.ts).
+ */
+export const zEndpoint = z.string().regex(/^((tcp|ipc|inproc):\/\/\S+|srv\+tcp:\/\/(?=[^\s]{1,253}$)([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?)$/, 'must be a ZeroMQ endpoint, e.g. tcp://127.0.0.1:5556, or srv+tcp://_blick._tcp.example.net');
+
+/** An endpoint a socket binds: a ZeroMQ endpoint (an SRV record names servers to connect to, not an address to bind). */
+export const zBindEndpoint = zEndpoint.refine((e) => !e.startsWith('srv+tcp://'), 'srv+tcp:// names upstreams to connect to; bind a tcp:// address, e.g. tcp://0.0.0.0:5556');
 
 /** The optional CURVE section (PRODUCT.md, Transport). */
 export const curveSchema = z.strictObject({

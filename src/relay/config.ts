@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
+import { zBindEndpoint, zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { batchConfigSchema, spoolConfigSchema } from '../transport/config.js';
 import { devicesConfigSchema, maxInFlightSchema } from './snmp/poll/config.js';
 import { trapsConfigSchema } from './snmp/traps/config.js';
@@ -10,7 +10,7 @@ export const relayConfigSchema = z.strictObject({
   /** the relay's own name: on its batches, its heartbeat and its SNMP events' batches; default: the machine's hostname */
   host: z.string().min(1).max(255).default(os.hostname()),
   /** ZeroMQ endpoint the relay's ingest binds (agents, statsd and other relays send here) */
-  ingest: zEndpoint.default('tcp://0.0.0.0:5557'),
+  ingest: zBindEndpoint.default('tcp://0.0.0.0:5557'),
   /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
   insecure_ingest: z.boolean().default(false),
   /** servers or relays the relay forwards to (failover and load balancing across the live ones) */

@@ -6,6 +6,7 @@ import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { isLocalEndpoint, isLoopback, splitHostPort } from '../core/net.js';
 import { producerFromConfig } from '../transport/config.js';
+import type { DnsConfig } from '../transport/discovery.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import type { Producer } from '../transport/producer.js';
 import { Receiver } from '../transport/receiver.js';
@@ -21,6 +22,8 @@ export { relayConfigSchema, type RelayConfig } from './config.js';
 export interface RelayDeps {
   dataDir: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
   log?: Logger;
   metrics?: Registry;
   /** unix ms [Date.now] */
@@ -59,7 +62,7 @@ export class BlickRelay implements Component {
     if (config.http_token === undefined && !isLoopback(splitHostPort(config.http).host)) {
       throw new BlickError('INSECURE_BIND', `relay.http is ${config.http}, which is not loopback, and relay.http_token is not set; set a token or listen on 127.0.0.1`);
     }
-    this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'relay', producer: config.host, curve: deps.curve, log: this.log, metrics });
+    this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'relay', producer: config.host, curve: deps.curve, dns: deps.dns, log: this.log, metrics });
     const producer = this.producer;
     const warn = new RateLimitedLog(this.log);
     this.receiver = new Receiver({

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
+import { zBindEndpoint, zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
 import { graphiteForwardSchema } from './graphite/config.js';
+import { forwardConfigSchema } from './upstream/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
   /** ZeroMQ endpoint the ingest socket binds */
-  ingest: zEndpoint.default('tcp://0.0.0.0:5556'),
+  ingest: zBindEndpoint.default('tcp://0.0.0.0:5556'),
   /** allow a plaintext ingest (no `curve:` section) on an address beyond loopback */
   insecure_ingest: z.boolean().default(false),
   /** HTTP API, live stream, dashboard and /metrics */
@@ -81,6 +82,10 @@ export const serverConfigSchema = z.strictObject({
     /** an HTTP request's headers and body must arrive within this; then it is answered 408 and closed */
     http_request_timeout: zDuration.prefault('1m'),
   }).prefault({}),
+  /** central servers (or relays) this server forwards what it commits to, keeping its own state, API and alerts (src/server/upstream) */
+  upstreams: z.array(zEndpoint).default([]),
+  /** which events go to server.upstreams, and their spool */
+  forward: forwardConfigSchema,
   /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
   graphite: graphiteForwardSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */

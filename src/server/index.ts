@@ -9,6 +9,7 @@ import { BlickError } from '../core/errors.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { curveServerFromConfig } from '../transport/curve.js';
+import type { DnsConfig } from '../transport/discovery.js';
 import { Receiver } from '../transport/receiver.js';
 import type { TokenConfig } from './api/auth.js';
 import { isLocalEndpoint } from '../core/net.js';
@@ -17,6 +18,7 @@ import type { ServerConfig } from './config.js';
 import { edgeRules } from './edge.js';
 import { GraphiteForwarder } from './graphite/index.js';
 import { Ingest } from './ingest.js';
+import { ServerUpstream } from './upstream/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
 
@@ -25,6 +27,8 @@ export { serverConfigSchema, type ServerConfig } from './config.js';
 export interface ServerDeps {
   dataDir: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// server.upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
   log?: Logger;
   metrics?: Registry;
   /** a store to use instead of the configured one (tests, other backends) */
@@ -66,6 +70,8 @@ export class BlickServer implements Component {
   readonly receiver: Receiver;
   readonly api: FastifyInstance;
   readonly alerting: Alerting;
+  /** server.upstreams: forwards what this server commits to central servers */
+  readonly upstream?: ServerUpstream | undefined;
   private readonly log: Logger;
   private ready = false;
   private running = false;
@@ -97,13 +103,17 @@ export class BlickServer implements Component {
     });
     const edges = edgeRules(config, this.metrics, this.log, deps.now);
     const l = config.limits;
+    this.upstream = config.upstreams.length > 0
+      ? new ServerUpstream(config.upstreams, config.forward, { dataDir: deps.dataDir, curve: deps.curve, dns: deps.dns, log: this.log, metrics: this.metrics })
+      : undefined;
     this.ingest = new Ingest({
+      forward: this.upstream,
       store: this.store, log: this.log, metrics: this.metrics, dedupeWindow: config.dedupe_window, dedupeProducers: config.dedupe_producers, ...(deps.now ? { now: deps.now } : {}),
       limits: { maxChecks: l.max_checks, descriptionBytes: l.check_description_bytes, attributesBytes: l.check_attributes_bytes },
     });
     this.receiver = new Receiver({
       bind: config.ingest,
-      handler: (batch, numbers) => this.ingest.ingest(batch.events, batch.id, batch.origin && numbers ? { ...batch.origin, ...numbers } : undefined),
+      handler: (batch, numbers) => this.ingest.ingest(batch.events, batch.id, batch.origin && numbers ? { ...batch.origin, ...numbers } : undefined, { batch, numbers }),
       limits: { maxMessageBytes: config.limits.max_message_bytes, maxBatchEvents: config.limits.max_batch_events },
       events: edges.ingest,
       curve,
@@ -125,6 +135,8 @@ export class BlickServer implements Component {
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
+      // before the receiver and the API, which hand it what they commit
+      ...(this.upstream ? [this.upstream] : []),
       ...(config.graphite ? [new GraphiteForwarder(config.graphite, { ingest: this.ingest, metrics: this.metrics, log: this.log })] : []),
       this.alerting,
       this.receiver,

@@ -5,6 +5,9 @@ import type { Registry } from '../core/metrics.js';
 import { ProducerMarks, type MarkPlan, type NumberedBatch } from './producers.js';
 import { ExpiryTracker, isExpiry, RecentIds, StateIndex, type CheckLimits } from './state.js';
 import type { CheckState, Store } from './store/store.js';
+import type { BatchNumbers } from '../transport/receiver.js';
+import type { Batch } from '../transport/wire.js';
+import type { Forwarder } from './upstream/index.js';
 
 /** One committed ingest, as subscribers (rules, the live stream) see it. */
 export interface Ingested {
@@ -35,8 +38,13 @@ export interface IngestOptions {
   limits?: Partial<CheckLimits>;
   /** producers whose event numbers are remembered for exact dedupe [10,000] */
   dedupeProducers?: number;
+  /** server.upstreams: hears every commit (src/server/upstream) */
+  forward?: Forwarder | undefined;
   now?: () => number;
 }
+
+/** The batch a producer sent, as the receiver decoded it (forwarded upstream as it is). */
+export interface Received { batch: Batch; numbers?: BatchNumbers | undefined }
 
 /** What one ingest did with a batch. */
 export interface IngestResult {
@@ -130,14 +138,16 @@ export class Ingest {
    * Store a batch; resolves once committed. With `numbered` (a producer that
    * numbers its events), repeats are dropped exactly by number; without, by
    * batch id. Either way also by event id within the dedupe window.
+   * `received`: the producer's batch, forwarded to server.upstreams after the
+   * commit (without it, what was stored is forwarded as the server's own).
    */
-  ingest(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<IngestResult> {
-    const run = this.chain.then(() => this.commit(events, batchId, numbered));
+  ingest(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch, received?: Received): Promise<IngestResult> {
+    const run = this.chain.then(() => this.commit(events, batchId, numbered, received));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  private async commit(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch): Promise<IngestResult> {
+  private async commit(events: BlickEvent[], batchId?: string, numbered?: NumberedBatch, received?: Received): Promise<IngestResult> {
     const store = this.opts.store;
     let plan: MarkPlan | undefined;
     if (numbered) {
@@ -145,6 +155,8 @@ export class Ingest {
       batchId = undefined; // the numbers replace the batch id
     } else if (batchId !== undefined && (this.recentBatches.has(batchId) || (await store.hasBatch(batchId)))) {
       this.m.duplicates.inc(events.length);
+      // stored before, maybe not forwarded (a crash in between): the upstream drops what it has
+      if (received) await this.opts.forward?.received(received.batch, received.numbers);
       return { accepted: 0, duplicates: events.length, refused: 0, refusedIndexes: [] };
     }
     // ids are remembered as they are checked (so a repeat inside the batch is caught
@@ -202,6 +214,11 @@ export class Ingest {
     }
     this.m.stored.inc(fresh.length);
     if (duplicates > 0) this.m.duplicates.inc(duplicates);
+    // after the commit, before the producer's ack or the API's answer: the forward spool has it then
+    if (this.opts.forward) {
+      if (received) await this.opts.forward.received(received.batch, received.numbers);
+      else if (fresh.length > 0) this.opts.forward.own(fresh);
+    }
     if (this.subscribers.size > 0 && fresh.length > 0) {
       const ingested: Ingested = { events: fresh, changed };
       for (const s of this.subscribers) {

@@ -4,6 +4,7 @@ import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { producerFromConfig } from '../transport/config.js';
+import type { DnsConfig } from '../transport/discovery.js';
 import type { Producer } from '../transport/producer.js';
 import type { StatsdConfig } from './config.js';
 import { createStatsd, type StatsdServer } from './index.js';
@@ -21,13 +22,13 @@ export class StatsdDaemon implements Component {
   /** producer → statsd: the side channel is up before the first flush and drained after the last */
   private readonly parts: Supervisor;
 
-  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; log?: Logger; metrics?: Registry }) {
+  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; dns?: DnsConfig | undefined; log?: Logger; metrics?: Registry }) {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
     const metrics = deps.metrics ?? new Registry();
     const invalid = metrics.counter('blick_statsd_side_channel_invalid_total', 'Flushed metrics that could not become an event (e.g. a name with a control character, with key_name_sanitize off)');
     if (config.upstreams.length > 0) {
-      this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'statsd', producer: config.host, curve: deps.curve, log: this.log, metrics });
+      this.producer = producerFromConfig(config, { dataDir: deps.dataDir, spool: 'statsd', producer: config.host, curve: deps.curve, dns: deps.dns, log: this.log, metrics });
     }
     const producer = this.producer;
     this.statsd = createStatsd(config, {

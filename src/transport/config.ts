@@ -4,6 +4,7 @@ import { zDuration, type CurveConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
 import { curveClientFromConfig } from './curve.js';
+import { discoveryFromConfig, type DnsConfig } from './discovery.js';
 import { Producer } from './producer.js';
 
 const SPOOL_DEFAULT = { max_bytes: 256 * 1024 * 1024, fsync: false };
@@ -39,6 +40,8 @@ export interface ProducerDeps {
   /** the producer's name in batches and logs (the host name) */
   producer: string;
   curve?: CurveConfig | undefined;
+  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section; absent: the machine's resolver) */
+  dns?: DnsConfig | undefined;
   log: Logger;
   metrics: Registry;
   /** on stop, wait up to this long for acks of what is in flight, ms [1000] */
@@ -62,6 +65,7 @@ export function producerFromConfig(section: ProducerSection, deps: ProducerDeps)
     ...(batch ? { batchEvents: batch.max_events, batchMaxBytes: batch.max_bytes, batchDelayMs: batch.delay } : {}),
     ...(spool ? { spoolMaxBytes: spool.max_bytes, fsync: spool.fsync } : {}),
     curve: curveClientFromConfig(deps.curve),
+    discovery: discoveryFromConfig(deps.dns),
     log: deps.log.child({ part: 'producer' }),
     metrics: deps.metrics,
     // give the upstream a moment to acknowledge what is in flight; the rest stays spooled

@@ -6,6 +6,7 @@ import { UlidFactory } from '../core/ids.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import type { Registry } from '../core/metrics.js';
 import type { CurveClientOptions } from './curve.js';
+import { DEFAULT_DNS, dnsResolver, srvName, SrvUpstream, type DiscoveryOptions } from './discovery.js';
 import type { BatchNumbers } from './receiver.js';
 import { Spool, type SpoolPart, type SpooledBatch } from './spool.js';
 import { decodeMessage, DEFAULT_WIRE_LIMITS, encodeBatch, type Ack, type Batch } from './wire.js';
@@ -35,6 +36,8 @@ export interface ProducerOptions {
   /** on stop, wait up to this long for the upstream to acknowledge what is in flight, ms; the rest stays spooled [0] */
   stopDrainMs?: number;
   curve?: CurveClientOptions | undefined;
+  /** how `srv+tcp://` upstreams are found (src/transport/discovery.ts) [the machine's resolver, refresh 60 s, failover 10 s] */
+  discovery?: DiscoveryOptions | undefined;
   log?: Logger;
   metrics?: Registry;
 }
@@ -79,7 +82,7 @@ export interface ForwardResult {
  */
 export class Producer implements Component {
   readonly name = 'producer';
-  private readonly opts: Required<Omit<ProducerOptions, 'curve' | 'log' | 'metrics'>> & Pick<ProducerOptions, 'curve' | 'metrics'>;
+  private readonly opts: Required<Omit<ProducerOptions, 'curve' | 'log' | 'metrics' | 'discovery'>> & Pick<ProducerOptions, 'curve' | 'metrics' | 'discovery'>;
   private readonly log: Logger;
   private readonly spool: Spool;
   private readonly ids = new UlidFactory();
@@ -92,7 +95,10 @@ export class Producer implements Component {
   private running = false;
   private loops: Promise<void>[] = [];
   private drainWaiters: (() => void)[] = [];
-  private connected = 0;
+  /** endpoints with a live connection (socket events), for SRV failover */
+  private readonly connected = new Set<string>();
+  /** the `srv+tcp://` upstreams, each keeping one resolved endpoint connected */
+  private srv: SrvUpstream[] = [];
   private readonly warn: RateLimitedLog;
   private readonly failures = new FailureSignal();
   /** events dropped because the spool could not be written and memory was full */
@@ -126,7 +132,7 @@ export class Producer implements Component {
     m?.gauge('blick_spool_batches', 'Unacknowledged batches in the spool').collectWith(() => this.spool.batches);
     m?.gauge('blick_spool_bytes', 'Bytes in the spool').collectWith(() => this.spool.bytes);
     m?.gauge('blick_spool_events', 'Unacknowledged events in the spool').collectWith(() => this.spool.events);
-    m?.gauge('blick_producer_upstreams_connected', 'Upstream connections that are up').collectWith(() => this.connected);
+    m?.gauge('blick_producer_upstreams_connected', 'Upstream connections that are up').collectWith(() => this.connected.size);
     this.m = {
       acked: m?.counter('blick_producer_events_acked_total', 'Events the upstream acknowledged (stored, or dropped there as repeats)'),
       forwarded: m?.counter('blick_producer_events_forwarded_total', 'Events of forwarded batches written to the spool (a relay acknowledges its producer after this)'),
@@ -157,23 +163,56 @@ export class Producer implements Component {
       sock.curveSecretKey = this.opts.curve.secretKey;
     }
     sock.events.on('connect', (e) => {
-      this.connected++;
+      this.connected.add(e.address);
       this.log.info({ upstream: e.address }, 'connected to upstream');
       this.kick();
     });
     sock.events.on('disconnect', (e) => {
-      this.connected = Math.max(0, this.connected - 1);
+      this.connected.delete(e.address);
       this.log.warn({ upstream: e.address }, 'upstream disconnected; batches stay in the spool');
       // whatever was in flight may have died with the connection: resend it (the receiver drops repeats)
       for (const f of this.inflight.values()) f.deadline = 0;
       this.kick();
     });
     sock.events.on('handshake:error:auth', (e) => this.log.error({ upstream: e.address }, 'upstream refused our CURVE key'));
-    for (const u of this.opts.upstreams) sock.connect(u);
+    this.srv = [];
+    for (const u of this.opts.upstreams) {
+      const name = srvName(u);
+      if (name === undefined) sock.connect(u);
+      else this.srv.push(this.srvUpstream(name, sock));
+    }
     this.socket = sock;
     this.running = true;
-    this.tick = setInterval(() => this.kick(), Math.max(50, Math.min(500, this.opts.ackTimeoutMs / 4)));
+    for (const s of this.srv) void s.tick();
+    this.tick = setInterval(() => { for (const s of this.srv) void s.tick(); this.kick(); }, Math.max(50, Math.min(500, this.opts.ackTimeoutMs / 4)));
     this.loops = [this.watch('send', this.sendLoop()), this.watch('receive', this.receiveLoop())];
+  }
+
+  /** An `srv+tcp://` upstream whose resolved endpoint is connected and disconnected on `sock`. */
+  private srvUpstream(name: string, sock: zmq.Dealer): SrvUpstream {
+    const d = this.opts.discovery ?? {};
+    const m = this.opts.metrics;
+    return new SrvUpstream({
+      name,
+      resolver: d.resolver ?? dnsResolver(DEFAULT_DNS.servers),
+      refreshMs: d.refreshMs ?? DEFAULT_DNS.refresh,
+      failoverMs: d.failoverMs ?? DEFAULT_DNS.failover,
+      ...(d.now ? { now: d.now } : {}),
+      log: this.log,
+      lookups: m?.counter('blick_dns_srv_lookups_total', 'SRV lookups of srv+tcp:// upstreams by result (ok; failed or empty keep the last good targets)'),
+      changes: m?.counter('blick_upstream_target_changes_total', 'Times an srv+tcp:// upstream moved to another target (record changed, or failover)'),
+      sink: {
+        connect: (ep) => sock.connect(ep),
+        disconnect: (ep) => {
+          try { sock.disconnect(ep); } catch { /* never connected (closed socket) */ }
+          this.connected.delete(ep);
+          // what was in flight to it will not be acknowledged: resend it to the new target (the receiver drops repeats)
+          for (const f of this.inflight.values()) f.deadline = 0;
+          this.kick();
+        },
+        isConnected: (ep) => this.connected.has(ep),
+      },
+    });
   }
 
   /** A loop that returns or throws while running is a failure of the producer. */
@@ -362,7 +401,7 @@ export class Producer implements Component {
   get spoolWritable(): boolean { return this.running && this.spool.writable(); }
 
   /** Upstream connections that are up. */
-  get upstreamsConnected(): number { return this.connected; }
+  get upstreamsConnected(): number { return this.connected.size; }
 
   get unacknowledged(): { batches: number; events: number } { return { batches: this.spool.batches, events: this.spool.events + this.pending.length }; }
   get droppedEvents(): number { return this.spool.droppedEvents; }
@@ -457,6 +496,7 @@ export class Producer implements Component {
     this.flush();
     this.running = false;
     if (this.tick) clearInterval(this.tick);
+    for (const s of this.srv) s.stop();
     this.kick();
     this.socket?.close();
     await Promise.allSettled(this.loops);
