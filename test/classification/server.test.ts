@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import type { BlickEvent } from '../../src/core/event.js';
 import { Producer } from '../../src/transport/producer.js';
-import { api, deferrals, listAll, runBlick, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, listAll, runBlick, serverForTest, tempDir, until } from '../fixtures/blick.js';
 import { serverProcess } from '../faults/processes.js';
 import { HookReceiver } from '../alerting/hook.js';
 
@@ -232,4 +232,29 @@ test('never seen: a classified host whose agent never reports raises never-seen 
   await until(async () => (await api<any[]>(srv.url, '/api/v1/alerts?status=resolved', { headers: auth(READ) })).body.find((a) => a.id === alert.id), 'the never-seen alert to resolve');
   const check = (await api<any[]>(srv.url, '/api/v1/checks?host=ghost-01', { headers: auth(READ) })).body.find((c) => c.service === 'blick never seen');
   assert.equal(check.state, 'ok');
+});
+
+test('DELETE /api/v1/hosts/:host forgets the classification too; a server stopping answers its held long-polls (304) instead of waiting for them', async (t) => {
+  const { server, defer } = await serverForTest(t, { tokens: [{ token: WRITE, role: 'write' }, { token: READ, role: 'read' }] });
+  let running = true;
+  defer(() => (running ? server.stop() : undefined));
+  assert.equal((await put(server.url, 'web-01', catalog([DEMO]))).status, 200);
+  assert.equal((await put(server.url, 'gone-01', catalog([DEMO]))).status, 200);
+  const del = await api(server.url, '/api/v1/hosts/gone-01', { method: 'DELETE', headers: auth(WRITE) });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  assert.deepEqual(del.body, { host: 'gone-01', deleted: [] });
+  assert.equal((await api(server.url, '/api/v1/hosts/gone-01', { headers: auth(READ) })).status, 404);
+  assert.equal((await api(server.url, '/api/v1/hosts/gone-01', { method: 'DELETE', headers: auth(WRITE) })).status, 404);
+
+  const first = await api(server.url, '/api/v1/hosts/web-01/checkset', { headers: auth(READ) });
+  const polling = api(server.url, '/api/v1/hosts/web-01/checkset?wait=60s', { headers: { ...auth(READ), 'if-none-match': first.headers.get('etag')! } });
+  await until(() => server.classification.waits.size === 1, 'the long-poll to be held');
+  let answered = false;
+  void polling.then(() => { answered = true; });
+  running = false;
+  const stopping = server.stop();
+  // answered at once (the wait was 60 s), and so the stop does not wait a minute for it
+  await until(() => answered, 'the held long-poll to be answered when the server stops');
+  assert.equal((await polling).status, 304);
+  await stopping;
 });
