@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import type { BlickEvent } from '../../src/core/event.js';
@@ -257,4 +258,34 @@ test('DELETE /api/v1/hosts/:host forgets the classification too; a server stoppi
   await until(() => answered, 'the held long-poll to be answered when the server stops');
   assert.equal((await polling).status, 304);
   await stopping;
+});
+
+test('server.checks and server.classification are checked when the configuration loads, each problem with FILE:LINE', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const file = join(dir, 'blick.yaml');
+  writeFileSync(file, [
+    'server:',
+    '  classification:',
+    '    never_seen_after: soon',
+    '  checks:',
+    '    - { name: http, command: [/bin/true] }',
+    '    - { name: db, command: [/bin/true], subscriptions: ["db primary"] }',
+    '    - { name: db, command: [/bin/true], subscriptions: [db], interval: 5s }',
+    '  routes:',
+    '    - { match: { rule: classified }, notify: [ops] }',
+    '  notifiers: { ops: { type: log } }',
+  ].join('\n') + '\n');
+  const r = await runBlick(['check-config', file]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`${file}:3: key server\\.classification\\.never_seen_after: "soon" is not a duration`));
+  assert.match(r.stderr, new RegExp(`${file}:5: key server\\.checks\\.0\\.subscriptions: `));
+  assert.match(r.stderr, new RegExp(`${file}:6: key server\\.checks\\.1\\.subscriptions\\.0: a subscription has no spaces or commas`));
+  assert.doesNotMatch(r.stderr, /routes/, 'a route may name the built-in classified rule');
+  // names are compared once every entry is valid
+  writeFileSync(file, ['server:', '  checks:', '    - { name: db, command: [/bin/true], subscriptions: [db] }', '    - { name: db, command: [/bin/false], subscriptions: [web] }'].join('\n') + '\n');
+  const dup = await runBlick(['check-config', file]);
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, new RegExp(`${file}:4: key server\\.checks\\.1\\.name: check name "db" is used twice in server\\.checks`));
 });
