@@ -224,6 +224,8 @@ test('never seen: a classified host whose agent never reports raises never-seen 
   assert.ok(Date.now() - t0 >= 1000, 'not before never_seen_after');
   assert.equal(alert.service, 'blick never seen');
   assert.match(alert.description, /^ghost-01 is known to puppet-catalog since .*, but its agent never reported/);
+  const ghost = (await api(srv.url, '/api/v1/hosts/ghost-01', { headers: auth(READ) })).body;
+  assert.equal(ghost.last_seen, null, 'the server\'s never seen event is not the host being seen');
 
   const producer = new Producer({ upstreams: [srv.ingest], spoolDir: join(dir, 'spool'), producer: 'ghost-agent', log: quiet, ackTimeoutMs: 500 });
   await producer.start();
