@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { EVENT_LIMITS } from '../../core/event.js';
-import type { DesiredState } from './types.js';
 
 const name = z.string().min(1).max(1024);
 
@@ -46,9 +45,4 @@ export const desiredStateSchema = desiredStateBodySchema.extend({ host: zClassif
 export function describeIssues(err: z.ZodError): string {
   const shown = err.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
   return shown.join('; ') + (err.issues.length > 5 ? `; and ${err.issues.length - 5} more` : '');
-}
-
-/** Parse a desired state; throws the zod error. */
-export function parseDesiredState(input: unknown): DesiredState {
-  return desiredStateSchema.parse(input) as DesiredState;
 }
