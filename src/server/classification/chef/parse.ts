@@ -1,5 +1,6 @@
 import { BlickError } from '../../../core/errors.js';
 import { EVENT_LIMITS, makeEvent } from '../../../core/event.js';
+import { flattenFacts } from '../flatten.js';
 import type { DesiredResource, DesiredState } from '../types.js';
 
 /**
@@ -40,7 +41,7 @@ export interface ChefParseOptions {
 /** Bounds of the strings read from a message (a path is at most PATH_MAX). */
 const MAX_NAME = 4096;
 const MAX_ROLES = 1000;
-const MAX_FACT_VALUE = 1024;
+const MAX_PARAM_VALUE = 1024;
 const MAX_ERROR = 1024;
 
 function bad(message: string): never {
@@ -192,7 +193,7 @@ function resourcesOf(list: unknown, maxResources: number): { resources: DesiredR
     const parameters: Record<string, unknown> = { ...ensure };
     for (const k of KEPT[p.kind] ?? []) {
       const v = p.after[k];
-      if ((typeof v === 'string' && v.length <= MAX_FACT_VALUE) || typeof v === 'number' || typeof v === 'boolean') parameters[k] = v;
+      if ((typeof v === 'string' && v.length <= MAX_PARAM_VALUE) || typeof v === 'number' || typeof v === 'boolean') parameters[k] = v;
     }
     const r: DesiredResource = {
       type: p.kind, title: p.title, parameters,
@@ -238,24 +239,11 @@ function rolesOf(msg: Record<string, unknown>, node: Record<string, unknown>): s
   return out.filter((r) => r.length <= 256).slice(0, MAX_ROLES);
 }
 
-/** The node's automatic attributes (Ohai's facts), scalars flattened as `a.b.c`, at most `max`. */
+/** The node's automatic attributes (Ohai's facts) and its environment, flattened, at most `max`. */
 function factsOf(node: Record<string, unknown>, max: number): Record<string, string> {
-  const facts: Record<string, string> = {};
-  let n = 0;
   const env = str(node.chef_environment);
-  if (env && max > 0) { facts.chef_environment = env; n++; }
-  const walk = (o: Record<string, unknown>, prefix: string, depth: number) => {
-    for (const [k, v] of Object.entries(o)) {
-      if (n >= max) return;
-      const key = prefix ? `${prefix}.${k}` : k;
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-        const s = String(v);
-        if (s.length <= MAX_FACT_VALUE && key.length <= 256) { facts[key] = s; n++; }
-      } else if (isObject(v) && depth < 3) walk(v, key, depth + 1);
-    }
-  };
-  if (isObject(node.automatic)) walk(node.automatic, '', 0);
-  return facts;
+  const facts: Record<string, string> = env && max > 0 ? { chef_environment: env } : {};
+  return isObject(node.automatic) ? flattenFacts(Object.entries(node.automatic), max, facts) : facts;
 }
 
 /** One line for a failed run: Chef's error class and message, and the resource that failed. */

@@ -1,0 +1,217 @@
+import type { Component } from '../../../core/component.js';
+import { RateLimitedLog, type Logger } from '../../../core/log.js';
+import type { Registry } from '../../../core/metrics.js';
+import { flattenFacts } from '../flatten.js';
+import { DERIVING_TYPES, type DesiredResource, type DesiredState, type DesiredStateSink } from '../types.js';
+import { loadPuppetdbTls, PuppetdbClient, PuppetdbRequestError } from './client.js';
+import type { PuppetdbConfig } from './config.js';
+
+export { puppetdbConfigSchema, type PuppetdbConfig } from './config.js';
+
+export interface PuppetdbPollerDeps {
+  sink: DesiredStateSink;
+  metrics: Registry;
+  log: Logger;
+  /** the PEM material; read from the config's files when absent */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  now?: () => number;
+}
+
+/** What one poll did. */
+export interface PollSummary {
+  /** nodes PuppetDB listed (active, deactivated and expired) */
+  nodes: number;
+  updated: number;
+  /** nodes whose catalog and facts were as at the last poll */
+  unchanged: number;
+  forgotten: number;
+  /** nodes left as they were: over max_resources, a malformed row */
+  skipped: number;
+  /** more nodes than max_nodes: the rest were not read, and no node was forgotten for being absent */
+  truncated: boolean;
+}
+
+/** Classes every catalog has, which subscribe a node to nothing. */
+const IMPLICIT_CLASSES = new Set(['settings', 'main']);
+/** Parameters kept per resource: the derived checks read ensure and enable; a File's content can be megabytes. */
+const MAX_PARAMETER_JSON = 1024;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A node row of /pdb/query/v4/nodes, as far as the poller reads it. */
+interface NodeRow { certname: string; deactivated: string | null; expired: string | null; catalog_timestamp: string | null; facts_timestamp: string | null; catalog_environment: string | null }
+
+function nodeRow(v: unknown): NodeRow | undefined {
+  if (!isObject(v) || typeof v.certname !== 'string' || v.certname.length === 0 || v.certname.length > 255) return undefined;
+  const s = (x: unknown) => (typeof x === 'string' ? x : null);
+  return { certname: v.certname, deactivated: s(v.deactivated), expired: s(v.expired), catalog_timestamp: s(v.catalog_timestamp), facts_timestamp: s(v.facts_timestamp), catalog_environment: s(v.catalog_environment) };
+}
+
+function parametersOf(v: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isObject(v)) return out;
+  for (const [k, p] of Object.entries(v)) if (k !== 'content' && JSON.stringify(p).length <= MAX_PARAMETER_JSON) out[k] = p;
+  return out;
+}
+
+/**
+ * Polls PuppetDB (`/pdb/query/v4`: nodes, then per node its Service,
+ * Package, File, Mount, Cron and Class resources, with file and line, and its
+ * facts) every `interval`, and hands each node's desired state to the sink as
+ * source `puppetdb`. A node is read again only when its catalog or facts
+ * timestamp moved. Deactivated and expired nodes, and nodes PuppetDB no
+ * longer lists, are forgotten. A failed poll (TLS refused, PuppetDB down, a
+ * malformed answer) is counted and logged, rate-limited, and changes
+ * nothing: the last good state stays until a poll succeeds. PuppetDB being
+ * away does not stop the server, so the poller has no failure signal.
+ */
+export class PuppetdbPoller implements Component {
+  readonly name = 'puppetdb';
+  private readonly client: PuppetdbClient;
+  private readonly warn: RateLimitedLog;
+  /** nodes the sink has from this poller, with the catalog|facts timestamps they were read at */
+  private readonly known = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private abort = new AbortController();
+  private running: Promise<unknown> | undefined;
+  private readonly m;
+
+  constructor(private readonly config: PuppetdbConfig, private readonly deps: PuppetdbPollerDeps) {
+    this.client = new PuppetdbClient(config, deps.tls ?? loadPuppetdbTls(config));
+    this.warn = new RateLimitedLog(deps.log);
+    const r = deps.metrics;
+    this.m = {
+      polls: r.counter('blick_puppetdb_polls_total', 'PuppetDB polls (by result: ok, failed)'),
+      failures: r.counter('blick_puppetdb_poll_failures_total', 'PuppetDB polls that failed (by reason: tls, connect, timeout, http, invalid, too_large)'),
+      updated: r.counter('blick_puppetdb_nodes_updated_total', 'Nodes whose desired state was read from PuppetDB and handed on'),
+      forgotten: r.counter('blick_puppetdb_nodes_forgotten_total', 'Nodes forgotten because PuppetDB deactivated, expired or no longer lists them'),
+      skipped: r.counter('blick_puppetdb_nodes_skipped_total', 'Nodes left as they were (by reason: max_nodes, max_resources, invalid)'),
+      known: r.gauge('blick_puppetdb_nodes', 'Nodes whose desired state came from PuppetDB').collectWith(() => this.known.size),
+      lastOk: r.gauge('blick_puppetdb_last_success_seconds', 'Unix time of the last PuppetDB poll that succeeded'),
+    };
+  }
+
+  async start(): Promise<void> {
+    this.abort = new AbortController();
+    // the first poll runs now but is not awaited: PuppetDB being slow or away must not hold up the server's start
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+    this.client.close();
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.pollOnce().catch(() => undefined).finally(() => {
+        this.running = undefined;
+        if (!this.abort.signal.aborted) this.schedule(this.config.interval);
+      });
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One poll; resolves with what it did, or rejects (counted and logged) with the request that failed. */
+  async pollOnce(): Promise<PollSummary> {
+    try {
+      const summary = await this.poll(this.abort.signal);
+      this.m.polls.inc(1, { result: 'ok' });
+      this.m.lastOk.set(Math.floor((this.deps.now ?? Date.now)() / 1000));
+      if (summary.truncated) this.warn.warn('puppetdb-truncated', { url: this.config.url, max_nodes: this.config.max_nodes }, 'PuppetDB lists more nodes than server.puppetdb.max_nodes; the rest are not read');
+      return summary;
+    } catch (err) {
+      if (err instanceof PuppetdbRequestError && err.reason === 'aborted') throw err;
+      const reason = err instanceof PuppetdbRequestError ? err.reason : 'failed';
+      this.m.polls.inc(1, { result: 'failed' });
+      this.m.failures.inc(1, { reason });
+      this.warn.warn(`puppetdb-${reason}`, { url: this.config.url, reason, err: (err as Error).message }, reason === 'tls'
+        ? 'PuppetDB refused the TLS connection (is server.puppetdb.cert a certificate of the Puppet CA, and its certname in PuppetDB\'s allowlist?); keeping the last state'
+        : 'PuppetDB poll failed; keeping the last state');
+      throw err;
+    }
+  }
+
+  private async poll(signal: AbortSignal): Promise<PollSummary> {
+    const c = this.config;
+    // node_state "any": deactivated and expired nodes too, so that they can be forgotten
+    const nodeQuery = c.query ? ['and', c.query, ['=', 'node_state', 'any']] : ['=', 'node_state', 'any'];
+    const rows = await this.client.query('nodes', nodeQuery, [{ field: 'certname', order: 'asc' }], c.max_nodes + 1, signal);
+    const truncated = rows.length > c.max_nodes;
+    if (truncated) this.m.skipped.inc(rows.length - c.max_nodes, { reason: 'max_nodes' });
+    const summary: PollSummary = { nodes: Math.min(rows.length, c.max_nodes), updated: 0, unchanged: 0, forgotten: 0, skipped: 0, truncated };
+    const listed = new Set<string>();
+    for (const raw of rows.slice(0, c.max_nodes)) {
+      const node = nodeRow(raw);
+      if (!node) { summary.skipped++; this.m.skipped.inc(1, { reason: 'invalid' }); continue; }
+      listed.add(node.certname);
+      if (node.deactivated !== null || node.expired !== null) {
+        if (await this.forget(node.certname)) summary.forgotten++;
+        continue;
+      }
+      if (node.catalog_timestamp === null) continue; // no catalog yet: nothing to derive from
+      const stamp = `${node.catalog_timestamp}|${node.facts_timestamp ?? ''}`;
+      if (this.known.get(node.certname) === stamp) { summary.unchanged++; continue; }
+      const state = await this.read(node, signal);
+      if (!state) { summary.skipped++; continue; }
+      await this.deps.sink.update(state);
+      this.known.set(node.certname, stamp);
+      this.m.updated.inc();
+      summary.updated++;
+    }
+    // absent from a complete listing: purged from PuppetDB
+    if (!truncated) for (const host of [...this.known.keys()]) if (!listed.has(host) && (await this.forget(host))) summary.forgotten++;
+    return summary;
+  }
+
+  private async forget(host: string): Promise<boolean> {
+    if (!this.known.has(host)) return false;
+    await this.deps.sink.forget(host, 'puppetdb');
+    this.known.delete(host);
+    this.m.forgotten.inc();
+    return true;
+  }
+
+  /** One node's resources, classes and facts; undefined (counted) when it has more resources than max_resources. */
+  private async read(node: NodeRow, signal: AbortSignal): Promise<DesiredState | undefined> {
+    const c = this.config;
+    const certname = ['=', 'certname', node.certname];
+    const types = ['or', ...[...DERIVING_TYPES, 'Class'].map((t) => ['=', 'type', t])];
+    const rows = await this.client.query('resources', ['and', certname, types], [{ field: 'type' }, { field: 'title' }], c.max_resources + 1, signal);
+    if (rows.length > c.max_resources) {
+      this.m.skipped.inc(1, { reason: 'max_resources' });
+      this.warn.warn('puppetdb-max-resources', { host: node.certname, max_resources: c.max_resources }, 'a PuppetDB node has more resources than server.puppetdb.max_resources; keeping its last state');
+      return undefined;
+    }
+    const classes: string[] = [];
+    const resources: DesiredResource[] = [];
+    for (const r of rows) {
+      if (!isObject(r) || typeof r.type !== 'string' || typeof r.title !== 'string' || r.title.length === 0 || r.title.length > 4096) continue;
+      if (r.type === 'Class') {
+        const name = r.title.toLowerCase();
+        if (!IMPLICIT_CLASSES.has(name)) classes.push(name);
+        continue;
+      }
+      const res: DesiredResource = { type: r.type, title: r.title, parameters: parametersOf(r.parameters) };
+      if (typeof r.file === 'string' && r.file.length > 0) res.file = r.file;
+      if (typeof r.line === 'number' && Number.isInteger(r.line)) res.line = r.line;
+      resources.push(res);
+    }
+    const factRows = c.max_facts === 0 ? [] : await this.client.query('facts', certname, [{ field: 'name' }], c.max_facts, signal);
+    const facts = flattenFacts(factRows.flatMap((f): [string, unknown][] => (isObject(f) && typeof f.name === 'string' ? [[f.name, f.value]] : [])), c.max_facts);
+    const time = Date.parse(node.catalog_timestamp!);
+    return {
+      host: node.certname, source: 'puppetdb',
+      origin: {
+        catalog: c.url, version: node.catalog_timestamp!,
+        ...(node.catalog_environment ? { environment: node.catalog_environment } : {}),
+        time: Number.isFinite(time) ? time : (this.deps.now ?? Date.now)(),
+      },
+      classes, roles: [], resources, facts,
+    };
+  }
+}
