@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
 import { graphiteForwardSchema } from './graphite/config.js';
+import { chefConfigSchema } from './classification/chef/config.js';
+import { puppetdbConfigSchema } from './classification/puppetdb/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -83,6 +85,10 @@ export const serverConfigSchema = z.strictObject({
   }).prefault({}),
   /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
   graphite: graphiteForwardSchema.optional(),
+  /** Chef Infra's data collector at POST /api/v1/chef/data-collector; off without it (src/server/classification/chef) */
+  chef: chefConfigSchema.optional(),
+  /** poll PuppetDB for every node's resources; off without it (src/server/classification/puppetdb) */
+  puppetdb: puppetdbConfigSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

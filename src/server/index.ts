@@ -18,6 +18,9 @@ import { GraphiteForwarder } from './graphite/index.js';
 import { Ingest } from './ingest.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { chefRoutes } from './classification/chef/index.js';
+import { PuppetdbPoller } from './classification/puppetdb/index.js';
+import type { DesiredStateSink } from './classification/types.js';
 
 export { serverConfigSchema, type ServerConfig } from './config.js';
 
@@ -29,6 +32,8 @@ export interface ServerDeps {
   /** a store to use instead of the configured one (tests, other backends) */
   store?: Store;
   now?: () => number;
+  /** where Chef and PuppetDB hand desired state (tests); default the server's own */
+  desiredState?: DesiredStateSink;
 }
 
 function readPem(file: string, key: string): Buffer {
@@ -128,6 +133,15 @@ export class BlickServer implements Component {
       requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
+    const desired = deps.desiredState;
+    if ((config.chef || config.puppetdb) && !desired) throw new BlickError('CONFIG_INVALID', 'server.chef and server.puppetdb need the classification core');
+    if (config.chef) {
+      this.api.register(chefRoutes({
+        config: config.chef, sink: desired!, emit: (events) => this.ingest.ingest(events), metrics: this.metrics, log: this.log.child({ part: 'chef' }),
+        failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
+        ...(deps.now ? { now: deps.now } : {}),
+      }), { prefix: '/api/v1' });
+    }
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
@@ -135,6 +149,7 @@ export class BlickServer implements Component {
       this.alerting,
       this.receiver,
       this.httpListener(),
+      ...(config.puppetdb ? [new PuppetdbPoller(config.puppetdb, { sink: desired!, metrics: this.metrics, log: this.log.child({ part: 'puppetdb' }), ...(deps.now ? { now: deps.now } : {}) })] : []),
       part('timers', () => this.startTimers(), () => this.stopTimers()),
     ], this.log);
   }

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { BlickError, isBlickError } from '../../../core/errors.js';
 import { makeEvent, type BlickEvent } from '../../../core/event.js';
 import { RateLimitedLog, type Logger } from '../../../core/log.js';
@@ -77,8 +77,13 @@ function runEvent(msg: Extract<ChefMessage, { type: 'run_converge' }>, now: () =
  * `chef run` event; a failed run whose message lists no resources (it failed
  * before compiling) keeps the node's last desired state.
  */
-export const chefRoutes = (deps: ChefRouteDeps): FastifyPluginAsync => async (app) => {
+export function chefRoutes(deps: ChefRouteDeps): FastifyPluginAsync {
+  // read now: a missing token_file stops the server's construction with a config error
   const expected = chefTokenDigest(deps.config);
+  return async (app) => chefPlugin(app, deps, expected);
+}
+
+async function chefPlugin(app: FastifyInstance, deps: ChefRouteDeps, expected: Buffer): Promise<void> {
   const now = deps.now ?? Date.now;
   const warn = new RateLimitedLog(deps.log);
   const m = {
@@ -122,4 +127,4 @@ export const chefRoutes = (deps: ChefRouteDeps): FastifyPluginAsync => async (ap
     await deps.emit([runEvent(msg, now)]);
     return { host: msg.host, message_type: msg.type, status: msg.status, resources: msg.state.resources.length, ignored: msg.ignored, kept_last_state: keep };
   });
-};
+}
