@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { Alerting } from './alerts/index.js';
+import { Alerting, type Clock } from './alerts/index.js';
+import { Classification, withClassificationRules } from './classification/index.js';
 import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
@@ -32,6 +33,8 @@ export interface ServerDeps {
   /** a store to use instead of the configured one (tests, other backends) */
   store?: Store;
   now?: () => number;
+  /** the clock of the never-seen watch [systemClock] */
+  clock?: Clock;
   /** where Chef and PuppetDB hand desired state (tests); default the server's own */
   desiredState?: DesiredStateSink;
 }
@@ -77,6 +80,8 @@ export class BlickServer implements Component {
   readonly receiver: Receiver;
   readonly api: FastifyInstance;
   readonly alerting: Alerting;
+  /** desired state (the DesiredStateSink of the Puppet and Chef inputs: `classification.book`), check sets, never seen */
+  readonly classification: Classification;
   private readonly log: Logger;
   private ready = false;
   private running = false;
@@ -121,9 +126,13 @@ export class BlickServer implements Component {
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
-      warmMaxBytes: config.limits.warm_max_bytes });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
+    this.classification = new Classification(config.classification, config.checks, {
+      store: this.store, ingest: this.ingest, metrics: this.metrics, log: this.log, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.now ? { now: deps.now } : {}),
+    });
+    this.alerting = new Alerting({ ...config, rules: withClassificationRules(config.rules, config.classification) }, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
+      warmMaxBytes: config.limits.warm_max_bytes, ruleHooks: this.classification.ruleHooks() });
+    this.classification.attach(this.alerting);
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, classification: this.classification, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
       reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms, seriesMaxPoints: config.limits.series_max_points } }, {
       tokens: config.tokens as TokenConfig[],
       failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
@@ -133,11 +142,10 @@ export class BlickServer implements Component {
       requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
-    const desired = deps.desiredState;
-    if ((config.chef || config.puppetdb) && !desired) throw new BlickError('CONFIG_INVALID', 'server.chef and server.puppetdb need the classification core');
+    const desired = deps.desiredState ?? this.classification.book;
     if (config.chef) {
       this.api.register(chefRoutes({
-        config: config.chef, sink: desired!, emit: (events) => this.ingest.ingest(events), metrics: this.metrics, log: this.log.child({ part: 'chef' }),
+        config: config.chef, sink: desired, emit: (events) => this.ingest.ingest(events), metrics: this.metrics, log: this.log.child({ part: 'chef' }),
         failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
         ...(deps.now ? { now: deps.now } : {}),
       }), { prefix: '/api/v1' });
@@ -146,10 +154,12 @@ export class BlickServer implements Component {
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
       ...(config.graphite ? [new GraphiteForwarder(config.graphite, { ingest: this.ingest, metrics: this.metrics, log: this.log })] : []),
+      this.classification,
       this.alerting,
+      this.classification.neverSeen,
       this.receiver,
       this.httpListener(),
-      ...(config.puppetdb ? [new PuppetdbPoller(config.puppetdb, { sink: desired!, metrics: this.metrics, log: this.log.child({ part: 'puppetdb' }), ...(deps.now ? { now: deps.now } : {}) })] : []),
+      ...(config.puppetdb ? [new PuppetdbPoller(config.puppetdb, { sink: desired, metrics: this.metrics, log: this.log.child({ part: 'puppetdb' }), ...(deps.now ? { now: deps.now } : {}) })] : []),
       part('timers', () => this.startTimers(), () => this.stopTimers()),
     ], this.log);
   }

@@ -90,11 +90,13 @@ test('what Chef would never send is a BAD_REQUEST naming the field; too many res
     [{ ...base, resources: {} }, /resources must be an array/],
     [{ ...base, resources: [42] }, /resources\[0\] must be an object/],
     [{ ...base, resources: [{ name: 'x' }] }, /resources\[0\]\.type/],
-    [{ ...base, resources: [{ type: 'file', name: 'x'.repeat(5000) }] }, /resources\[0\]\.name/],
+    [{ ...base, resources: [{ type: 'file', name: 'x'.repeat(70_000) }] }, /resources\[0\]\.name/],
   ];
   for (const [body, re] of cases) {
     assert.throws(() => parseChefMessage(body, opts), (e: unknown) => isBlickError(e, 'BAD_REQUEST') && re.test((e as Error).message), String(re));
   }
+  const long = converge({ ...base, resources: [{ type: 'file', name: `/${'x'.repeat(2000)}`, result: 'create', status: 'updated' }] });
+  assert.deepEqual([long.state.resources.length, long.ignored], [0, 1], 'a title longer than the server keeps is ignored, not refused');
   assert.throws(() => parseChefMessage(base, { ...opts, maxResources: 3 }), (e: unknown) => isBlickError(e, 'BATCH_TOO_LARGE') && /max_resources \(3\)/.test((e as Error).message));
 });
 
@@ -132,7 +134,7 @@ test('property: any JSON value either parses into bounded, well-typed desired st
     assert.ok(m.state.resources.length <= 2 * 20 * 30, 'bounded by the records (a multi-package may split)');
     for (const r of m.state.resources) {
       assert.ok(['Service', 'Package', 'File', 'Mount', 'Cron'].includes(r.type));
-      assert.ok(typeof r.title === 'string' && r.title.length > 0 && r.title.length <= 4096);
+      assert.ok(typeof r.title === 'string' && r.title.length > 0 && r.title.length <= 1024);
       assert.equal(typeof r.parameters.ensure, 'string');
     }
     assert.ok(Object.keys(m.state.facts ?? {}).length <= 50);

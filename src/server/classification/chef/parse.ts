@@ -38,8 +38,10 @@ export interface ChefParseOptions {
   now: () => number;
 }
 
-/** Bounds of the strings read from a message (a path is at most PATH_MAX). */
-const MAX_NAME = 4096;
+/** Bounds of the strings read from a message: a resource's title as the server keeps it; longer ones are ignored. */
+const MAX_NAME = 1024;
+/** A record whose name or id is longer than this is not a Chef resource (PATH_MAX is 4096). */
+const MAX_RECORD_NAME = 64 * 1024;
 const MAX_ROLES = 1000;
 const MAX_PARAM_VALUE = 1024;
 const MAX_ERROR = 1024;
@@ -165,14 +167,15 @@ function resourcesOf(list: unknown, maxResources: number): { resources: DesiredR
     if (!isObject(rec)) bad(`resources[${i}] must be an object`);
     const type = rec.type, name = rec.name;
     if (typeof type !== 'string' || type.length === 0 || type.length > 256) bad(`resources[${i}].type must be a non-empty string`);
-    if (typeof name !== 'string' || name.length > MAX_NAME) bad(`resources[${i}].name must be a string of at most ${MAX_NAME} characters`);
-    if (rec.id !== undefined && (typeof rec.id !== 'string' || rec.id.length > MAX_NAME)) bad(`resources[${i}].id must be a string of at most ${MAX_NAME} characters`);
+    if (typeof name !== 'string' || name.length > MAX_RECORD_NAME) bad(`resources[${i}].name must be a string of at most ${MAX_RECORD_NAME} characters`);
+    if (rec.id !== undefined && (typeof rec.id !== 'string' || rec.id.length > MAX_RECORD_NAME)) bad(`resources[${i}].id must be a string of at most ${MAX_RECORD_NAME} characters`);
     const kind = puppetType(type);
     if (!kind || rec.status === 'skipped') { ignored++; return; }
     const action = typeof rec.result === 'string' ? rec.result : '';
     const after = isObject(rec.after) ? rec.after : {};
     for (const title of titlesOf(kind, rec)) {
-      if (title.length === 0 || title.length > MAX_NAME) bad(`resources[${i}]: the ${type} resource has no usable name`);
+      if (title.length === 0) bad(`resources[${i}]: the ${type} resource has no usable name`);
+      if (title.length > MAX_NAME) { ignored++; continue; }
       const key = `${type}\u0000${title}`;
       let p = byKey.get(key);
       if (!p) {

@@ -1,4 +1,5 @@
 import type { Component } from '../../../core/component.js';
+import { isBlickError } from '../../../core/errors.js';
 import { RateLimitedLog, type Logger } from '../../../core/log.js';
 import type { Registry } from '../../../core/metrics.js';
 import { flattenFacts } from '../flatten.js';
@@ -85,7 +86,7 @@ export class PuppetdbPoller implements Component {
       failures: r.counter('blick_puppetdb_poll_failures_total', 'PuppetDB polls that failed (by reason: tls, connect, timeout, http, invalid, too_large)'),
       updated: r.counter('blick_puppetdb_nodes_updated_total', 'Nodes whose desired state was read from PuppetDB and handed on'),
       forgotten: r.counter('blick_puppetdb_nodes_forgotten_total', 'Nodes forgotten because PuppetDB deactivated, expired or no longer lists them'),
-      skipped: r.counter('blick_puppetdb_nodes_skipped_total', 'Nodes left as they were (by reason: max_nodes, max_resources, invalid)'),
+      skipped: r.counter('blick_puppetdb_nodes_skipped_total', 'Nodes left as they were (by reason: max_nodes, max_resources, invalid, refused)'),
       known: r.gauge('blick_puppetdb_nodes', 'Nodes whose desired state came from PuppetDB').collectWith(() => this.known.size),
       lastOk: r.gauge('blick_puppetdb_last_success_seconds', 'Unix time of the last PuppetDB poll that succeeded'),
     };
@@ -158,7 +159,14 @@ export class PuppetdbPoller implements Component {
       if (this.known.get(node.certname) === stamp) { summary.unchanged++; continue; }
       const state = await this.read(node, signal);
       if (!state) { summary.skipped++; continue; }
-      await this.deps.sink.update(state);
+      try { await this.deps.sink.update(state); } catch (err) {
+        // the sink refused this node (its bounds, a name it does not take): the others go on
+        if (!isBlickError(err)) throw err;
+        summary.skipped++;
+        this.m.skipped.inc(1, { reason: 'refused' });
+        this.warn.warn('puppetdb-refused', { host: node.certname, err: err.message }, 'the server refused a PuppetDB node\'s desired state; keeping its last state');
+        continue;
+      }
       this.known.set(node.certname, stamp);
       this.m.updated.inc();
       summary.updated++;
@@ -190,7 +198,7 @@ export class PuppetdbPoller implements Component {
     const classes: string[] = [];
     const resources: DesiredResource[] = [];
     for (const r of rows) {
-      if (!isObject(r) || typeof r.type !== 'string' || typeof r.title !== 'string' || r.title.length === 0 || r.title.length > 4096) continue;
+      if (!isObject(r) || typeof r.type !== 'string' || typeof r.title !== 'string' || r.title.length === 0 || r.title.length > 1024) continue; // longer than the server keeps a title
       if (r.type === 'Class') {
         const name = r.title.toLowerCase();
         if (!IMPLICIT_CLASSES.has(name)) classes.push(name);
