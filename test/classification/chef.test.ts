@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassificationSource, DesiredState, DesiredStateSink } from '../../src/server/classification/types.js';
 import { api, listAll, metric, ROOT, serverForTest, startServer, tempDir, deferrals } from '../fixtures/blick.js';
+import { serverProcess } from '../faults/processes.js';
 
 const TOKEN = 'chef-data-collector-token-0123456789';
 const READ = 'read-token-0123456789abcdef';
@@ -104,4 +105,43 @@ test('without server.chef there is no data-collector route; token_file is read a
   defer(() => s2.stop());
   assert.equal((await post(s2.url, payload('run_start.json'), { 'x-data-collector-token': TOKEN })).status, 200);
   await assert.rejects(startServer({ dataDir: dir, config: { chef: { token_file: join(dir, 'missing') } }, deps: { desiredState: sink } }), /server\.chef\.token_file: cannot read/);
+});
+
+test('a real `blick server`: a Chef run_converge with the right token gives the node derived checks in GET /api/v1/hosts/:host, a wrong one 401, a failed run a critical `chef run`', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const srv = await serverProcess(defer, dir, ['  tokens:', `    - { token: ${READ}, role: read }`, '  chef:', `    token: ${TOKEN}`]);
+  await srv.start();
+  const auth = { headers: { authorization: `Bearer ${READ}` } };
+  const host = '/api/v1/hosts/web-02.example.org';
+
+  assert.equal((await post(srv.url, payload('run_converge_success.json'), { 'x-data-collector-token': 'not-the-token-at-all-0000' })).status, 401);
+  assert.equal((await post(srv.url, payload('run_converge_success.json'))).status, 401);
+  assert.equal((await api(srv.url, host, auth)).status, 404, 'nothing classified by a refused run');
+
+  assert.equal((await post(srv.url, payload('run_converge_success.json'), { 'x-data-collector-token': TOKEN })).status, 200);
+  const h = await api(srv.url, host, auth);
+  assert.equal(h.status, 200, JSON.stringify(h.body));
+  const chef = h.body.classification.find((c: any) => c.source === 'chef');
+  assert.ok(chef, JSON.stringify(h.body.classification));
+  assert.equal(chef.origin.version, '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d');
+  assert.ok(chef.roles.includes('web'));
+  const derived = Object.fromEntries(h.body.derived.map((d: any) => [d.service, d]));
+  assert.deepEqual(Object.keys(derived).sort(), ['disk /srv', 'file /etc/nginx/nginx.conf', 'package nginx', 'systemd apache2.service', 'systemd nginx.service']);
+  assert.equal(derived['systemd nginx.service'].kind, 'service-running');
+  assert.equal(derived['systemd apache2.service'].kind, 'service-stopped');
+  assert.deepEqual(derived['systemd nginx.service'].origin, { source: 'chef', catalog: 'https://chef.example.org/organizations/ops', version: '6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', resource: 'Service[nginx]', file: 'nginx::default' });
+  const checkset = await api(srv.url, `${host}/checkset`, auth);
+  assert.equal(checkset.status, 200);
+  assert.ok(checkset.body.subscriptions.includes('web'), 'the Chef role subscribes the node');
+  assert.equal(checkset.body.derived.length, 5);
+
+  assert.equal((await post(srv.url, payload('run_converge_failure.json'), { 'x-data-collector-token': TOKEN })).status, 200);
+  const run = (await listAll(srv.url, '/api/v1/checks?host=web-02.example.org&service=chef%20run', auth))[0];
+  assert.equal(run.state, 'critical');
+  assert.match(run.description, /failed: apt_package\[nginx\]/);
+  // the failed run listed the resources it had (nginx package and service): they are what Chef says now
+  const after = await api(srv.url, host, auth);
+  assert.deepEqual(after.body.derived.map((d: any) => d.service).sort(), ['package nginx', 'systemd nginx.service']);
 });
