@@ -6,7 +6,8 @@ import type { ClassificationSource, DesiredState, DesiredStateSink } from '../..
 import { PuppetdbPoller, puppetdbConfigSchema } from '../../src/server/classification/puppetdb/index.js';
 import { PuppetdbRequestError } from '../../src/server/classification/puppetdb/client.js';
 import { hasProgram, missing } from '../agent/require.js';
-import { deferrals, metric, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, metric, tempDir, until } from '../fixtures/blick.js';
+import { serverProcess } from '../faults/processes.js';
 import { makePki, type TestPki } from '../fixtures/pki.js';
 import { nodeRow, PuppetdbStandIn } from '../fixtures/puppetdb.js';
 
@@ -159,4 +160,40 @@ test('the running poller keeps the last good state while PuppetDB is away, and b
   assert.equal((await wide.p.pollOnce()).skipped, 1, 'web-01 has more than 3 resources');
   assert.equal(metric(wide.metrics.render(), 'blick_puppetdb_nodes_skipped_total{reason="max_resources"}'), 1);
   assert.deepEqual([...wide.sink.current.keys()], ['db-01']);
+});
+
+test('a real `blick server` with server.puppetdb knows every PuppetDB node\'s resources and derived checks; without the client certificate it says so and counts it', async (t) => {
+  if (!(await hasProgram('openssl'))) return missing(t, 'openssl', 'apt-get install openssl');
+  const { pki, pdb, defer } = await setup(t);
+  const READ = 'read-token-0123456789abcdef';
+  const auth = { headers: { authorization: `Bearer ${READ}` } };
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const srv = await serverProcess(defer, dir, ['  tokens:', `    - { token: ${READ}, role: read }`, '  puppetdb:',
+    `    url: ${pdb.url}`, `    ca: ${pki.ca}`, `    cert: ${pki.client.cert}`, `    key: ${pki.client.key}`, '    interval: 200ms', '    page_size: 2']);
+  await srv.start();
+  const web = await until(async () => { const r = await api(srv.url, '/api/v1/hosts/web-01', auth); return r.status === 200 ? r.body : undefined; }, 'web-01 classified from PuppetDB');
+  const pdbState = web.classification.find((c: any) => c.source === 'puppetdb');
+  assert.deepEqual(pdbState.classes, ['nginx', 'profile::web']);
+  assert.deepEqual(pdbState.resources.map((r: any) => `${r.type}[${r.title}]`), ['Cron[logrotate]', 'File[/etc/nginx/nginx.conf]', 'Mount[/srv]', 'Package[nginx]', 'Service[nginx]']);
+  const svc = web.derived.find((d: any) => d.service === 'systemd nginx.service');
+  assert.deepEqual(svc.origin, { source: 'puppetdb', catalog: pdb.url, version: '2026-12-01T10:00:00.000Z', resource: 'Service[nginx]', file: '/etc/puppetlabs/code/environments/production/modules/nginx/manifests/init.pp', line: 14 });
+  const db = await api(srv.url, '/api/v1/hosts/db-01', auth);
+  assert.deepEqual(db.body.derived.map((d: any) => d.service), ['systemd postgresql.service']);
+  assert.equal((await api(srv.url, '/api/v1/hosts/old-01', auth)).status, 404, 'a deactivated node is not classified');
+  const cs = await api(srv.url, '/api/v1/hosts/web-01/checkset', auth);
+  assert.ok(cs.body.subscriptions.includes('nginx'), 'PuppetDB\'s classes subscribe the node');
+
+  // deactivated in PuppetDB: forgotten by the server
+  pdb.nodes.set('db-01', nodeRow('db-01', { deactivated: '2026-12-01T10:20:00.000Z' }));
+  await until(async () => (await api(srv.url, '/api/v1/hosts/db-01', auth)).status === 404, 'db-01 forgotten after its deactivation');
+
+  // the same server without a client certificate: every poll refused in the TLS handshake, counted and logged
+  const { dir: dir2, cleanup: cleanup2 } = tempDir();
+  defer(cleanup2);
+  const bare = await serverProcess(defer, dir2, ['  puppetdb:', `    url: ${pdb.url}`, `    ca: ${pki.ca}`, '    interval: 200ms']);
+  const child = await bare.start();
+  await until(async () => metric(await (await fetch(`${bare.url}/metrics`)).text(), 'blick_puppetdb_poll_failures_total{reason="tls"}') >= 1, 'a counted TLS failure');
+  await until(() => /PuppetDB refused the TLS connection/.test(child.output()), 'the failure in the server log');
+  assert.equal((await api(bare.url, '/api/v1/hosts/web-01')).status, 404);
 });
