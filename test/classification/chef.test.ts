@@ -92,6 +92,20 @@ test('Chef data collector: malformed JSON and an unknown message are 400, a body
   assert.equal((await post(base, payload('run_start.json'), h)).status, 200, 'still serving');
 });
 
+test('Chef data collector: wrong tokens from one address are throttled like bearer tokens; a missing one is not a guess', async (t) => {
+  const sink = new RecordingSink();
+  const { server } = await serverForTest(t, { chef: { token: TOKEN }, auth_failures: { max: 3, window: '1h' } }, { desiredState: sink });
+  for (let i = 0; i < 5; i++) assert.equal((await post(server.url, payload('run_start.json'))).status, 401, 'no token: 401, never 429');
+  for (let i = 0; i < 3; i++) assert.equal((await post(server.url, payload('run_start.json'), { 'x-data-collector-token': `guess-${i}-0123456789abcdef` })).status, 401);
+  const blocked = await post(server.url, payload('run_converge_success.json'), { 'x-data-collector-token': TOKEN });
+  assert.equal(blocked.status, 429);
+  assert.equal(blocked.body.error.code, 'AUTH_THROTTLED');
+  assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+  assert.equal(sink.updates, 0);
+  const m = await (await fetch(`${server.url}/metrics`)).text();
+  assert.equal(metric(m, 'blick_chef_messages_rejected_total{reason="throttled"}'), 1);
+});
+
 test('without server.chef there is no data-collector route; token_file is read at start', async (t) => {
   const { server } = await serverForTest(t);
   assert.equal((await post(server.url, payload('run_start.json'), { 'x-data-collector-token': TOKEN })).status, 404);

@@ -6,7 +6,7 @@ import type { ClassificationSource, DesiredState, DesiredStateSink } from '../..
 import { PuppetdbPoller, puppetdbConfigSchema } from '../../src/server/classification/puppetdb/index.js';
 import { PuppetdbRequestError } from '../../src/server/classification/puppetdb/client.js';
 import { hasProgram, missing } from '../agent/require.js';
-import { api, deferrals, metric, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, metric, startServer, tempDir, until } from '../fixtures/blick.js';
 import { serverProcess } from '../faults/processes.js';
 import { makePki, type TestPki } from '../fixtures/pki.js';
 import { nodeRow, PuppetdbStandIn } from '../fixtures/puppetdb.js';
@@ -196,4 +196,16 @@ test('a real `blick server` with server.puppetdb knows every PuppetDB node\'s re
   await until(async () => metric(await (await fetch(`${bare.url}/metrics`)).text(), 'blick_puppetdb_poll_failures_total{reason="tls"}') >= 1, 'a counted TLS failure');
   await until(() => /PuppetDB refused the TLS connection/.test(child.output()), 'the failure in the server log');
   assert.equal((await api(bare.url, '/api/v1/hosts/web-01')).status, 404);
+});
+
+test('server.puppetdb\'s PEM files are read at start: a missing or wrong one stops the server with a config error', async (t) => {
+  if (!(await hasProgram('openssl'))) return missing(t, 'openssl', 'apt-get install openssl');
+  const { pki, pdb, defer } = await setup(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const base = { url: pdb.url, ca: pki.ca, cert: pki.client.cert, key: pki.client.key };
+  await assert.rejects(startServer({ dataDir: dir, config: { puppetdb: { ...base, cert: `${dir}/nope.pem` } } }), (e: any) => e.code === 'CONFIG_UNREADABLE' && /server\.puppetdb\.cert: cannot read/.test(e.message));
+  await assert.rejects(startServer({ dataDir: dir, config: { puppetdb: { ...base, key: pki.stranger.key } } }), (e: any) => e.code === 'CONFIG_INVALID' && /server\.puppetdb: ca, cert and key must be PEM files/.test(e.message));
+  assert.throws(() => puppetdbConfigSchema.parse({ url: 'http://puppetdb:8080' }), /https:\/\//);
+  assert.throws(() => puppetdbConfigSchema.parse({ url: 'https://puppetdb:8081', cert: pki.client.cert }), /cert: and key: together/);
 });

@@ -26,7 +26,7 @@ export interface ChefRouteDeps {
   emit: (events: BlickEvent[]) => Promise<unknown>;
   metrics: Registry;
   log: Logger;
-  /** wrong tokens per address before 429 (server.auth_failures) */
+  /** wrong tokens per address before 429 (server.auth_failures' limits, a table of its own) */
   failures: Omit<AuthFailuresOptions, 'onEvict'>;
   now?: () => number;
 }
@@ -71,8 +71,8 @@ function runEvent(msg: Extract<ChefMessage, { type: 'run_converge' }>, now: () =
  * POST /api/v1/chef/data-collector: Chef Infra Client's data collector. The
  * route is public to the bearer-token check (Chef cannot send one) and checks
  * `x-data-collector-token` itself, timing-safe, before the body is read; a
- * wrong or missing token is 401 and counts toward the address's failed
- * authentications like a wrong bearer token. A run_converge replaces what
+ * wrong or missing token is 401, and wrong ones are throttled per address
+ * with the limits of server.auth_failures (429), like wrong bearer tokens. A run_converge replaces what
  * Chef said of the node (its resources become derived checks) and makes a
  * `chef run` event; a failed run whose message lists no resources (it failed
  * before compiling) keeps the node's last desired state.
@@ -104,7 +104,8 @@ async function chefPlugin(app: FastifyInstance, deps: ChefRouteDeps, expected: B
     const ok = typeof presented === 'string' && presented.length > 0 && timingSafeEqual(digest(presented), expected);
     if (!ok) {
       m.rejected.inc(1, { reason: 'token' });
-      failures.fail(req.ip);
+      // as with bearer tokens, only a wrong token counts as a guess; a client without one is misconfigured
+      if (typeof presented === 'string') failures.fail(req.ip);
       warn.warn('chef-token', { ip: req.ip, presented: typeof presented === 'string' }, 'Chef data-collector message with a wrong or missing token');
       throw new BlickError('AUTH_REQUIRED', typeof presented === 'string'
         ? 'the x-data-collector-token is not the one configured in server.chef'
