@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { isBlickError } from '../../../core/errors.js';
+import { desiredStateSchema } from '../schema.js';
 import { parseChefMessage, type ChefMessage } from './parse.js';
 
 const td = fileURLToPath(new URL('../../../../../src/server/classification/chef/testdata/', import.meta.url));
@@ -100,7 +101,7 @@ test('what Chef would never send is a BAD_REQUEST naming the field; too many res
   assert.throws(() => parseChefMessage(base, { ...opts, maxResources: 3 }), (e: unknown) => isBlickError(e, 'BATCH_TOO_LARGE') && /max_resources \(3\)/.test((e as Error).message));
 });
 
-test('property: any JSON value either parses into bounded, well-typed desired state or is refused with a catalogued 4xx error', () => {
+test('property: any JSON value either parses into bounded desired state the server\'s book accepts or is refused with a catalogued 4xx error', () => {
   const resource = fc.record({
     type: fc.oneof(fc.constantFrom('service', 'package', 'apt_package', 'file', 'template', 'mount', 'cron', 'execute', 'directory'), fc.string()),
     name: fc.oneof(fc.string(), fc.integer()),
@@ -140,5 +141,7 @@ test('property: any JSON value either parses into bounded, well-typed desired st
     assert.ok(Object.keys(m.state.facts ?? {}).length <= 50);
     assert.ok(m.state.roles.every((x) => typeof x === 'string'));
     if (m.status === 'failure') assert.ok(typeof m.error === 'string' && m.error.length <= 1025);
+    const accepted = desiredStateSchema.safeParse(m.state);
+    assert.ok(accepted.success, `the server's book would refuse it: ${JSON.stringify(accepted.error?.issues.slice(0, 3))}`);
   }), { numRuns: 2000 });
 });

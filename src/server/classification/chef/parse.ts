@@ -57,12 +57,14 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.leng
 function isoTime(v: unknown): number | undefined {
   if (typeof v !== 'string') return undefined;
   const t = Date.parse(v);
-  return Number.isFinite(t) ? t : undefined;
+  return Number.isFinite(t) && t >= 0 ? t : undefined;
 }
 
 /** node_name is the host of the node's checks: the event rules apply (length, no control characters). */
 function hostOf(v: unknown): string {
   if (typeof v !== 'string' || v.length === 0) bad('node_name is required (a non-empty string)');
+  // the server keeps desired state for hosts without spaces (schema.ts zClassifiedHost)
+  if (/\s/.test(v)) bad(`node_name ${JSON.stringify(v.slice(0, 100))} has spaces`);
   try { makeEvent({ host: v, service: 'chef run' }); } catch (err) {
     bad(`node_name ${JSON.stringify(v.slice(0, 100))}: ${(err as Error).message.replace(/^event field "host" /, '')}`);
   }

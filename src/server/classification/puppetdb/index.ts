@@ -2,10 +2,10 @@ import type { Component } from '../../../core/component.js';
 import { isBlickError } from '../../../core/errors.js';
 import { RateLimitedLog, type Logger } from '../../../core/log.js';
 import type { Registry } from '../../../core/metrics.js';
-import { flattenFacts } from '../flatten.js';
-import { DERIVING_TYPES, type DesiredResource, type DesiredState, type DesiredStateSink } from '../types.js';
+import { DERIVING_TYPES, type DesiredState, type DesiredStateSink } from '../types.js';
 import { loadPuppetdbTls, PuppetdbClient, PuppetdbRequestError } from './client.js';
 import type { PuppetdbConfig } from './config.js';
+import { desiredStateOf, nodeRow, type NodeRow } from './rows.js';
 
 export { puppetdbConfigSchema, type PuppetdbConfig } from './config.js';
 
@@ -30,29 +30,6 @@ export interface PollSummary {
   skipped: number;
   /** more nodes than max_nodes: the rest were not read, and no node was forgotten for being absent */
   truncated: boolean;
-}
-
-/** Classes every catalog has, which subscribe a node to nothing. */
-const IMPLICIT_CLASSES = new Set(['settings', 'main']);
-/** Parameters kept per resource: the derived checks read ensure and enable; a File's content can be megabytes. */
-const MAX_PARAMETER_JSON = 1024;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A node row of /pdb/query/v4/nodes, as far as the poller reads it. */
-interface NodeRow { certname: string; deactivated: string | null; expired: string | null; catalog_timestamp: string | null; facts_timestamp: string | null; catalog_environment: string | null }
-
-function nodeRow(v: unknown): NodeRow | undefined {
-  if (!isObject(v) || typeof v.certname !== 'string' || v.certname.length === 0 || v.certname.length > 255) return undefined;
-  const s = (x: unknown) => (typeof x === 'string' ? x : null);
-  return { certname: v.certname, deactivated: s(v.deactivated), expired: s(v.expired), catalog_timestamp: s(v.catalog_timestamp), facts_timestamp: s(v.facts_timestamp), catalog_environment: s(v.catalog_environment) };
-}
-
-function parametersOf(v: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (!isObject(v)) return out;
-  for (const [k, p] of Object.entries(v)) if (k !== 'content' && JSON.stringify(p).length <= MAX_PARAMETER_JSON) out[k] = p;
-  return out;
 }
 
 /**
@@ -195,31 +172,7 @@ export class PuppetdbPoller implements Component {
       this.warn.warn('puppetdb-max-resources', { host: node.certname, max_resources: c.max_resources }, 'a PuppetDB node has more resources than server.puppetdb.max_resources; keeping its last state');
       return undefined;
     }
-    const classes: string[] = [];
-    const resources: DesiredResource[] = [];
-    for (const r of rows) {
-      if (!isObject(r) || typeof r.type !== 'string' || typeof r.title !== 'string' || r.title.length === 0 || r.title.length > 1024) continue; // longer than the server keeps a title
-      if (r.type === 'Class') {
-        const name = r.title.toLowerCase();
-        if (!IMPLICIT_CLASSES.has(name)) classes.push(name);
-        continue;
-      }
-      const res: DesiredResource = { type: r.type, title: r.title, parameters: parametersOf(r.parameters) };
-      if (typeof r.file === 'string' && r.file.length > 0) res.file = r.file;
-      if (typeof r.line === 'number' && Number.isInteger(r.line)) res.line = r.line;
-      resources.push(res);
-    }
     const factRows = c.max_facts === 0 ? [] : await this.client.query('facts', certname, [{ field: 'name' }], c.max_facts, signal);
-    const facts = flattenFacts(factRows.flatMap((f): [string, unknown][] => (isObject(f) && typeof f.name === 'string' ? [[f.name, f.value]] : [])), c.max_facts);
-    const time = Date.parse(node.catalog_timestamp!);
-    return {
-      host: node.certname, source: 'puppetdb',
-      origin: {
-        catalog: c.url, version: node.catalog_timestamp!,
-        ...(node.catalog_environment ? { environment: node.catalog_environment } : {}),
-        time: Number.isFinite(time) ? time : (this.deps.now ?? Date.now)(),
-      },
-      classes, roles: [], resources, facts,
-    };
+    return desiredStateOf(node, rows, factRows, { url: c.url, maxFacts: c.max_facts, now: this.deps.now ?? Date.now });
   }
 }
