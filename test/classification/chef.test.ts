@@ -106,6 +106,16 @@ test('Chef data collector: wrong tokens from one address are throttled like bear
   assert.equal(metric(m, 'blick_chef_messages_rejected_total{reason="throttled"}'), 1);
 });
 
+test('a run the server\'s book refuses (server.classification.max_resources) is answered with the refusal, and its chef run event is still made', async (t) => {
+  const { server } = await serverForTest(t, { chef: { token: TOKEN }, classification: { max_resources: 2 } });
+  const r = await post(server.url, payload('run_converge_success.json'), { 'x-data-collector-token': TOKEN });
+  assert.equal(r.status, 413, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'CLASSIFICATION_TOO_LARGE');
+  const run = (await listAll(server.url, '/api/v1/checks?host=web-02.example.org&service=chef%20run'))[0];
+  assert.equal(run?.state, 'ok');
+  assert.equal((await api(server.url, '/api/v1/hosts/web-02.example.org')).body.derived.length, 0);
+});
+
 test('without server.chef there is no data-collector route; token_file is read at start', async (t) => {
   const { server } = await serverForTest(t);
   assert.equal((await post(server.url, payload('run_start.json'), { 'x-data-collector-token': TOKEN })).status, 404);

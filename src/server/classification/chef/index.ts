@@ -123,9 +123,12 @@ async function chefPlugin(app: FastifyInstance, deps: ChefRouteDeps, expected: B
     if (msg.type === 'run_start') return { host: msg.host, message_type: msg.type };
     if (msg.ignored > 0) m.ignored.inc(msg.ignored);
     const keep = msg.status === 'failure' && msg.state.resources.length === 0;
-    if (!keep) await deps.sink.update(msg.state);
     if (msg.status === 'failure') m.failedRuns.inc();
+    // the run's outcome is news even when the book refuses its resources (its bounds): that refusal is the answer
+    const stored = keep ? Promise.resolve() : deps.sink.update(msg.state);
+    await Promise.allSettled([stored]);
     await deps.emit([runEvent(msg, now)]);
+    await stored;
     return { host: msg.host, message_type: msg.type, status: msg.status, resources: msg.state.resources.length, ignored: msg.ignored, kept_last_state: keep };
   });
 }
