@@ -107,7 +107,7 @@ test('a poller with the client certificate learns every node\'s resources, class
   pdb.resources.set('web-01', [{ type: 'Service', title: 'nginx', file: SITE, line: 3, parameters: { ensure: 'stopped' } }]);
   pdb.nodes.set('db-01', nodeRow('db-01', { deactivated: '2026-12-01T10:20:00.000Z' }));
   assert.deepEqual(await p.pollOnce(), { nodes: 3, updated: 1, unchanged: 0, forgotten: 1, skipped: 0, truncated: false });
-  assert.deepEqual(sink.forgotten, [['db-01', 'puppetdb']]);
+  assert.deepEqual(sink.forgotten, [['old-01', 'puppetdb'], ['db-01', 'puppetdb']], 'old-01 once (the book may hold it from before a restart), db-01 when deactivated');
   assert.deepEqual(sink.current.get('web-01')!.resources, [{ type: 'Service', title: 'nginx', parameters: { ensure: 'stopped' }, file: SITE, line: 3 }]);
   assert.deepEqual(sink.current.get('web-01')!.classes, []);
   pdb.nodes.delete('web-01');
@@ -142,7 +142,7 @@ test('the running poller keeps the last good state while PuppetDB is away, and b
   await pdb.stop();
   await until(() => metric(metrics.render(), 'blick_puppetdb_poll_failures_total{reason="connect"}') >= 2, 'failed polls while PuppetDB is down');
   assert.deepEqual([...sink.current.keys()].sort(), ['db-01', 'web-01'], 'nothing forgotten while PuppetDB is away');
-  assert.deepEqual(sink.forgotten, []);
+  assert.deepEqual(sink.forgotten, [['old-01', 'puppetdb']], 'only the node PuppetDB listed as deactivated');
   await p.stop();
 
   const pdb2 = new PuppetdbStandIn(pki);
@@ -187,6 +187,11 @@ test('a real `blick server` with server.puppetdb knows every PuppetDB node\'s re
   // deactivated in PuppetDB: forgotten by the server
   pdb.nodes.set('db-01', nodeRow('db-01', { deactivated: '2026-12-01T10:20:00.000Z' }));
   await until(async () => (await api(srv.url, '/api/v1/hosts/db-01', auth)).status === 404, 'db-01 forgotten after its deactivation');
+  // expired while the server was down: the server keeps desired state across a restart, and still forgets it
+  await srv.stop();
+  pdb.nodes.set('web-01', nodeRow('web-01', { expired: '2026-12-01T11:00:00.000Z' }));
+  await srv.start();
+  await until(async () => (await api(srv.url, '/api/v1/hosts/web-01', auth)).status === 404, 'web-01 forgotten after the restart');
 
   // the same server without a client certificate: every poll refused in the TLS handshake, counted and logged
   const { dir: dir2, cleanup: cleanup2 } = tempDir();

@@ -72,10 +72,11 @@ function runEvent(msg: Extract<ChefMessage, { type: 'run_converge' }>, now: () =
  * route is public to the bearer-token check (Chef cannot send one) and checks
  * `x-data-collector-token` itself, timing-safe, before the body is read; a
  * wrong or missing token is 401, and wrong ones are throttled per address
- * with the limits of server.auth_failures (429), like wrong bearer tokens. A run_converge replaces what
- * Chef said of the node (its resources become derived checks) and makes a
- * `chef run` event; a failed run whose message lists no resources (it failed
- * before compiling) keeps the node's last desired state.
+ * with the limits of server.auth_failures (429), like wrong bearer tokens. A
+ * run_converge replaces what Chef said of the node (its resources become
+ * derived checks) and makes a `chef run` event; a failed run whose message
+ * lists no resources (it failed before compiling) keeps the node's last
+ * desired state.
  */
 export function chefRoutes(deps: ChefRouteDeps): FastifyPluginAsync {
   // read now: a missing token_file stops the server's construction with a config error
@@ -92,7 +93,7 @@ async function chefPlugin(app: FastifyInstance, deps: ChefRouteDeps, expected: B
     ignored: deps.metrics.counter('blick_chef_resources_ignored_total', 'Chef resource records no check is derived from (other types, skipped by a guard, action :nothing)'),
     failedRuns: deps.metrics.counter('blick_chef_runs_failed_total', 'Chef runs reported with status failure'),
   };
-  const failures = new AuthFailures({ ...deps.failures });
+  const failures = new AuthFailures(deps.failures);
   app.addHook('onRequest', async (req, reply) => {
     const wait = failures.blockedFor(req.ip);
     if (wait > 0) {

@@ -49,6 +49,12 @@ export class PuppetdbPoller implements Component {
   private readonly warn: RateLimitedLog;
   /** nodes the sink has from this poller, with the catalog|facts timestamps they were read at */
   private readonly known = new Map<string, string>();
+  /**
+   * inactive nodes the sink was told to forget since this process started: the
+   * book outlives a restart, `known` does not, so each inactive node is
+   * forgotten once per process whether or not this process classified it
+   */
+  private readonly told = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private abort = new AbortController();
   private running: Promise<unknown> | undefined;
@@ -128,9 +134,13 @@ export class PuppetdbPoller implements Component {
       if (!node) { summary.skipped++; this.m.skipped.inc(1, { reason: 'invalid' }); continue; }
       listed.add(node.certname);
       if (node.deactivated !== null || node.expired !== null) {
-        if (await this.forget(node.certname)) summary.forgotten++;
+        if (this.known.has(node.certname) || !this.told.has(node.certname)) {
+          if (await this.forget(node.certname)) summary.forgotten++;
+          this.told.add(node.certname);
+        }
         continue;
       }
+      this.told.delete(node.certname);
       if (node.catalog_timestamp === null) continue; // no catalog yet: nothing to derive from
       const stamp = `${node.catalog_timestamp}|${node.facts_timestamp ?? ''}`;
       if (this.known.get(node.certname) === stamp) { summary.unchanged++; continue; }
@@ -149,14 +159,17 @@ export class PuppetdbPoller implements Component {
       summary.updated++;
     }
     // absent from a complete listing: purged from PuppetDB
-    if (!truncated) for (const host of [...this.known.keys()]) if (!listed.has(host) && (await this.forget(host))) summary.forgotten++;
+    if (!truncated) {
+      for (const host of [...this.known.keys()]) if (!listed.has(host) && (await this.forget(host))) summary.forgotten++;
+      for (const host of [...this.told]) if (!listed.has(host)) this.told.delete(host);
+    }
     return summary;
   }
 
+  /** Tell the sink to forget `host`; true (counted) when this process had classified it. */
   private async forget(host: string): Promise<boolean> {
-    if (!this.known.has(host)) return false;
     await this.deps.sink.forget(host, 'puppetdb');
-    this.known.delete(host);
+    if (!this.known.delete(host)) return false;
     this.m.forgotten.inc();
     return true;
   }
