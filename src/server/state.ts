@@ -107,7 +107,7 @@ export class StateIndex {
     if (this.checks.size >= this.limits.maxChecks && !this.checks.has(key(c.host, c.service))) return false;
     const { description, attributes } = boundCheckText(c.description, c.attributes, this.limits);
     // a store need not keep last_seen: an expiry's attributes carry it, other events are the host's own
-    const seen = c.last_seen ?? (isExpiry(c) && Number.isFinite(Number(c.attributes.last_seen)) ? Number(c.attributes.last_seen) : c.time);
+    const seen = c.last_seen ?? (isExpiry(c) && Number.isFinite(Number(c.attributes.last_seen)) ? Number(c.attributes.last_seen) : c.source === 'server' ? 0 : c.time);
     this.set({ ...c, description, attributes, last_seen: seen });
     return true;
   }
@@ -173,8 +173,9 @@ export class StateIndex {
         host: e.host, service: e.service, state: newState, metric: e.metric ?? null, description,
         time: e.time, last_change: stateChanged ? e.time : prev!.last_change, source: e.source, ttl: e.ttl ?? null,
         tags: e.tags, attributes, event_id: e.id,
-        // the server's own events (expiry) say nothing about when the host was last heard from
-        last_seen: e.source === 'server' && prev ? prev.last_seen : e.time,
+        // the server's own events (expiry, never seen) say nothing about when the host was last
+        // heard from; 0: a check the server made never was (lastSeen skips it)
+        last_seen: e.source === 'server' ? (prev ? prev.last_seen : 0) : e.time,
       };
       if (stateChanged && (prev?.state ?? null) !== newState) changed.push({ before: prev?.state ?? null, after: row });
       next.set(k, row);
@@ -201,7 +202,7 @@ export class StateIndex {
   /** Time of the newest event the host itself sent (the server's expiries do not count). */
   lastSeen(host: string): number | null {
     let t: number | null = null;
-    for (const c of this.byHost.get(host)?.values() ?? []) if (t === null || c.last_seen > t) t = c.last_seen;
+    for (const c of this.byHost.get(host)?.values() ?? []) if (c.last_seen > 0 && (t === null || c.last_seen > t)) t = c.last_seen;
     return t;
   }
 }

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import type { BlickEvent } from '../../src/core/event.js';
 import { Producer } from '../../src/transport/producer.js';
-import { api, deferrals, listAll, runBlick, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, listAll, runBlick, serverForTest, tempDir, until } from '../fixtures/blick.js';
 import { serverProcess } from '../faults/processes.js';
 import { HookReceiver } from '../alerting/hook.js';
 
@@ -223,6 +224,8 @@ test('never seen: a classified host whose agent never reports raises never-seen 
   assert.ok(Date.now() - t0 >= 1000, 'not before never_seen_after');
   assert.equal(alert.service, 'blick never seen');
   assert.match(alert.description, /^ghost-01 is known to puppet-catalog since .*, but its agent never reported/);
+  const ghost = (await api(srv.url, '/api/v1/hosts/ghost-01', { headers: auth(READ) })).body;
+  assert.equal(ghost.last_seen, null, 'the server\'s never seen event is not the host being seen');
 
   const producer = new Producer({ upstreams: [srv.ingest], spoolDir: join(dir, 'spool'), producer: 'ghost-agent', log: quiet, ackTimeoutMs: 500 });
   await producer.start();
@@ -232,4 +235,59 @@ test('never seen: a classified host whose agent never reports raises never-seen 
   await until(async () => (await api<any[]>(srv.url, '/api/v1/alerts?status=resolved', { headers: auth(READ) })).body.find((a) => a.id === alert.id), 'the never-seen alert to resolve');
   const check = (await api<any[]>(srv.url, '/api/v1/checks?host=ghost-01', { headers: auth(READ) })).body.find((c) => c.service === 'blick never seen');
   assert.equal(check.state, 'ok');
+});
+
+test('DELETE /api/v1/hosts/:host forgets the classification too; a server stopping answers its held long-polls (304) instead of waiting for them', async (t) => {
+  const { server, defer } = await serverForTest(t, { tokens: [{ token: WRITE, role: 'write' }, { token: READ, role: 'read' }] });
+  let running = true;
+  defer(() => (running ? server.stop() : undefined));
+  assert.equal((await put(server.url, 'web-01', catalog([DEMO]))).status, 200);
+  assert.equal((await put(server.url, 'gone-01', catalog([DEMO]))).status, 200);
+  const del = await api(server.url, '/api/v1/hosts/gone-01', { method: 'DELETE', headers: auth(WRITE) });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  assert.deepEqual(del.body, { host: 'gone-01', deleted: [] });
+  assert.equal((await api(server.url, '/api/v1/hosts/gone-01', { headers: auth(READ) })).status, 404);
+  assert.equal((await api(server.url, '/api/v1/hosts/gone-01', { method: 'DELETE', headers: auth(WRITE) })).status, 404);
+
+  const first = await api(server.url, '/api/v1/hosts/web-01/checkset', { headers: auth(READ) });
+  const polling = api(server.url, '/api/v1/hosts/web-01/checkset?wait=60s', { headers: { ...auth(READ), 'if-none-match': first.headers.get('etag')! } });
+  await until(() => server.classification.waits.size === 1, 'the long-poll to be held');
+  let answered = false;
+  void polling.then(() => { answered = true; });
+  running = false;
+  const stopping = server.stop();
+  // answered at once (the wait was 60 s), and so the stop does not wait a minute for it
+  await until(() => answered, 'the held long-poll to be answered when the server stops');
+  assert.equal((await polling).status, 304);
+  await stopping;
+});
+
+test('server.checks and server.classification are checked when the configuration loads, each problem with FILE:LINE', async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const file = join(dir, 'blick.yaml');
+  writeFileSync(file, [
+    'server:',
+    '  classification:',
+    '    never_seen_after: soon',
+    '  checks:',
+    '    - { name: http, command: [/bin/true] }',
+    '    - { name: db, command: [/bin/true], subscriptions: ["db primary"] }',
+    '    - { name: db, command: [/bin/true], subscriptions: [db], interval: 5s }',
+    '  routes:',
+    '    - { match: { rule: classified }, notify: [ops] }',
+    '  notifiers: { ops: { type: log } }',
+  ].join('\n') + '\n');
+  const r = await runBlick(['check-config', file]);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`${file}:3: key server\\.classification\\.never_seen_after: "soon" is not a duration`));
+  assert.match(r.stderr, new RegExp(`${file}:5: key server\\.checks\\.0\\.subscriptions: `));
+  assert.match(r.stderr, new RegExp(`${file}:6: key server\\.checks\\.1\\.subscriptions\\.0: a subscription has no spaces or commas`));
+  assert.doesNotMatch(r.stderr, /routes/, 'a route may name the built-in classified rule');
+  // names are compared once every entry is valid
+  writeFileSync(file, ['server:', '  checks:', '    - { name: db, command: [/bin/true], subscriptions: [db] }', '    - { name: db, command: [/bin/false], subscriptions: [web] }'].join('\n') + '\n');
+  const dup = await runBlick(['check-config', file]);
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, new RegExp(`${file}:4: key server\\.checks\\.1\\.name: check name "db" is used twice in server\\.checks`));
 });

@@ -126,6 +126,13 @@ export class DesiredStateBook implements DesiredStateSink {
     });
   }
 
+  /** Forget what every source said of `host` (DELETE /api/v1/hosts/:host); resolves to whether any did. */
+  async forgetHost(host: string): Promise<boolean> {
+    const sources = [...(this.hosts.get(host)?.sources.keys() ?? [])];
+    for (const s of sources) await this.forget(host, s);
+    return sources.length > 0;
+  }
+
   /** A host's desired state, or undefined when no source knows it. */
   get(host: string): HostDesired | undefined { return this.hosts.get(host); }
 

@@ -35,6 +35,8 @@ const checksetQuery = z.strictObject({
 export const classificationRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   const cls = ctx.classification;
   if (!cls) return;
+  // held long-polls answer (304) before the listener closes, or a stop would wait for them
+  app.addHook('preClose', async () => { cls.waits.close(); });
 
   app.put<{ Params: { host: string } }>('/hosts/:host/classification', { config: { role: 'write' } }, async (req) => {
     const host = hostParam(req.params.host);

@@ -56,8 +56,10 @@ export const hostsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) 
 
   app.delete<{ Params: { host: string } }>('/hosts/:host', { config: { role: 'write' } }, async (req) => {
     const host = req.params.host;
+    // what the sources said goes too (they say it again at their next run); deregistration keeps it, for never seen
+    const classified = (await book?.forgetHost(host)) ?? false;
     const r = await ctx.ingest.remove(host, undefined, 'api');
-    if (!r) throw new BlickError('NOT_FOUND', `no host named ${JSON.stringify(host)} has reported`);
-    return { host, deleted: r.checks.map((c) => c.service) };
+    if (!r && !classified) throw new BlickError('NOT_FOUND', `no host named ${JSON.stringify(host)} has reported or is classified`);
+    return { host, deleted: r?.checks.map((c) => c.service) ?? [] };
   });
 };
