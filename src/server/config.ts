@@ -4,6 +4,8 @@ import { alertingConfigKeys } from './alerts/config.js';
 import { classificationConfigSchema, serverChecksSchema } from './classification/config.js';
 import { graphiteForwardSchema } from './graphite/config.js';
 import { forwardConfigSchema } from './upstream/config.js';
+import { chefConfigSchema } from './classification/chef/config.js';
+import { puppetdbConfigSchema } from './classification/puppetdb/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
 export const serverConfigSchema = z.strictObject({
@@ -93,6 +95,10 @@ export const serverConfigSchema = z.strictObject({
   classification: classificationConfigSchema,
   /** Nagios-plugin checks handed to every agent with a matching subscription (docs/classification.md) */
   checks: serverChecksSchema,
+  /** Chef Infra's data collector at POST /api/v1/chef/data-collector; off without it (src/server/classification/chef) */
+  chef: chefConfigSchema.optional(),
+  /** poll PuppetDB for every node's resources; off without it (src/server/classification/puppetdb) */
+  puppetdb: puppetdbConfigSchema.optional(),
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

@@ -22,6 +22,9 @@ import { Ingest } from './ingest.js';
 import { ServerUpstream } from './upstream/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
 import type { Store } from './store/store.js';
+import { chefRoutes } from './classification/chef/index.js';
+import { PuppetdbPoller } from './classification/puppetdb/index.js';
+import type { DesiredStateSink } from './classification/types.js';
 
 export { serverConfigSchema, type ServerConfig } from './config.js';
 
@@ -37,6 +40,8 @@ export interface ServerDeps {
   now?: () => number;
   /** the clock of the never-seen watch [systemClock] */
   clock?: Clock;
+  /** where Chef and PuppetDB hand desired state (tests); default the server's own */
+  desiredState?: DesiredStateSink;
 }
 
 function readPem(file: string, key: string): Buffer {
@@ -141,6 +146,14 @@ export class BlickServer implements Component {
       requestTimeoutMs: config.limits.http_request_timeout,
       stream: { totalBytes: config.limits.stream_buffer_bytes, clientBytes: config.limits.stream_client_buffer_bytes, clients: config.limits.stream_clients, clientsPerKey: config.limits.stream_clients_per_address, historyBytes: config.limits.stream_history_bytes },
     });
+    const desired = deps.desiredState ?? this.classification.book;
+    if (config.chef) {
+      this.api.register(chefRoutes({
+        config: config.chef, sink: desired, emit: (events) => this.ingest.ingest(events), metrics: this.metrics, log: this.log.child({ part: 'chef' }),
+        failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
+        ...(deps.now ? { now: deps.now } : {}),
+      }), { prefix: '/api/v1' });
+    }
     this.parts = new Supervisor('server', [
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
@@ -152,6 +165,7 @@ export class BlickServer implements Component {
       this.classification.neverSeen,
       this.receiver,
       this.httpListener(),
+      ...(config.puppetdb ? [new PuppetdbPoller(config.puppetdb, { sink: desired, metrics: this.metrics, log: this.log.child({ part: 'puppetdb' }), ...(deps.now ? { now: deps.now } : {}) })] : []),
       part('timers', () => this.startTimers(), () => this.stopTimers()),
     ], this.log);
   }
