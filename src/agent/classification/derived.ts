@@ -80,7 +80,7 @@ export class DerivedMount implements Observer {
   private readonly disk: DiskObserver;
   constructor(private readonly d: DerivedCheck, readonly intervalMs: number, private readonly procRoot = defaultProcRoot()) {
     this.name = `derived ${d.service}`;
-    this.disk = new DiskObserver(diskSchema.parse({ mount_points: [d.target], interval: intervalMs }), procRoot);
+    this.disk = new DiskObserver(diskSchema.parse({ mount_points: [d.target], interval: `${intervalMs}ms` }), procRoot);
   }
 
   async observe(ctx: MonitorContext): Promise<void> {

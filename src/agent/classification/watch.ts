@@ -10,7 +10,7 @@ import type { MonitorContext, MonitorEvent } from '../monitor.js';
 export class PathWatch {
   private readonly listener: FilesListener;
   constructor(readonly path: string, private readonly onChange: (change: string) => void, debounceMs = 100, retryMs?: number) {
-    this.listener = new FilesListener(fileEntrySchema.parse({ path, state: 'ok', debounce: debounceMs }), retryMs !== undefined ? { retryMs } : {});
+    this.listener = new FilesListener(fileEntrySchema.parse({ path, state: 'ok', debounce: `${debounceMs}ms` }), retryMs !== undefined ? { retryMs } : {});
   }
 
   async start(ctx: MonitorContext): Promise<void> {
