@@ -49,4 +49,4 @@ export const agentClassificationSchema = z.strictObject({
 export type AgentClassificationConfig = z.output<typeof agentClassificationSchema>;
 
 /** `agent.subscriptions`: the server.checks subscriptions this agent asks for (plus its Puppet classes, added by the server). */
-export const subscriptionsSchema = z.array(z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, 'a subscription is 1–128 of A-Z a-z 0-9 _ . : @ -')).max(256).default([]);
+export const subscriptionsSchema = z.array(z.string().regex(/^[^\s,]{1,256}$/, 'a subscription is 1–256 characters without spaces or commas')).max(256).default([]);
