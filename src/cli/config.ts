@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { curveSchema, loadConfig, type LoadOptions } from '../core/config.js';
 import { agentConfigSchema } from '../agent/config.js';
 import { checkAlertingReferences } from '../server/alerts/config.js';
+import { withClassificationRules } from '../server/classification/rules.js';
 import { serverConfigSchema } from '../server/config.js';
 import { etsyStatsdConfigSchema, statsdConfigSchema } from '../statsd/config.js';
 import { isEtsyConfigFile, readEtsyFile } from '../statsd/etsy-file.js';
@@ -60,7 +61,9 @@ const blickSections = z.strictObject({
   client: clientConfigSchema.optional(),
 });
 // cross-references (route → notifier, globs → rules), with the line of each
-const references = (c: { server: z.output<typeof serverConfigSchema> }, ctx: z.RefinementCtx) => checkAlertingReferences(c.server, ctx, ['server']);
+// (the built-in `classified` and `never-seen` rules count: routes and silences may name them)
+const references = (c: { server: z.output<typeof serverConfigSchema> }, ctx: z.RefinementCtx) =>
+  checkAlertingReferences({ ...c.server, rules: withClassificationRules(c.server.rules, c.server.classification) }, ctx, ['server']);
 export const blickConfigSchema = blickSections.superRefine(references);
 
 export type BlickConfig = z.output<typeof blickConfigSchema>;

@@ -31,6 +31,9 @@ export const ErrorCodes = {
   USAGE: { status: 1, http: 400, summary: 'the command line is not understood (an unknown flag, a flag without its value)' },
   NOTIFICATION_FAILED: { status: 1, http: 502, summary: 'a receiver did not accept a notification (retried)' },
   NOTIFICATION_REJECTED: { status: 1, http: 502, summary: 'a receiver refused a notification as invalid (not retried)' },
+  CLASSIFICATION_TOO_LARGE: { status: 1, http: 413, summary: 'a desired state has more resources or bytes than server.classification allows' },
+  CLASSIFICATION_LIMIT: { status: 1, http: 507, summary: 'the server keeps the desired state of as many hosts as server.classification.max_hosts allows' },
+  TOO_MANY_WAITS: { status: 1, http: 429, summary: 'too many check-set long-polls are held (server.classification.max_waits)' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { zDuration, zEndpoint, zHostPort } from '../core/config.js';
 import { alertingConfigKeys } from './alerts/config.js';
+import { classificationConfigSchema, serverChecksSchema } from './classification/config.js';
 import { graphiteForwardSchema } from './graphite/config.js';
 
 /** The `server:` section (PRODUCT.md, Configuration). */
@@ -83,6 +84,10 @@ export const serverConfigSchema = z.strictObject({
   }).prefault({}),
   /** forward every stored metric (but statsd's side channel) to carbon; off without it (src/server/graphite) */
   graphite: graphiteForwardSchema.optional(),
+  /** desired state from Puppet and Chef, derived checks, `classified` and `never seen` (docs/classification.md) */
+  classification: classificationConfigSchema,
+  /** Nagios-plugin checks handed to every agent with a matching subscription (docs/classification.md) */
+  checks: serverChecksSchema,
   /** alerting: rules, routes, inhibit, notifiers (PRODUCT.md "Rules and notifications"; src/server/alerts) */
   ...alertingConfigKeys,
 });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
-import { Alerting } from './alerts/index.js';
+import { Alerting, type Clock } from './alerts/index.js';
+import { Classification, withClassificationRules } from './classification/index.js';
 import { FailureSignal, part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
@@ -29,6 +30,8 @@ export interface ServerDeps {
   /** a store to use instead of the configured one (tests, other backends) */
   store?: Store;
   now?: () => number;
+  /** the clock of the never-seen watch [systemClock] */
+  clock?: Clock;
 }
 
 function readPem(file: string, key: string): Buffer {
@@ -72,6 +75,8 @@ export class BlickServer implements Component {
   readonly receiver: Receiver;
   readonly api: FastifyInstance;
   readonly alerting: Alerting;
+  /** desired state (the DesiredStateSink of the Puppet and Chef inputs: `classification.book`), check sets, never seen */
+  readonly classification: Classification;
   private readonly log: Logger;
   private ready = false;
   private running = false;
@@ -116,9 +121,13 @@ export class BlickServer implements Component {
       log: this.log.child({ part: 'ingest' }),
       metrics: this.metrics,
     });
-    this.alerting = new Alerting(config, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
-      warmMaxBytes: config.limits.warm_max_bytes });
-    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
+    this.classification = new Classification(config.classification, config.checks, {
+      store: this.store, ingest: this.ingest, metrics: this.metrics, log: this.log, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.now ? { now: deps.now } : {}),
+    });
+    this.alerting = new Alerting({ ...config, rules: withClassificationRules(config.rules, config.classification) }, { dataDir: deps.dataDir, ingest: this.ingest, metrics: this.metrics, log: this.log, retention: config.retention, history: (q) => this.store.queryEvents(q),
+      warmMaxBytes: config.limits.warm_max_bytes, ruleHooks: this.classification.ruleHooks() });
+    this.classification.attach(this.alerting);
+    this.api = buildApi({ store: this.store, ingest: this.ingest, alerting: this.alerting, classification: this.classification, metrics: this.metrics, log: this.log, events: edges.api, ready: () => this.ready, ...(deps.now ? { now: deps.now } : {}),
       reads: { maxPageBytes: config.limits.max_page_bytes, queryScanRows: config.limits.query_scan_rows, queryBudgetMs: config.limits.query_budget_ms, seriesMaxPoints: config.limits.series_max_points } }, {
       tokens: config.tokens as TokenConfig[],
       failures: { max: config.auth_failures.max, windowMs: config.auth_failures.window, maxAddresses: config.auth_failures.max_addresses, ...(deps.now ? { now: deps.now } : {}) },
@@ -132,7 +141,9 @@ export class BlickServer implements Component {
       part('store', () => this.store.open(), () => this.store.close()),
       part('ingest', () => this.ingest.init()),
       ...(config.graphite ? [new GraphiteForwarder(config.graphite, { ingest: this.ingest, metrics: this.metrics, log: this.log })] : []),
+      this.classification,
       this.alerting,
+      this.classification.neverSeen,
       this.receiver,
       this.httpListener(),
       part('timers', () => this.startTimers(), () => this.stopTimers()),

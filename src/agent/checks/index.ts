@@ -1,26 +1,11 @@
 import { spawn } from 'node:child_process';
-import { z } from 'zod';
-import { zDuration } from '../../core/config.js';
+import type { CheckConfig } from '../../core/check-config.js';
 import type { State } from '../../core/event.js';
 import type { MonitorContext, Observer } from '../monitor.js';
 import { parsePluginOutput } from './perfdata.js';
 
-/** One entry of `agent.checks` (a Nagios plugin). */
-export const checkConfigSchema = z.strictObject({
-  /** the service name of the check's events */
-  name: z.string().min(1),
-  /** argv: the plugin and its arguments (no shell) */
-  command: z.array(z.string()).min(1),
-  interval: zDuration.prefault('30s'),
-  timeout: zDuration.prefault('10s'),
-  /** ttl of the check's events in seconds; default 3 × interval + timeout; 0 disables */
-  ttl: z.number().nonnegative().optional(),
-  /** state when the plugin exceeds its timeout (Nagios' service_check_timeout_state) */
-  timeout_state: z.enum(['warning', 'critical', 'unknown']).default('critical'),
-  tags: z.array(z.string()).default([]),
-  env: z.record(z.string(), z.string()).optional(),
-});
-export type CheckConfig = z.output<typeof checkConfigSchema>;
+/** One entry of `agent.checks` (a Nagios plugin); the schema is shared with the server's `server.checks`. */
+export { checkConfigSchema, type CheckConfig } from '../../core/check-config.js';
 
 /**
  * The series of one perfdata item: `check <name> <label>`. The `check` prefix keeps a

@@ -8,7 +8,7 @@ import type { Registry } from '../../core/metrics.js';
 import type { Ingest, Ingested } from '../ingest.js';
 import type { EventPage, EventQuery } from '../store/store.js';
 import { createNotifier, type Notifier, type RetryPolicy } from '../notifiers/index.js';
-import { RuleEngine } from '../rules/index.js';
+import { RuleEngine, type RuleHooks } from '../rules/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { alertingConfigKeys } from './config.js';
 import { AlertBook, type AlertChange } from './lifecycle.js';
@@ -43,6 +43,8 @@ export interface AlertingDeps {
   history?: (q: EventQuery) => Promise<EventPage>;
   /** bytes of stored events (as JSON) replayed into the rules at start, the newest first [256 MiB] */
   warmMaxBytes?: number;
+  /** what code adds to rules of these names (the built-in `classified` rule) */
+  ruleHooks?: Readonly<Record<string, RuleHooks>>;
 }
 
 /** At most this many stored events are replayed into the rules at start (the newest). */
@@ -85,7 +87,7 @@ export class Alerting implements Component {
     this.rules = new RuleEngine(config.rules, (rule, hit) => {
       limited.inc(1, { rule: rule.name, limit: hit });
       limitLog.warn(`aggregate:${rule.name}:${hit}`, { rule: rule.name, limit: hit }, 'an aggregate rule is at its bound (raise max_members, max_window_events or max_bytes, or narrow its match)');
-    });
+    }, deps.ruleHooks);
     this.notifiers = deps.notifiers ?? new Map(Object.entries(config.notifiers).map(([name, c]) => [name, createNotifier(name, c, { log, metrics: deps.metrics })]));
     config.routes.forEach((r, i) => {
       for (const n of r.notify) if (!this.notifiers.has(n)) throw new BlickError('CONFIG_INVALID', `server.routes[${i}].notify names "${n}", which is not in server.notifiers (${[...this.notifiers.keys()].join(', ') || 'none configured'})`);

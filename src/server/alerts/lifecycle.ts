@@ -121,12 +121,12 @@ export class AlertBook {
     return a;
   }
 
-  /** Resolve (or cancel, while pending) the alerts of a removed host (service undefined) or check. */
-  endFor(host: string, service: string | undefined): number {
+  /** Resolve (or cancel, while pending) the alerts of a removed host (service undefined) or check; only `rule`'s when given. */
+  endFor(host: string, service: string | undefined, rule?: string): number {
     const now = this.o.clock.now();
     const saved: Alert[] = [], transitions: AlertTransition[] = [], deleted: string[] = [], changes: AlertChange[] = [];
     for (const a of [...this.active.values()]) {
-      if (a.host === host && (service === undefined || a.service === service)) this.end(a, now, saved, transitions, deleted, changes);
+      if (a.host === host && (service === undefined || a.service === service) && (rule === undefined || a.rule === rule)) this.end(a, now, saved, transitions, deleted, changes);
     }
     this.commit(saved, transitions, deleted, changes);
     return transitions.length;
@@ -158,7 +158,7 @@ export class AlertBook {
     } else if (s.rule.kind === 'flapping') {
       const pct = s.rule.flapPercent(s.host, s.service) ?? 0;
       a.description = `${s.host} ${s.service} is flapping: ${pct.toFixed(1)}% state change over the last 21 states`;
-    } else a.description = s.rule.config.description ?? e.description;
+    } else a.description = s.rule.describe(e);
   }
 
   private fire(a: Alert, now: number, saved: Alert[], transitions: AlertTransition[], changes: AlertChange[]): void {

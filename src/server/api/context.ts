@@ -2,6 +2,7 @@ import type { EventOptions } from '../../core/event.js';
 import type { Logger } from '../../core/log.js';
 import type { Registry } from '../../core/metrics.js';
 import type { Alerting } from '../alerts/index.js';
+import type { Classification } from '../classification/index.js';
 import type { Ingest } from '../ingest.js';
 import type { Store } from '../store/store.js';
 import type { ReadLimits } from './query.js';
@@ -23,6 +24,8 @@ export interface ApiContext {
   ready(): boolean;
   /** the server's clock (relative `since=15m`) [Date.now] */
   now?: () => number;
+  /** desired state and check sets (absent: those routes answer 404) */
+  classification?: Classification;
   /** bounds of every read (server.limits); DEFAULT_READ_LIMITS when absent */
   reads?: ReadLimits;
 }

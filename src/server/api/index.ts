@@ -10,6 +10,7 @@ import { HostRule, type HostRuleOptions } from './hosts.js';
 import type { ApiContext } from './context.js';
 import { alertsRoutes } from './routes/alerts/index.js';
 import { checksRoutes } from './routes/checks/index.js';
+import { classificationRoutes } from './routes/classification/index.js';
 import { eventsRoutes } from './routes/events/index.js';
 import { hostsRoutes } from './routes/hosts/index.js';
 import { seriesRoutes } from './routes/series/index.js';
@@ -121,6 +122,7 @@ export function buildApi(ctx: ApiContext, opts: ApiOptions): FastifyInstance {
   app.register(systemRoutes(ctx));
   app.register(eventsRoutes(ctx), { prefix: '/api/v1' });
   app.register(hostsRoutes(ctx), { prefix: '/api/v1' });
+  app.register(classificationRoutes(ctx), { prefix: '/api/v1' });
   app.register(checksRoutes(ctx), { prefix: '/api/v1' });
   app.register(alertsRoutes(ctx), { prefix: '/api/v1' });
   app.register(silencesRoutes(ctx), { prefix: '/api/v1' });

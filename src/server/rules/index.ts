@@ -30,6 +30,18 @@ export interface Signal {
   group?: { state: 'ok' | 'warning' | 'critical'; metric: number | null; description: string };
 }
 
+/**
+ * What code adds to a configured rule of a given name (the built-in `classified`
+ * rule only matches a host's derived checks, and names the resource): an extra
+ * filter on the events it sees, and the description of its alerts.
+ */
+export interface RuleHooks {
+  /** false: the rule does not see this event */
+  accept?(e: Pick<BlickEvent, 'host' | 'service'>): boolean;
+  /** the alert's description for this event (undefined: the usual one) */
+  describe?(e: BlickEvent): string | undefined;
+}
+
 /** A rule compiled for matching: globs and expression built once. */
 export class Rule {
   readonly name: string;
@@ -53,7 +65,7 @@ export class Rule {
   private readonly flaps = new Map<string, FlapDetector>();
   private readonly last = new Map<string, string>();
 
-  constructor(readonly config: RuleConfig, onLimit?: (rule: Rule, hit: GroupLimitHit) => void) {
+  constructor(readonly config: RuleConfig, onLimit?: (rule: Rule, hit: GroupLimitHit) => void, private readonly hooks?: RuleHooks) {
     this.name = config.name;
     this.forMs = config.for;
     this.kind = config.aggregate !== undefined ? 'aggregate' : config.flapping ? 'flapping' : config.expired ? 'expired' : config.state_change ? 'state_change' : 'when';
@@ -76,7 +88,12 @@ export class Rule {
     if (this.host && !this.host(e.host)) return false;
     if (this.service && !this.service(e.service)) return false;
     if (this.tags) for (const m of this.tags) if (!e.tags.some(m)) return false;
-    return true;
+    return this.hooks?.accept === undefined || this.hooks.accept(e);
+  }
+
+  /** The description of this rule's alert for event `e`: its hook's, the configured one, or the event's. */
+  describe(e: BlickEvent): string {
+    return this.hooks?.describe?.(e) ?? this.config.description ?? e.description;
   }
 
   /** Evaluate the rule for an event it matches (an aggregate only records it: see {@link groupSignal}). Never throws. */
@@ -192,8 +209,9 @@ export type AggregateLimitHandler = (rule: Rule, hit: GroupLimitHit) => void;
 export class RuleEngine {
   readonly rules: Rule[];
   private readonly aggregates: Rule[];
-  constructor(configs: readonly RuleConfig[], onAggregateLimit?: AggregateLimitHandler) {
-    this.rules = configs.map((c) => new Rule(c, onAggregateLimit));
+  /** `hooks`: by rule name, what code adds to that rule (see {@link RuleHooks}) */
+  constructor(configs: readonly RuleConfig[], onAggregateLimit?: AggregateLimitHandler, hooks?: Readonly<Record<string, RuleHooks>>) {
+    this.rules = configs.map((c) => new Rule(c, onAggregateLimit, hooks?.[c.name]));
     this.aggregates = this.rules.filter((r) => r.group !== undefined);
   }
 

@@ -1,6 +1,7 @@
 import type { BlickEvent, Source, State } from '../../core/event.js';
 import type { ReadBudgetLimits } from './page.js';
 import type { ProducerMark } from '../producers.js';
+import type { ClassificationSource, DesiredState } from '../classification/types.js';
 
 /** The current state of one host+service (a row of GET /api/v1/checks). */
 export interface CheckState {
@@ -104,6 +105,17 @@ export interface SeriesResult {
   stopped?: 'rows' | 'time';
 }
 
+/** What one source says of one host, as a store keeps it (server/classification). */
+export interface StoredClassification {
+  host: string;
+  source: ClassificationSource;
+  state: DesiredState;
+  /** when this source first said anything of the host, unix ms (kept across updates) */
+  known_since: number;
+  /** when it last said it, unix ms */
+  updated: number;
+}
+
 /** Everything one ingest commit writes, atomically. */
 export interface Commit {
   /** the transport batch id, remembered for dedupe of resent batches */
@@ -161,6 +173,13 @@ export interface Store {
   deleteChecks(host: string, service?: string): Promise<number>;
   /** Forget a host: its checks as deleteChecks does, and its facts record. Returns whether anything was known. */
   deleteHost(host: string): Promise<boolean>;
+  /**
+   * Save what `source` says of `host` (replacing what it said; `known_since` is
+   * kept from the first save), or forget it with `state` null.
+   */
+  saveClassification(host: string, source: ClassificationSource, state: DesiredState | null, time: number): Promise<void>;
+  /** Every saved classification (loaded at start). */
+  loadClassifications(): Promise<StoredClassification[]>;
   /** Delete history (and remembered batch ids) older than `before` (unix ms); returns events deleted. */
   prune(before: number): Promise<number>;
 }

@@ -5,7 +5,8 @@ import { BlickError } from '../../../core/errors.js';
 import { glob, isGlob } from '../../../core/glob.js';
 import type { BlickEvent, Source, State } from '../../../core/event.js';
 import type { ProducerMark } from '../../producers.js';
-import type { CheckState, Commit, EventPage, EventQuery, HostRecord, SeriesBucket, SeriesQuery, SeriesResult, Store, StoredCheck } from '../store.js';
+import type { CheckState, Commit, EventPage, EventQuery, HostRecord, SeriesBucket, SeriesQuery, SeriesResult, Store, StoredCheck, StoredClassification } from '../store.js';
+import type { ClassificationSource, DesiredState } from '../../classification/types.js';
 import { JsonPage, ReadBudget } from '../page.js';
 
 export interface SqliteStoreOptions {
@@ -23,7 +24,16 @@ export interface SqliteStoreOptions {
   onFlushError?: (err: unknown) => void;
 }
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
+
+/**
+ * Migrations from an older schema, by the version they start from. The tables
+ * they add are also in SCHEMA (CREATE … IF NOT EXISTS), so a migration only
+ * does what that cannot: changing existing tables. 3 → 4 added `classifications`.
+ */
+const MIGRATIONS: Record<number, (db: Database.Database) => void> = {
+  3: () => undefined,
+};
 
 /** checks read per page at start */
 const LOAD_PAGE_ROWS = 1000;
@@ -87,6 +97,14 @@ CREATE TABLE IF NOT EXISTS hosts (
   facts TEXT NOT NULL DEFAULT '{}',
   facts_time INTEGER,
   classification TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS classifications (
+  host TEXT NOT NULL,
+  source TEXT NOT NULL,
+  state TEXT NOT NULL,
+  known_since INTEGER NOT NULL,
+  updated INTEGER NOT NULL,
+  PRIMARY KEY (host, source)
 ) WITHOUT ROWID;
 `;
 
@@ -160,11 +178,15 @@ export class SqliteStore implements Store {
       const v = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()
         ? (this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema_version') as { value: string } | undefined)
         : undefined;
-      if (v && Number(v.value) !== SCHEMA_VERSION) {
-        throw new Error(`the database has schema ${v.value}, this Blick expects ${SCHEMA_VERSION}; ${Number(v.value) > SCHEMA_VERSION ? 'upgrade Blick' : 'move the old file away (pre-release schema, no migration)'}`);
+      let from = v ? Number(v.value) : SCHEMA_VERSION;
+      if (from !== SCHEMA_VERSION && (from > SCHEMA_VERSION || MIGRATIONS[from] === undefined)) {
+        throw new Error(`the database has schema ${v!.value}, this Blick expects ${SCHEMA_VERSION}; ${from > SCHEMA_VERSION ? 'upgrade Blick' : 'move the old file away (pre-release schema, no migration)'}`);
       }
-      this.db.exec(SCHEMA);
-      if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      this.db.transaction(() => {
+        this.db.exec(SCHEMA);
+        for (; from < SCHEMA_VERSION; from++) MIGRATIONS[from]!(this.db);
+        this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run('schema_version', String(SCHEMA_VERSION));
+      })();
     } catch (err) {
       throw new BlickError('STORE_FAILED', `cannot open the SQLite database ${this.opts.path}: ${(err as Error).message}`, { cause: err });
     }
@@ -276,6 +298,10 @@ export class SqliteStore implements Store {
       deleteCheck: db.prepare('DELETE FROM checks WHERE host = ? AND service = ?'),
       deleteHostChecks: db.prepare('DELETE FROM checks WHERE host = ?'),
       deleteHostRecord: db.prepare('DELETE FROM hosts WHERE host = ?'),
+      upsertClassification: db.prepare(`INSERT INTO classifications (host, source, state, known_since, updated) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (host, source) DO UPDATE SET state = excluded.state, updated = excluded.updated`),
+      deleteClassification: db.prepare('DELETE FROM classifications WHERE host = ? AND source = ?'),
+      allClassifications: db.prepare('SELECT * FROM classifications ORDER BY host, source'),
     };
   }
 
@@ -570,6 +596,20 @@ export class SqliteStore implements Store {
   async deleteHost(host: string): Promise<boolean> {
     const n = await this.deleteChecks(host);
     return this.stmts.deleteHostRecord.run(host).changes > 0 || n > 0;
+  }
+
+  async saveClassification(host: string, source: ClassificationSource, state: DesiredState | null, time: number): Promise<void> {
+    try {
+      if (state === null) this.stmts.deleteClassification.run(host, source);
+      else this.stmts.upsertClassification.run(host, source, JSON.stringify(state), time, time);
+    } catch (err) {
+      throw new BlickError('STORE_FAILED', `SQLite: cannot save the classification of ${host} from ${source}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async loadClassifications(): Promise<StoredClassification[]> {
+    return (this.stmts.allClassifications.all() as { host: string; source: ClassificationSource; state: string; known_since: number; updated: number }[])
+      .map((r) => ({ host: r.host, source: r.source, state: JSON.parse(r.state) as DesiredState, known_since: r.known_since, updated: r.updated }));
   }
 
   async prune(before: number): Promise<number> {
