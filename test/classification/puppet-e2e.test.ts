@@ -86,6 +86,11 @@ test('Puppet → agent → server: a unit the catalog says must run is stopped u
   await compileCatalog(puppetDir, HOST, WITHOUT_DEMO);
   await until(async () => { const h = await hostRecord(); return h?.derived && !h.derived.some((d: any) => d.service === 'systemd demo.service'); }, 'the derived check gone at the server', 30_000);
   await until(async () => (await check())?.state !== 'critical', 'the unit\'s check no longer critical', 20_000);
+  const history = () => listAll<any>(server.url, `/api/v1/events?host=${HOST}&service=${encodeURIComponent('systemd demo.service')}`, auth);
+  // the agent stopped treating the unit as declared and said so, so nothing it sent stays critical
+  const removal = await until(async () => (await history()).find((e) => /no longer in the desired state/.test(e.description)), 'the agent\'s removal event', 20_000);
+  assert.equal(removal.state, 'ok');
+  assert.equal(removal.attributes.derived_from, 'Service[demo]');
   await until(async () => !(await firing()).some((a: any) => a.service === 'systemd demo.service'), 'the alert resolved', 20_000);
   // the unit runs and stops again: nothing is declared about it any more, so nothing fires
   await ns.systemctl('start', 'demo.service');
@@ -96,6 +101,7 @@ test('Puppet → agent → server: a unit the catalog says must run is stopped u
   const after = Date.now();
   await until(async () => (await listAll<any>(server.url, `/api/v1/events?host=${HOST}&service=heartbeat&limit=5`, auth)).some((e) => e.time > after + 1000), 'a heartbeat after the stop', 20_000);
   assert.deepEqual((await firing()).filter((a: any) => a.service === 'systemd demo.service'), [], 'no alert for the undeclared unit');
+  assert.deepEqual((await history()).filter((e) => e.time > removal.time && e.state !== 'ok'), [], 'the agent sent nothing but ok for the unit after it left the catalog');
   assert.equal(agent.exitCode, null, agent.output());
   agent.kill('SIGTERM');
   await exited(agent);
