@@ -38,7 +38,7 @@ const BROKEN = `server:
 const EXPECTED: [number, string][] = [
   [5, 'key server\\.rules\\.0\\.when: unknown name "stat" \\(did you mean "state"\\?'],
   [10, 'key server\\.rules\\.2\\.when: rule "flip" reads previous_state, which only state_change rules have'],
-  [12, 'key server\\.routes\\.0\\.match\\.rule: "host-gon" matches no rule in server\\.rules \\(unit-down, host-gone, flip\\)'],
+  [12, 'key server\\.routes\\.0\\.match\\.rule: "host-gon" matches no rule in server\\.rules \\(unit-down, host-gone, flip, classified, never-seen\\)'],
   [13, 'key server\\.routes\\.0\\.notify\\.1: names notifier "pager", which is not in server\\.notifiers \\(ops\\)'],
   [14, 'key server\\.routes\\.1\\.match\\.severity: "crit" matches no severity \\(critical, warning, info\\)'],
   [17, 'key server\\.inhibit\\.0\\.source_match\\.rule\\.1: "hots-gone" matches no rule'],

@@ -28,6 +28,7 @@ export function when(ms: unknown): string {
 /** `blick events|hosts|checks`: read the server's API; tables on a terminal, `--json` for scripts. */
 export async function clientCommand(cmd: string, _args: string[], flags: Record<string, string | true>): Promise<void> {
   if (cmd === 'alerts' || cmd === 'silence') return alertingCommand(cmd, _args, flags);
+  if (cmd === 'hosts' && _args.length === 1 && _args[0] !== 'rm') return showHost(_args[0]!, flags);
   if ((cmd === 'hosts' || cmd === 'checks') && _args.length > 0) return lifecycleCommand(cmd, _args, flags);
   const { base, token, ca } = clientTarget(flags);
   if (cmd === 'events' && flags.follow) {
@@ -49,6 +50,33 @@ export async function clientCommand(cmd: string, _args: string[], flags: Record<
     : cmd === 'checks' ? ['host', 'service', 'state', 'metric', 'description', 'last_change']
     : ['time', 'host', 'service', 'state', 'metric', 'description'];
   process.stdout.write(table(rows, columns));
+}
+
+/** `Service[demo] (/etc/puppet/site.pp:3)`, as docs/classification.md shows a derived check's origin. */
+function origin(o: { resource?: string; file?: string; line?: number }): string {
+  return `${o.resource ?? ''}${o.file === undefined ? '' : o.line === undefined ? ` (${o.file})` : ` (${o.file}:${o.line})`}`;
+}
+
+/** `blick hosts HOST`: one host, its checks, what each classification source says, and the derived checks with their origin. */
+async function showHost(host: string, flags: Record<string, string | true>): Promise<void> {
+  const h = await call(flags, 'GET', `/api/v1/hosts/${encodeURIComponent(host)}`);
+  if (flags.json) { printJson(h); return; }
+  const out: string[] = [`host ${terminalSafe(h.host)}: ${h.state ?? 'no checks'}, last seen ${when(h.last_seen) || 'never'}`];
+  const checks = (h.checks_detail ?? []) as Record<string, unknown>[];
+  out.push('', `checks (${checks.length})`, table(checks.map((c) => ({ ...c, last_change: when(c.last_change) })), ['service', 'state', 'metric', 'description', 'last_change']).trimEnd());
+  for (const c of (h.classification ?? []) as { source: string; origin: { catalog?: string; version?: string; environment?: string }; classes: string[]; roles: string[]; resources: unknown[]; updated: number }[]) {
+    const o = [c.origin.catalog, c.origin.version && `version ${c.origin.version}`, c.origin.environment].filter(Boolean).join(', ');
+    out.push('', terminalSafe(`classification from ${c.source}${o ? ` (${o})` : ''}, updated ${when(c.updated)}: ${c.resources.length} resource(s)`));
+    if (c.classes.length) out.push(terminalSafe(`  classes: ${c.classes.join(', ')}`));
+    if (c.roles.length) out.push(terminalSafe(`  roles: ${c.roles.join(', ')}`));
+  }
+  const derived = (h.derived ?? []) as { service: string; kind: string; origin: { source: string; version?: string; resource: string; file?: string; line?: number } }[];
+  out.push('', `derived checks (${derived.length})`);
+  // not a table: the origin is never cut, its file:line is the point
+  const w = Math.max(0, ...derived.map((d) => d.service.length));
+  const k = Math.max(0, ...derived.map((d) => d.kind.length));
+  for (const d of derived) out.push(terminalSafe(`  ${d.service.padEnd(w)}  ${d.kind.padEnd(k)}  ${origin(d.origin)}  ${[d.origin.source, d.origin.version].filter(Boolean).join(' ')}`));
+  process.stdout.write(out.join('\n') + '\n');
 }
 
 const USAGE_LIFECYCLE = 'usage: blick hosts rm HOST | blick checks rm HOST SERVICE | blick checks resolve HOST SERVICE [--reason TEXT] [--author A]';

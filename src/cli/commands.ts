@@ -52,7 +52,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       json,
     },
   },
-  hosts: { synopsis: 'hosts [--json]', about: 'every host, worst state first', client: true, flags: { json } },
+  hosts: { synopsis: 'hosts [HOST] [--json]', about: 'every host, worst state first; with HOST: its checks, classification and derived checks with their origin (resource, file:line)', client: true, flags: { json } },
   checks: {
     synopsis: 'checks [--host H] [--service S] [--state S] [--json]', about: 'the current state of every check, worst first', client: true,
     flags: { host: { value: 'H', help: 'a host name or glob (web-*)' }, service: { value: 'S', help: 'a service name or glob (disk *)' }, state: { value: 'S', help: 'ok, warning, critical or unknown' }, json },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/core/log.js';
 import type { BlickEvent } from '../../src/core/event.js';
 import { Producer } from '../../src/transport/producer.js';
-import { api, deferrals, listAll, tempDir, until } from '../fixtures/blick.js';
+import { api, deferrals, listAll, runBlick, tempDir, until } from '../fixtures/blick.js';
 import { serverProcess } from '../faults/processes.js';
 import { HookReceiver } from '../alerting/hook.js';
 
@@ -109,6 +109,15 @@ test('classification API: PUT needs the write role; GET /hosts/:host shows it wi
   const again = await show();
   assert.deepEqual(again.derived, host.derived, 'the desired state is kept across a SIGKILL');
   assert.deepEqual(again.classification, host.classification);
+
+  // the CLI shows the derived checks with their origin, file:line uncut
+  const cli = await runBlick(['hosts', 'web-01', '--url', srv.url, '--token', READ]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /classification from puppet-catalog \(\/var\/lib\/puppet\/client_data\/catalog\/web-01\.json, version 1700000000, production\), updated .*: 3 resource\(s\)/);
+  assert.match(cli.stdout, /classes: nginx, profile::web/);
+  assert.match(cli.stdout, /derived checks \(2\)\n {2}systemd demo\.service +service-running +Service\[demo\] \(\/etc\/puppet\/code\/environments\/production\/manifests\/site\.pp:3\) +puppet-catalog 1700000000\n {2}file \/etc\/motd +file +File\[\/etc\/motd\] \(.*site\.pp:7\)/);
+  const json = JSON.parse((await runBlick(['hosts', 'web-01', '--json', '--url', srv.url, '--token', READ])).stdout);
+  assert.deepEqual(json.derived, host.derived);
 });
 
 test('check set: server.checks by subscription (agent, Puppet class, host:), ETag, 304, and a long-poll that a PUT wakes', async (t) => {

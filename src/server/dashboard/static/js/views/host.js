@@ -1,5 +1,5 @@
 // @ts-check
-/** Host page: a chart of one series over a picked range, checks and metric series in two sections (each with a sparkline), facts, classification. */
+/** Host page: a chart of one series over a picked range, checks and metric series in two sections (each with a sparkline), facts, classification and derived checks with their origin. */
 // @ts-ignore: served from node_modules/uplot/dist by the server (types from the uplot package)
 import uPlotModule from '../../vendor/uPlot.esm.js';
 
@@ -21,6 +21,43 @@ const HISTORY = 600;
 /**
  * @typedef {{ row: HTMLElement, check: any, plot?: Plot, xs: number[], ys: (number | null)[], buckets?: any[] }} Row
  */
+
+/** `Service[demo] (/etc/puppet/site.pp:3)`: a derived check's origin, as the CLI and the alert name it. @param {any} o */
+export function originText(o) {
+  return `${o.resource}${o.file === undefined ? '' : o.line === undefined ? ` (${o.file})` : ` (${o.file}:${o.line})`}`;
+}
+
+/**
+ * What each classification source says of the host, and the checks derived
+ * from it with their origin (resource, manifest file:line) and current state.
+ * @param {any} host @param {any[]} checks the host's current checks
+ */
+function classificationSection(host, checks) {
+  /** @type {any[]} */ const sources = host.classification ?? [];
+  /** @type {any[]} */ const derived = host.derived ?? [];
+  if (sources.length === 0) return [h('h2', null, 'Classification'), h('p', { class: 'notice' }, 'No classification (Puppet catalog, PuppetDB or Chef) for this host.')];
+  const state = new Map(checks.map((c) => [c.service, c]));
+  return [
+    h('h2', null, 'Classification'),
+    h('dl', { class: 'facts sources', 'data-section': 'classification' }, sources.map((c) => h('div', { 'data-source': c.source },
+      h('dt', null, c.source),
+      h('dd', null,
+        [c.origin.catalog, c.origin.version && `version ${c.origin.version}`, c.origin.environment].filter(Boolean).join(' · '),
+        ` · updated ${ago(c.updated)}`, ` · ${c.resources.length} resources`,
+        c.classes.length ? h('div', { class: 'muted' }, `classes: ${c.classes.join(', ')}`) : '',
+        c.roles.length ? h('div', { class: 'muted' }, `roles: ${c.roles.join(', ')}`) : '')))),
+    h('h2', { title: 'checks nobody wrote: derived from the resources above; the classified rule alerts on them' }, `Derived checks (${derived.length})`),
+    derived.length === 0 ? h('p', { class: 'notice' }, 'No Service, Mount, File or Package resource derives a check.') :
+      h('table', { class: 'checks', 'data-section': 'derived' },
+        h('thead', null, h('tr', null, h('th', null, 'State'), h('th', null, 'Service'), h('th', null, 'Kind'), h('th', null, 'Declared by'), h('th', null, 'Source'))),
+        h('tbody', null, derived.map((d) => h('tr', { 'data-service': d.service },
+          h('td', { class: 'st' }, state.has(d.service) ? stateBadge(state.get(d.service).state) : h('span', { class: 'state none' }, 'no event yet')),
+          h('td', null, d.service),
+          h('td', null, d.kind),
+          h('td', { class: 'origin' }, originText(d.origin)),
+          h('td', { class: 'muted' }, [d.origin.source, d.origin.catalog, d.origin.version].filter(Boolean).join(' · ')))))),
+  ];
+}
 
 /**
  * @param {HTMLElement} main
@@ -98,8 +135,7 @@ export async function mount(main, params, name) {
     h('h2', null, 'Facts'),
     facts.length === 0 ? h('p', { class: 'notice' }, 'No facts reported.') :
       h('dl', { class: 'facts' }, facts.map(([k, v]) => h('div', null, h('dt', null, k), h('dd', null, v)))),
-    h('h2', null, 'Classification'),
-    host.classification ? h('pre', { class: 'json' }, JSON.stringify(host.classification, null, 2)) : h('p', { class: 'notice' }, 'No classification (Puppet catalog, PuppetDB or Chef) for this host.'),
+    ...classificationSection(host, all),
   );
 
   /** The range asked for, aligned to the step so that refetches keep bucket boundaries. */
