@@ -6,6 +6,7 @@ import type { Counter, Registry } from '../../core/metrics.js';
 import type { DerivedCheck } from '../../server/classification/types.js';
 import { checkConfigSchema, type CheckConfig } from '../checks/index.js';
 import type { Listener, MonitorContext } from '../monitor.js';
+import { Backoff } from './backoff.js';
 import { ApiUnreachable, apiErrorText, type ApiClient } from './http.js';
 
 const SOURCES = ['puppet-catalog', 'puppetdb', 'chef'] as const;
@@ -100,8 +101,7 @@ export class CheckSetClient implements Listener {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private abort: AbortController | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+  private readonly backoff: Backoff;
   private readonly errors: Counter | undefined;
   private readonly updates: Counter | undefined;
   /** the set applied now */
@@ -112,6 +112,7 @@ export class CheckSetClient implements Listener {
   constructor(private readonly api: ApiClient, private readonly o: CheckSetOptions) {
     this.errors = o.metrics?.counter('blick_agent_checkset_errors_total', 'Check-set fetches that failed (reason: unreachable, status, invalid, skipped = entries left out of a set, disk)');
     this.updates = o.metrics?.counter('blick_agent_checkset_updates_total', 'Check sets applied (from: server, disk)');
+    this.backoff = new Backoff(o.backoffMs ?? 1000, o.maxBackoffMs ?? 30_000);
   }
 
   async start(ctx: MonitorContext): Promise<void> {
@@ -125,8 +126,7 @@ export class CheckSetClient implements Listener {
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort?.abort();
-    if (this.sleepTimer) clearTimeout(this.sleepTimer);
-    this.wake?.();
+    this.backoff.cancel();
     await this.loop;
   }
 
@@ -136,7 +136,6 @@ export class CheckSetClient implements Listener {
   }
 
   private async run(): Promise<void> {
-    let backoff = this.o.backoffMs ?? 1000;
     let first = true;
     while (!this.stopped) {
       const waiting = this.current !== undefined && this.currentFrom === 'server';
@@ -149,7 +148,7 @@ export class CheckSetClient implements Listener {
         const r = await this.api.request('GET', path, { headers, timeoutMs: waiting ? this.o.waitMs + 15_000 : 15_000, signal: this.abort.signal });
         if (r.status === 304) {
           if (this.currentFrom === 'disk') { this.currentFrom = 'server'; this.ctx?.log.info({ version: this.current?.version }, 'check set: the server has the set kept on disk'); }
-          backoff = this.o.backoffMs ?? 1000;
+          this.backoff.reset();
           first = false;
           continue;
         }
@@ -161,7 +160,7 @@ export class CheckSetClient implements Listener {
           }
           await this.use(set, 'server');
           await this.save(r.body);
-          backoff = this.o.backoffMs ?? 1000;
+          this.backoff.reset();
           first = false;
           continue;
         }
@@ -173,13 +172,11 @@ export class CheckSetClient implements Listener {
           : { reason: 'invalid', error: (err as Error).message };
       }
       this.errors?.inc(1, { reason: problem.reason });
-      this.warn?.warn(`checkset:${problem.reason}`, { server: this.api.url, error: problem.error, retryMs: backoff }, 'check set: cannot fetch it from the server; retrying');
+      this.warn?.warn(`checkset:${problem.reason}`, { server: this.api.url, error: problem.error, retryMs: this.backoff.nextMs }, 'check set: cannot fetch it from the server; retrying');
       if (first) { first = false; await this.loadFromDisk(); }
       // a server that was reached and is now gone: the next successful fetch is a plain GET again
       if (this.currentFrom === 'server' && problem.reason === 'unreachable') this.currentFrom = 'disk';
-      await new Promise<void>((r) => { this.wake = r; this.sleepTimer = setTimeout(r, backoff); });
-      this.wake = undefined;
-      backoff = Math.min(backoff * 2, this.o.maxBackoffMs ?? 30_000);
+      await this.backoff.sleep();
     }
   }
 

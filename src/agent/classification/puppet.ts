@@ -5,6 +5,7 @@ import { RateLimitedLog } from '../../core/log.js';
 import type { Counter, Registry } from '../../core/metrics.js';
 import type { Listener, MonitorContext } from '../monitor.js';
 import { CatalogError, parseCatalog, type ClassificationUpload } from './catalog.js';
+import { Backoff } from './backoff.js';
 import { ApiUnreachable, apiErrorText, type ApiClient } from './http.js';
 import type { PuppetConfig } from './schema.js';
 import { PathWatch } from './watch.js';
@@ -58,8 +59,7 @@ export class PuppetCatalogSender implements Listener {
   /** the upload waiting to be sent (the newest good catalog not yet accepted) */
   private pending: ClassificationUpload | undefined;
   private sending: Promise<void> | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private wakeRetry: (() => void) | undefined;
+  private readonly backoff: Backoff;
   private reading: Promise<void> = Promise.resolve();
   private readonly refused: Counter | undefined;
   private readonly sent: Counter | undefined;
@@ -69,6 +69,7 @@ export class PuppetCatalogSender implements Listener {
   constructor(private readonly config: PuppetConfig, private readonly api: ApiClient, private readonly options: PuppetSenderOptions = {}) {
     this.refused = options.metrics?.counter('blick_agent_puppet_catalog_refused_total', 'Puppet catalogs the agent could not use (reason: json, shape, too-large, too-many-resources, read; server = the server answered 4xx)');
     this.sent = options.metrics?.counter('blick_agent_puppet_catalog_sent_total', 'Puppet catalogs the server accepted');
+    this.backoff = new Backoff(options.backoffMs ?? 1000, options.maxBackoffMs ?? 60_000);
   }
 
   /** The catalog file watched. */
@@ -88,8 +89,7 @@ export class PuppetCatalogSender implements Listener {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.watch?.stop();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.wakeRetry?.();
+    this.backoff.cancel();
     await this.reading;
     await this.sending;
   }
@@ -126,8 +126,6 @@ export class PuppetCatalogSender implements Listener {
   }
 
   private async sendLoop(): Promise<void> {
-    let backoff = this.options.backoffMs ?? 1000;
-    const max = this.options.maxBackoffMs ?? 60_000;
     while (this.pending && !this.stopped) {
       const upload = this.pending;
       const host = this.ctx!.host;
@@ -138,9 +136,10 @@ export class PuppetCatalogSender implements Listener {
           if (this.pending === upload) this.pending = undefined;
           this.lastSent = upload;
           this.sent?.inc();
-          const derived = (JSON.parse(r.body) as { derived?: unknown[] }).derived?.length ?? 0;
+          let derived: number | undefined;
+          try { derived = (JSON.parse(r.body) as { derived?: unknown[] }).derived?.length; } catch { /* the count is only logged */ }
           this.ctx?.log.info({ catalog: this.path, version: upload.origin.version, classes: upload.classes.length, resources: upload.resources.length, derived }, 'puppet: catalog sent');
-          backoff = this.options.backoffMs ?? 1000;
+          this.backoff.reset();
           continue;
         }
         if (r.status === 400 || r.status === 413) {
@@ -154,10 +153,8 @@ export class PuppetCatalogSender implements Listener {
       } catch (err) {
         retry = err instanceof ApiUnreachable ? err.message : String(err);
       }
-      this.warn?.warn('puppet:send', { server: this.api.url, error: retry, retryMs: backoff }, 'puppet: cannot send the catalog; retrying');
-      await new Promise<void>((r) => { this.wakeRetry = r; this.retryTimer = setTimeout(r, backoff); });
-      this.wakeRetry = undefined;
-      backoff = Math.min(backoff * 2, max);
+      this.warn?.warn('puppet:send', { server: this.api.url, error: retry, retryMs: this.backoff.nextMs }, 'puppet: cannot send the catalog; retrying');
+      await this.backoff.sleep();
     }
   }
 }
