@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentProcess, api, deferrals, exited, listAll, ROOT, startServer, tempDir, until } from '../fixtures/blick.js';
+import { agentProcess, deferrals, exited, listAll, ROOT, startServer, tempDir, until } from '../fixtures/blick.js';
+import { BlickAgent, agentConfigSchema } from '../../src/agent/index.js';
+import { createLogger } from '../../src/core/log.js';
+import { Registry } from '../../src/core/metrics.js';
 import type { BlickServer } from '../../src/server/index.js';
 
 const TOKEN = 'checks-pull-token-0123456789abcdef';
@@ -80,4 +84,32 @@ test('server.checks reach a running agent that subscribes (server restarted with
   await until(async () => (await pulled()).some((e: any) => e.time > restartedAt && e.time < backAt), 'a result the restarted agent produced while the server was down', 30_000);
   assert.ok((await pulled()).some((e: any) => e.time > downAt && e.time < restartedAt), 'results produced during the outage before the agent restart arrived');
   assert.equal(agent.exitCode, null, agent.output());
+});
+
+test('the agent reaches the server over HTTPS with agent.server.ca and token_file; a wrong token is refused and retried, an untrusted certificate never reached', { timeout: 60_000 }, async (t) => {
+  const defer = deferrals(t);
+  const { dir, cleanup } = tempDir();
+  defer(cleanup);
+  const cert = join(dir, 'cert.pem'), key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  const server = await startServer({ dataDir: join(dir, 'server'), config: { tokens: [{ token: TOKEN, role: 'read' }], tls: { cert_file: cert, key_file: key }, checks: [{ name: 'tls-pulled', command: [PLUGIN], interval: '1s', subscriptions: ['web'] }] } });
+  defer(() => server.stop());
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${TOKEN}\n`);
+  const agentWith = async (name: string, serverConfig: Record<string, unknown>) => {
+    const metrics = new Registry();
+    const config = agentConfigSchema.parse({ host: HOST, upstreams: [server.receiver.endpoint], heartbeat: 0, subscriptions: ['web'], server: { url: server.url, ...serverConfig } });
+    const agent = new BlickAgent(config, { dataDir: join(dir, name), metrics, log: createLogger('test', { level: 'silent' }) });
+    await agent.start();
+    defer(() => agent.stop());
+    return { agent, errors: (reason: string) => metrics.counter('blick_agent_checkset_errors_total', '').get({ reason }) };
+  };
+  const good = await agentWith('good', { token_file: tokenFile, ca: cert });
+  await until(() => good.agent.checkSet?.current?.checks.some((c) => c.name === 'tls-pulled'), 'the set over HTTPS');
+  const wrong = await agentWith('wrong', { token: 'not-the-token-0123456789', ca: cert });
+  await until(() => wrong.errors('status') >= 2, 'a refused token is retried');
+  assert.equal(wrong.agent.checkSet?.current, undefined);
+  const untrusted = await agentWith('untrusted', { token: TOKEN });
+  await until(() => untrusted.errors('unreachable') >= 1, 'an untrusted certificate is not talked to');
+  assert.equal(untrusted.agent.checkSet?.current, undefined);
 });
