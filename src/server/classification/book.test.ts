@@ -85,3 +85,15 @@ test('book: kept across a restart (the store), and a schema-3 database is migrat
   t.after(() => v.close());
   assert.equal((v.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value, '4');
 });
+
+test('book: any JSON as a desired state is stored or refused with a BlickError, never anything else (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { book } = await open(t);
+  const json = fc.jsonValue({ maxDepth: 3 });
+  const arb = fc.oneof(json, fc.record({ source: fc.constantFrom('puppet-catalog', 'chef', 'x'), origin: fc.oneof(json, fc.record({ time: fc.integer() })), classes: json, roles: json, resources: fc.oneof(json, fc.array(fc.record({ type: fc.constantFrom('Service', 'File', 'x'), title: fc.string(), parameters: fc.oneof(json, fc.dictionary(fc.string(), json)) }), { maxLength: 4 })) }, { requiredKeys: [] }));
+  await fc.assert(fc.asyncProperty(arb, async (body) => {
+    try { await book.update({ ...(body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}), host: 'fuzz-01' } as DesiredState); } catch (e) {
+      assert.ok(isBlickError(e, 'BAD_REQUEST') || isBlickError(e, 'CLASSIFICATION_TOO_LARGE'), String(e));
+    }
+  }), { numRuns: 200 });
+});

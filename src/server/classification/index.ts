@@ -9,7 +9,7 @@ import { DesiredStateBook, type DesiredChange } from './book.js';
 import { buildCheckSet, CheckSetWaits, type CheckSet } from './checkset.js';
 import type { ClassificationConfig, ServerCheckConfig } from './config.js';
 import { NeverSeenWatch } from './never-seen.js';
-import { CLASSIFIED_RULE, classifiedHooks } from './rules.js';
+import { CLASSIFIED_RULE, classifiedHooks, NEVER_SEEN_RULE } from './rules.js';
 
 export { DesiredStateBook } from './book.js';
 export type { DesiredChange, HostDesired, SourceState } from './book.js';
@@ -73,6 +73,12 @@ export class Classification implements Component {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.waits.close();
+  }
+
+  /** How many of `rules` can fire now: the classification rules only once some host is classified. */
+  rulesThatCanFire(rules: readonly { name: string }[]): number {
+    const classified = this.book.hostNames().next().done !== true;
+    return rules.filter((r) => classified || (r.name !== CLASSIFIED_RULE && r.name !== NEVER_SEEN_RULE)).length;
   }
 
   /** The check set of `host` for an agent with these subscriptions. */

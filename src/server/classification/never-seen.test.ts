@@ -15,10 +15,11 @@ import { NEVER_SEEN_SERVICE } from './rules.js';
 
 const log = createLogger('test', { level: 'silent' });
 
-test('never seen on an injected clock: not before never_seen_after; critical once; ok at the first agent event; raised again when the agent falls silent', async (t) => {
+/** A store, an ingest, a book and a started watch on a manual clock, cleaned up after the test. */
+async function harness(t: { after(fn: () => unknown): void }, start: number, afterMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'blick-never-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const clock = new ManualClock(Date.UTC(2026, 11, 1));
+  const clock = new ManualClock(start);
   const store = new SqliteStore({ path: join(dir, 'blick.db') });
   await store.open();
   t.after(() => store.close());
@@ -26,9 +27,14 @@ test('never seen on an injected clock: not before never_seen_after; critical onc
   const ingest = new Ingest({ store, log, metrics, now: clock.now });
   await ingest.init();
   const book = new DesiredStateBook({ store, config: { max_hosts: 10, max_resources: 10, max_state_bytes: 65536 }, metrics, log, now: clock.now });
-  const watch = new NeverSeenWatch({ book, ingest, afterMs: 3_600_000, log, metrics, clock });
+  const watch = new NeverSeenWatch({ book, ingest, afterMs, log, metrics, clock });
   watch.start();
   t.after(() => watch.stop());
+  return { clock, ingest, book, watch, metrics };
+}
+
+test('never seen on an injected clock: not before never_seen_after; critical once; ok at the first agent event; raised again when the agent falls silent', async (t) => {
+  const { clock, ingest, book, watch, metrics } = await harness(t, Date.UTC(2026, 11, 1), 3_600_000);
   const state = () => ingest.state.get('ghost-01', NEVER_SEEN_SERVICE);
 
   await book.update({ host: 'ghost-01', source: 'puppetdb', origin: { time: clock.now() }, classes: [], roles: [], resources: [] });
@@ -63,19 +69,7 @@ test('never seen on an injected clock: not before never_seen_after; critical onc
 });
 
 test('never seen is checked on the clock\'s timer', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'blick-never-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const clock = new ManualClock();
-  const store = new SqliteStore({ path: join(dir, 'blick.db') });
-  await store.open();
-  t.after(() => store.close());
-  const metrics = new Registry();
-  const ingest = new Ingest({ store, log, metrics, now: clock.now });
-  await ingest.init();
-  const book = new DesiredStateBook({ store, config: { max_hosts: 10, max_resources: 10, max_state_bytes: 65536 }, metrics, log, now: clock.now });
-  const watch = new NeverSeenWatch({ book, ingest, afterMs: 60_000, log, metrics, clock });
-  watch.start();
-  t.after(() => watch.stop());
+  const { clock, ingest, book } = await harness(t, Date.UTC(2026, 11, 1), 60_000);
   await book.update({ host: 'ghost-02', source: 'chef', origin: { time: clock.now() }, classes: [], roles: [], resources: [] });
   for (let i = 0; i < 6; i++) { clock.advance(15_000); await new Promise((r) => setImmediate(r)); }
   assert.ok(await waitFor(() => ingest.state.get('ghost-02', NEVER_SEEN_SERVICE)?.state === 'critical'));

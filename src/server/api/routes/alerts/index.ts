@@ -33,14 +33,17 @@ export const RULES_HEADER = 'x-blick-rules';
 
 /**
  * GET /api/v1/alerts?status=pending|firing|resolved: alerts, newest change
- * first, and the number of configured rules in `X-Blick-Rules`.
+ * first, and the number of rules that can fire in `X-Blick-Rules` (configured rules, and the
+ * built-in classification rules once a host is classified).
  */
 export const alertsRoutes = (ctx: ApiContext): FastifyPluginAsync => async (app) => {
   app.get('/alerts', async (req, reply) => {
     const q = parseQuery(query, req.query);
     const alerting = ctx.alerting;
     if (!alerting) throw new BlickError('NOT_FOUND', 'alerting is not enabled on this server');
-    reply.header(RULES_HEADER, String(alerting.rules.rules.length));
+    const rules = alerting.rules.rules;
+    // the classification rules cannot fire before a host is classified: a server without rules still says 0
+    reply.header(RULES_HEADER, String(ctx.classification ? ctx.classification.rulesThatCanFire(rules) : rules.length));
     const list = await alerting.list({ status: q.status, limit: q.host || q.rule ? 10_000 : q.limit });
     const hostOk = q.host === undefined ? undefined : glob(q.host);
     const ruleOk = q.rule === undefined ? undefined : glob(q.rule);
