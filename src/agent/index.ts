@@ -14,7 +14,7 @@ import { ApiClient } from './classification/http.js';
 import { PuppetCatalogSender } from './classification/puppet.js';
 import { agentServerSchema } from './classification/schema.js';
 import type { AgentConfig } from './config.js';
-import { FactsObserver } from './facts/index.js';
+import { FactsObserver, gatherFacts } from './facts/index.js';
 import type { Monitor, MonitorContext, MonitorEvent, Observer } from './monitor.js';
 import { SystemdListener, systemdSchema } from './listeners/systemd/index.js';
 import { HeartbeatObserver } from './observers/heartbeat/index.js';
@@ -101,7 +101,7 @@ export class BlickAgent implements Component {
     if (config.server || config.puppet || config.subscriptions.length > 0) {
       // catalog and check set go to the server's HTTP API directly, even when events go through relays
       this.api = new ApiClient(config.server ?? agentServerSchema.parse({}));
-      if (config.puppet) monitors.push(this.puppet = new PuppetCatalogSender(config.puppet, this.api, { metrics }));
+      if (config.puppet) monitors.push(this.puppet = new PuppetCatalogSender(config.puppet, this.api, { metrics, facts: () => gatherFacts(blickVersion()) }));
       const applier = this.applier = new CheckSetApplier(this.dynamicHost(), config.classification, new Set(config.checks.map((c) => c.name)), this.log.child({ part: 'checkset' }), metrics);
       monitors.push(this.checkSet = new CheckSetClient(this.api, {
         file: join(deps.dataDir, 'classification', 'checkset.json'),

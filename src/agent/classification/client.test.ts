@@ -101,7 +101,7 @@ test('puppet: the catalog is sent at start and again when Puppet replaces it by 
   const s = await standIn();
   t.after(() => s.close());
   const metrics = new Registry();
-  const sender = new PuppetCatalogSender(puppetSchema.parse({ catalog }), new ApiClient(agentServerSchema.parse({ url: s.url, token: TOKEN })), { metrics, backoffMs: 20, maxBackoffMs: 40 });
+  const sender = new PuppetCatalogSender(puppetSchema.parse({ catalog }), new ApiClient(agentServerSchema.parse({ url: s.url, token: TOKEN })), { metrics, backoffMs: 20, maxBackoffMs: 40, facts: () => ({ kernel: '6.1.0' }) });
   const ctx = recordingContext({ host: 'h1', realClock: true });
   await sender.start(ctx);
   t.after(() => sender.stop());
@@ -110,6 +110,7 @@ test('puppet: the catalog is sent at start and again when Puppet replaces it by 
   assert.deepEqual(s.puts[0].body.classes, ['web']);
   assert.deepEqual(s.puts[0].body.resources, [{ type: 'Service', title: 'demo', parameters: { ensure: 'running' }, file: '/x/site.pp', line: 3 }]);
   assert.equal(s.puts[0].body.origin.version, '1');
+  assert.deepEqual(s.puts[0].body.facts, { kernel: '6.1.0' }, 'the agent\'s facts go with the catalog');
 
   write('{"resources": [');
   await until(() => metrics.counter('blick_agent_puppet_catalog_refused_total', '').get({ reason: 'json' }) === 1, 'the bad catalog counted');

@@ -37,6 +37,8 @@ export interface PuppetSenderOptions {
   /** the directories `auto` looks in */
   dirs?: string[];
   metrics?: Registry;
+  /** the agent's facts, sent with each catalog */
+  facts?: () => Record<string, string>;
 }
 
 /**
@@ -121,6 +123,7 @@ export class PuppetCatalogSender implements Listener {
       this.warn?.warn('puppet:catalog', { catalog: this.path, reason, error: (err as Error).message }, 'puppet: cannot use the catalog; the last good one stays');
       return;
     }
+    if (this.options.facts) upload.facts = this.options.facts();
     this.pending = upload;
     this.sending ??= this.sendLoop().finally(() => { this.sending = undefined; });
   }
