@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import { BlickError } from '../../core/errors.js';
 import type { AgentServerConfig } from './schema.js';
 
 /** One answer of the server's API. */
@@ -22,7 +23,9 @@ export class ApiClient {
 
   constructor(private readonly config: AgentServerConfig) {
     this.base = new URL(config.url.endsWith('/') ? config.url : config.url + '/');
-    this.ca = config.ca ? readFileSync(config.ca) : undefined;
+    try { this.ca = config.ca ? readFileSync(config.ca) : undefined; } catch (err) {
+      throw new BlickError('CONFIG_INVALID', `agent.server.ca: cannot read ${config.ca}: ${(err as Error).message}`);
+    }
     this.agents = { http: new http.Agent({ keepAlive: true, maxSockets: 4 }), https: new https.Agent({ keepAlive: true, maxSockets: 4, ...(this.ca ? { ca: this.ca } : {}) }) };
   }
 
