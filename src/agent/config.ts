@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { zDuration, zEndpoint } from '../core/config.js';
 import { batchConfigSchema, spoolConfigSchema } from '../transport/config.js';
 import { checkConfigSchema } from './checks/index.js';
+import { agentClassificationSchema, agentServerSchema, puppetSchema, subscriptionsSchema } from './classification/schema.js';
 import { BUILTIN_MONITORS } from './registry.js';
 
 const monitorSections: Record<string, z.ZodType> = {};
@@ -18,6 +19,14 @@ export const agentConfigSchema = z.strictObject({
   /** how often facts are compared and re-sent when changed */
   facts_interval: zDuration.prefault('60s'),
   checks: z.array(checkConfigSchema).default([]),
+  /** the server's HTTP API (check set, catalog upload); see docs/classification.md */
+  server: agentServerSchema.optional(),
+  /** server.checks subscriptions; the server adds the node's Puppet classes and Chef roles */
+  subscriptions: subscriptionsSchema,
+  /** the node's cached Puppet catalog, sent to the server as its desired state; absent: no Puppet */
+  puppet: puppetSchema.optional(),
+  /** how derived checks run */
+  classification: agentClassificationSchema,
   spool: spoolConfigSchema,
   batch: batchConfigSchema,
   ...monitorSections,

@@ -21,6 +21,16 @@ test('unit states map to check states; inactive is critical only when expected',
   assert.equal(unitCheckState(u('activating', 'start'), false), 'ok');
 });
 
+test('a unit expected to be stopped (ensure => stopped) is critical while it runs or starts, ok otherwise', () => {
+  const u = (activeState: string, subState = 'dead', loadState = 'loaded') => ({ activeState, subState, loadState });
+  assert.equal(unitCheckState(u('active', 'running'), 'stopped'), 'critical');
+  assert.equal(unitCheckState(u('activating', 'start'), 'stopped'), 'critical');
+  assert.equal(unitCheckState(u('reloading', 'running'), 'stopped'), 'critical');
+  assert.equal(unitCheckState(u('inactive'), 'stopped'), 'ok');
+  assert.equal(unitCheckState(u('failed', 'failed'), 'stopped'), 'ok');
+  assert.equal(unitCheckState(u('inactive', 'dead', 'not-found'), 'stopped'), 'ok');
+});
+
 test('plain unit names in the config are expected to run, globs are not', () => {
   const l = new SystemdListener(systemdSchema.parse({ units: ['nginx.service', '*.service'] }));
   assert.equal(l.isExpected('nginx.service'), true);

@@ -39,9 +39,12 @@ export interface UnitState {
  * The state of a unit for Blick: active/reloading → ok; failed → critical;
  * inactive/deactivating → critical when the unit is expected to run, else ok;
  * activating after a crash (auto-restart) → warning, else ok; a unit expected
- * to run that does not exist → critical.
+ * to run that does not exist → critical. A unit expected to be stopped
+ * (`expected: 'stopped'`, Puppet's `ensure => stopped`) is critical while it
+ * is active, activating or reloading, else ok.
  */
-export function unitCheckState(u: Pick<UnitState, 'activeState' | 'subState' | 'loadState'>, expected: boolean): 'ok' | 'warning' | 'critical' {
+export function unitCheckState(u: Pick<UnitState, 'activeState' | 'subState' | 'loadState'>, expected: boolean | 'stopped'): 'ok' | 'warning' | 'critical' {
+  if (expected === 'stopped') return ['active', 'activating', 'reloading'].includes(u.activeState) ? 'critical' : 'ok';
   switch (u.activeState) {
     case 'active': case 'reloading': return 'ok';
     case 'failed': return 'critical';
@@ -81,6 +84,9 @@ export class SystemdListener implements Listener {
   private readonly watched: GlobSet;
   private readonly configuredExpected: Set<string>;
   private classifiedExpected = new Set<string>();
+  private classifiedStopped = new Set<string>();
+  /** attributes the events of classified units carry (derived_from, derived_file, derived_line) */
+  private classifiedAttributes = new Map<string, Record<string, string>>();
   private readonly units = new Map<string, UnitState>(); // by object path
   private bus: Bus | undefined;
   private ctx: MonitorContext | undefined;
@@ -102,20 +108,54 @@ export class SystemdListener implements Listener {
     return this.configuredExpected.has(unit) || this.classifiedExpected.has(unit);
   }
 
+  /** True when the unit must not run (set by classification: `ensure => stopped`). */
+  isExpectedStopped(unit: string): boolean {
+    return this.classifiedStopped.has(unit) && !this.configuredExpected.has(unit);
+  }
+
+  /** True when the listener reports the unit: watched by the config, or classified. */
+  private reports(unit: string): boolean {
+    return this.watched.has(unit) || this.isExpected(unit) || this.classifiedStopped.has(unit);
+  }
+
   /**
    * Units that must be running as the server's classification says (e.g. Puppet's
    * `Service[x] { ensure => running }`), beside those named in the config.
    * Replaces the previous set; units whose state changes by this are re-emitted.
    */
   async setExpectedUnits(units: Iterable<string>): Promise<void> {
-    const before = this.classifiedExpected;
-    this.classifiedExpected = new Set([...units].map((u) => (u.includes('.') ? u : `${u}.service`)));
-    const affected = new Set([...before, ...this.classifiedExpected]);
+    await this.setClassifiedUnits({ running: new Map([...units].map((u) => [u, {}])), stopped: new Map() });
+  }
+
+  /**
+   * The classified units: those that must run and those that must not, each
+   * with the attributes its events carry (`derived_from: Service[demo]`…).
+   * Replaces the previous sets. A unit that leaves them and that the config
+   * does not watch gets one ok event "no longer in the desired state" and is
+   * forgotten; one the config watches is re-emitted as it is.
+   */
+  async setClassifiedUnits(sets: { running: Map<string, Record<string, string>>; stopped: Map<string, Record<string, string>> }): Promise<void> {
+    const unitName = (u: string) => (u.includes('.') ? u : `${u}.service`);
+    const before = new Set([...this.classifiedExpected, ...this.classifiedStopped]);
+    const beforeAttributes = this.classifiedAttributes;
+    this.classifiedExpected = new Set([...sets.running.keys()].map(unitName));
+    this.classifiedStopped = new Set([...sets.stopped.keys()].map(unitName).filter((u) => !this.classifiedExpected.has(u)));
+    this.classifiedAttributes = new Map();
+    for (const [u, a] of [...sets.stopped, ...sets.running]) this.classifiedAttributes.set(unitName(u), a);
+    const now = new Set([...this.classifiedExpected, ...this.classifiedStopped]);
     const bus = this.bus;
-    for (const name of affected) {
+    for (const name of new Set([...before, ...now])) {
       const u = [...this.units.values()].find((x) => x.name === name);
+      if (!now.has(name) && !this.reports(name)) {
+        if (u) this.units.delete(u.path);
+        this.ctx?.emit({
+          service: `systemd ${name}`, state: 'ok', description: `${name} is no longer in the desired state`,
+          attributes: { unit: name, removed: 'true', ...beforeAttributes.get(name) }, time: this.ctx.now(),
+        });
+        continue;
+      }
       if (u) { this.emit(u); continue; }
-      if (bus && this.classifiedExpected.has(name)) await this.loadAndEmit(bus, name, this.generation).catch(() => {});
+      if (bus && now.has(name)) await this.loadAndEmit(bus, name, this.generation).catch(() => {});
     }
   }
 
@@ -205,7 +245,7 @@ export class SystemdListener implements Listener {
     this.units.clear();
     const found = new Set<string>();
     for (const [name, description, loadState, activeState, subState, , path] of rows) {
-      if (!this.watched.has(name) && !this.isExpected(name)) continue;
+      if (!this.reports(name)) continue;
       found.add(name);
       this.units.set(path, { name, path, description, loadState, activeState, subState });
     }
@@ -218,7 +258,7 @@ export class SystemdListener implements Listener {
     if (gen !== this.generation) return;
     for (const u of this.units.values()) this.emit(u);
     // units that must run but systemd has not loaded (never started, or not installed)
-    for (const name of [...this.configuredExpected, ...this.classifiedExpected]) {
+    for (const name of [...this.configuredExpected, ...this.classifiedExpected, ...this.classifiedStopped]) {
       if (!found.has(name)) await this.loadAndEmit(bus, name, gen).catch((err) => this.ctx?.log.warn({ err: (err as Error).message, unit: name }, 'systemd: cannot load unit'));
     }
   }
@@ -266,7 +306,7 @@ export class SystemdListener implements Listener {
       let u = this.units.get(msg.path);
       if (!u) {
         const name = unitNameFromPath(msg.path);
-        if (!name || (!this.watched.has(name) && !this.isExpected(name))) return;
+        if (!name || !this.reports(name)) return;
         u = { name, path: msg.path, activeState: 'unknown', subState: 'unknown', loadState: 'loaded', description: '' };
         this.units.set(msg.path, u);
         if (name.endsWith('.service') && iface === UNIT) void this.readService(bus, u).catch(() => {});
@@ -287,7 +327,7 @@ export class SystemdListener implements Listener {
       const [, path] = msg.body as [string, string];
       // an inactive unit that systemd unloaded; a unit that must run keeps its last state
       const u = this.units.get(path);
-      if (u && !this.isExpected(u.name)) this.units.delete(path);
+      if (u && !this.isExpected(u.name) && !this.classifiedStopped.has(u.name)) this.units.delete(path);
     } else if (msg.interface === MANAGER && msg.member === 'Reloading' && msg.body[0] === false && gen === this.generation) {
       // after daemon-reload, units may have appeared or been removed: read them again
       void this.sync(bus, gen).catch((err) => this.scheduleReconnect(err));
@@ -297,10 +337,12 @@ export class SystemdListener implements Listener {
   private emit(u: UnitState): void {
     const ctx = this.ctx;
     if (!ctx) return;
+    const stopped = this.isExpectedStopped(u.name);
     const expected = this.isExpected(u.name);
-    const state = unitCheckState(u, expected);
+    const state = unitCheckState(u, stopped ? 'stopped' : expected);
     const attributes: Record<string, string> = {
-      unit: u.name, active_state: u.activeState, sub_state: u.subState, load_state: u.loadState, expected: String(expected),
+      unit: u.name, active_state: u.activeState, sub_state: u.subState, load_state: u.loadState, expected: stopped ? 'stopped' : String(expected),
+      ...this.classifiedAttributes.get(u.name),
     };
     if (u.mainPid !== undefined) attributes.main_pid = String(u.mainPid);
     if (u.nRestarts !== undefined) attributes.restarts = String(u.nRestarts);
@@ -309,7 +351,9 @@ export class SystemdListener implements Listener {
     let description = `${u.name} ${u.activeState} (${u.subState})`;
     if (u.result && u.result !== 'success') description += `, result ${u.result}`;
     if (u.loadState === 'not-found') description = `${u.name} does not exist (load state not-found)`;
+    else if (state === 'critical' && stopped) description += ', but it is expected to be stopped';
     else if (state === 'critical' && expected && u.activeState !== 'failed') description += ', but it is expected to run';
+    if (state !== 'ok' && attributes.derived_from) description += ` (${attributes.derived_from}${attributes.derived_file ? ` at ${attributes.derived_file}${attributes.derived_line ? `:${attributes.derived_line}` : ''}` : ''})`;
     const event: MonitorEvent = { service: `systemd ${u.name}`, state, description, attributes, time: ctx.now() };
     ctx.emit(event);
   }
