@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { part, Supervisor, type Component, type FailureListener } from '../core/component.js';
 import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
