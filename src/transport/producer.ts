@@ -328,12 +328,16 @@ export class Producer implements Component {
       for (let r = 0; r < runs.length; r++) {
         const [from, to] = runs[r]!;
         const id = runs.length === 1 ? batch.id : `${batch.id}-r${r}`;
-        const parts = asItIs ? [{ id, seq: o?.seq ?? 0, events: events.length, data: raw!, forwarded: true, origin: o?.producerId }] : this.cut(id, seqs ? seqs[from]! : 0, events.slice(from, to), false, head);
+        const seq = seqs ? seqs[from]! : 0;
+        let parts: SpoolPart[] = asItIs ? [{ id, seq, events: events.length, data: raw!, forwarded: true, origin: o?.producerId }] : this.cut(id, seq, events.slice(from, to), false, head);
+        const same = (p: SpoolPart, have: SpooledBatch) => have.forwarded && have.seq === p.seq && have.events === p.events;
+        // the same id for other events (another producer's batch): the run goes under a fresh id
+        // (the ack names the id, so it must be unique in the spool); the numbers still dedupe
+        if (parts.some((p) => { const have = this.spool.get(p.id); return have !== undefined && !same(p, have); })) parts = this.cut(this.ids.next(), seq, events.slice(from, to), false, head);
         for (const part of parts) {
           const have = this.spool.get(part.id);
-          if (have && have.forwarded && have.seq === part.seq && have.events === part.events) { result.duplicates += part.events; continue; }
-          // the same id for other events (another producer's batch): spooled under a fresh id; numbers still dedupe
-          this.spool.append(have ? { ...part, id: this.ids.next() } : part);
+          if (have) { result.duplicates += part.events; continue; }
+          this.spool.append(part);
           result.spooled += part.events;
         }
       }
