@@ -54,7 +54,8 @@ export const classificationRoutes = (ctx: ApiContext): FastifyPluginAsync => asy
     let set = cls.checkSet(host, subs);
     if (q.wait !== undefined && q.wait > 0 && known.includes(set.version)) {
       const was = set.version;
-      await cls.waits.wait(host, () => cls.checkSet(host, subs).version !== was, q.wait, req.raw);
+      // the response's close: the request's fires once its body is read, the response's when the client goes
+      await cls.waits.wait(host, () => cls.checkSet(host, subs).version !== was, q.wait, reply.raw);
       set = cls.checkSet(host, subs);
     }
     reply.header('etag', `"${set.version}"`);
