@@ -41,8 +41,7 @@ export const classificationRoutes = (ctx: ApiContext): FastifyPluginAsync => asy
   app.put<{ Params: { host: string } }>('/hosts/:host/classification', { config: { role: 'write' } }, async (req) => {
     const host = hostParam(req.params.host);
     // the book validates (the one place that counts and logs a refused state); the path names the host
-    const body = req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : { body: req.body };
-    await cls.book.update({ ...(body as Omit<DesiredState, 'host'>), host });
+    await cls.book.put(host, req.body);
     return { host, derived: cls.book.derived(host) };
   });
 
