@@ -250,6 +250,14 @@ test('DELETE /api/v1/hosts/:host forgets the classification too; a server stoppi
   assert.equal((await api(server.url, '/api/v1/hosts/gone-01', { method: 'DELETE', headers: auth(WRITE) })).status, 404);
 
   const first = await api(server.url, '/api/v1/hosts/web-01/checkset', { headers: auth(READ) });
+  // a client that gives up is no longer held
+  const abort = new AbortController();
+  const given = fetch(`${server.url}/api/v1/hosts/web-01/checkset?wait=60s`, { headers: { ...auth(READ), 'if-none-match': first.headers.get('etag')! }, signal: abort.signal }).catch(() => 'aborted');
+  await until(() => server.classification.waits.size === 1, 'the first long-poll to be held');
+  abort.abort();
+  assert.equal(await given, 'aborted');
+  await until(() => server.classification.waits.size === 0, 'the aborted long-poll to be let go');
+
   const polling = api(server.url, '/api/v1/hosts/web-01/checkset?wait=60s', { headers: { ...auth(READ), 'if-none-match': first.headers.get('etag')! } });
   await until(() => server.classification.waits.size === 1, 'the long-poll to be held');
   let answered = false;

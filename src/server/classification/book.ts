@@ -45,6 +45,8 @@ export interface DesiredStateBookOptions {
 }
 
 const KEPT_TYPES = new Set<string>(DERIVING_TYPES);
+/** more top-level keys than a desired state can have, with room for a few unknown ones to be named */
+const MAX_KEYS = 32;
 
 /**
  * The desired state of every host, per source (the agent's catalog upload,
@@ -110,6 +112,16 @@ export class DesiredStateBook implements DesiredStateSink {
       this.rederive(h);
       await this.changed(h.host, before, h.derived);
     });
+  }
+
+  /**
+   * Replace what a source says of `host` from a request body (PUT
+   * /api/v1/hosts/:host/classification: a desired state without host).
+   */
+  put(host: string, body: unknown): Promise<void> {
+    const obj = body !== null && typeof body === 'object' && !Array.isArray(body) ? body : { body };
+    try { this.checkKeys(obj); } catch (err) { return Promise.reject(err); }
+    return this.update({ ...(obj as Omit<DesiredState, 'host'>), host });
   }
 
   /** Forget what `source` said of `host` (a node deactivated in PuppetDB). */
@@ -183,6 +195,7 @@ export class DesiredStateBook implements DesiredStateSink {
 
   /** Validate and bound a state; keeps only the resource types checks are derived from. */
   private check(input: DesiredState): DesiredState {
+    this.checkKeys(input);
     const r = desiredStateSchema.safeParse(input);
     if (!r.success) this.refuse('invalid', input, `the desired state is invalid: ${describeIssues(r.error)}`, 'BAD_REQUEST');
     const state = r.data as DesiredState;
@@ -196,6 +209,14 @@ export class DesiredStateBook implements DesiredStateSink {
       this.refuse('bytes', state, `the desired state of ${state.host} from ${state.source} is ${bytes} bytes as JSON; the server keeps at most ${c.max_state_bytes} (server.classification.max_state_bytes)`, 'CLASSIFICATION_TOO_LARGE');
     }
     return state;
+  }
+
+  /** A desired state has eight keys: refuse an object of thousands before copying it or zod listing each. */
+  private checkKeys(input: unknown): void {
+    if (input === null || typeof input !== 'object') return;
+    let keys = 0;
+    for (const k in input) if (Object.hasOwn(input, k) && ++keys > MAX_KEYS) break;
+    if (keys > MAX_KEYS) this.refuse('invalid', undefined, `the desired state is invalid: it has more than ${MAX_KEYS} keys; a desired state has host, source, origin, classes, roles, resources and facts`, 'BAD_REQUEST');
   }
 
   private refuse(reason: string, s: Partial<DesiredState> | undefined, message: string, code: 'BAD_REQUEST' | 'CLASSIFICATION_LIMIT' | 'CLASSIFICATION_TOO_LARGE'): never {

@@ -41,8 +41,7 @@ export const classificationRoutes = (ctx: ApiContext): FastifyPluginAsync => asy
   app.put<{ Params: { host: string } }>('/hosts/:host/classification', { config: { role: 'write' } }, async (req) => {
     const host = hostParam(req.params.host);
     // the book validates (the one place that counts and logs a refused state); the path names the host
-    const body = req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body : { body: req.body };
-    await cls.book.update({ ...(body as Omit<DesiredState, 'host'>), host });
+    await cls.book.put(host, req.body);
     return { host, derived: cls.book.derived(host) };
   });
 
@@ -54,7 +53,8 @@ export const classificationRoutes = (ctx: ApiContext): FastifyPluginAsync => asy
     let set = cls.checkSet(host, subs);
     if (q.wait !== undefined && q.wait > 0 && known.includes(set.version)) {
       const was = set.version;
-      await cls.waits.wait(host, () => cls.checkSet(host, subs).version !== was, q.wait, req.raw);
+      // the response's close: the request's fires once its body is read, the response's when the client goes
+      await cls.waits.wait(host, () => cls.checkSet(host, subs).version !== was, q.wait, reply.raw);
       set = cls.checkSet(host, subs);
     }
     reply.header('etag', `"${set.version}"`);
