@@ -100,7 +100,8 @@ interface Pending { resolve(v: unknown): void; reject(err: Error): void; packets
  */
 export class WorkerAggregator implements Aggregator {
   private worker: Worker | undefined;
-  private liveThreads = 0;
+  /** worker threads started and not yet exited (a crashed one may still be terminating) */
+  private readonly live = new Set<Worker>();
   private droppedWhileDown = 0;
   private buf: Buffer | undefined;
   private off = 0;
@@ -127,8 +128,8 @@ export class WorkerAggregator implements Aggregator {
     const init: WorkerInit = { config: this.config, ...(this.lastFlush ? { restore: this.lastFlush } : {}) };
     const w = new Worker(this.entry, { workerData: init, name: 'statsd-aggregator' });
     this.worker = w;
-    this.liveThreads++;
-    w.once('exit', () => { this.liveThreads--; });
+    this.live.add(w);
+    w.once('exit', () => { this.live.delete(w); });
     w.on('message', (m: FromWorker) => {
       if (m.t === 'log') { this.log.warn(m.obj, m.msg); return; }
       const p = this.pending.get(m.id);
@@ -266,7 +267,7 @@ export class WorkerAggregator implements Aggregator {
   }
 
   /** Worker threads started and not yet exited (0 after close). */
-  get threads(): number { return this.liveThreads; }
+  get threads(): number { return this.live.size; }
 
   /** Test hook: make the worker throw, as a bug would. */
   crashForTest(): void {
@@ -279,6 +280,7 @@ export class WorkerAggregator implements Aggregator {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     for (const p of this.pending.values()) p.reject(new Error('the statsd worker was stopped'));
     this.pending.clear();
-    if (this.worker) await this.worker.terminate();
+    // a crashed worker's terminate() may still be under way: wait for every thread, not only the current one
+    await Promise.all([...this.live].map((w) => w.terminate().catch(() => undefined)));
   }
 }

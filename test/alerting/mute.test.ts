@@ -23,6 +23,13 @@ const rules = [
   { name: 'svc-critical', match: { service: 'svc *' }, when: 'state == "critical"' },
 ];
 
+/**
+ * How long the CLI's silence lasts. Everything between `silence add` and the check that
+ * db-1 is still muted (two posts, a notification, two CLI runs) must happen within it;
+ * 2 s was too short on a loaded machine, so the silence expired before that check.
+ */
+const SILENCE_MS = 6000;
+
 test('a silence (from the CLI) mutes notifications but not state; its expiry un-mutes; expired silences stay listed', async (t) => {
   const { defer, dir, hook } = await withHook(t);
   const server = await startServer({ dataDir: join(dir, 'server'), config: { rules, notifiers: { ops: { type: 'webhook', url: hook.url } }, routes: [{ notify: ['ops'], group_interval: '100ms' }] } });
@@ -31,7 +38,7 @@ test('a silence (from the CLI) mutes notifications but not state; its expiry un-
 
   // the silence starts while the CLI runs, so no earlier than t0
   const t0 = Date.now();
-  const add = await cli(['silence', 'add', '--host', 'db-*', '--service', 'svc *', '--for', '2s', '--reason', 'maintenance window', '--author', 'alice'], env);
+  const add = await cli(['silence', 'add', '--host', 'db-*', '--service', 'svc *', '--for', `${SILENCE_MS / 1000}s`, '--reason', 'maintenance window', '--author', 'alice'], env);
   assert.equal(add.code, 0, add.stderr);
   const id = add.stdout.trim();
   assert.match(id, /^[0-9A-Z]{26}$/);
@@ -46,8 +53,8 @@ test('a silence (from the CLI) mutes notifications but not state; its expiry un-
   assert.match(list.stdout, /firing\s+critical\s+svc-critical\s+db-1/);
   assert.equal(hook.of('svc-critical', undefined, 'db-1').length, 0, 'muted while the silence is active');
 
-  const hit = await until(() => hook.of('svc-critical', 'firing', 'db-1')[0], 'the notification after the silence expires', 5000);
-  assert.ok(hit.at - t0 >= 1900, `sent ${hit.at - t0} ms after the silence began (2 s)`);
+  const hit = await until(() => hook.of('svc-critical', 'firing', 'db-1')[0], 'the notification after the silence expires', SILENCE_MS + 10_000);
+  assert.ok(hit.at - t0 >= SILENCE_MS - 100, `sent ${hit.at - t0} ms after the silence began (${SILENCE_MS / 1000} s)`);
   const sl = await cli(['silence', 'list', '--json'], env);
   const silences = JSON.parse(sl.stdout);
   assert.equal(silences.length, 1);
