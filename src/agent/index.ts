@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { part, Supervisor, type Component, type FailureListener } from '../core/component.js';
-import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { blickVersion } from '../core/version.js';
-import { producerFromConfig } from '../transport/config.js';
-import type { DnsConfig } from '../transport/discovery.js';
+import { producerFromConfig, type ProducingDaemonDeps } from '../transport/config.js';
 import type { Producer } from '../transport/producer.js';
 import { NagiosCheck } from './checks/index.js';
 import { CheckSetApplier } from './classification/apply.js';
@@ -23,13 +21,7 @@ import { BUILTIN_MONITORS } from './registry.js';
 
 export { agentConfigSchema, type AgentConfig } from './config.js';
 
-export interface AgentDeps {
-  dataDir: string;
-  curve?: CurveConfig | undefined;
-  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
-  dns?: DnsConfig | undefined;
-  log?: Logger;
-  metrics?: Registry;
+export interface AgentDeps extends ProducingDaemonDeps {
   now?: () => number;
   /** extra monitors (tests, embedding) */
   monitors?: Monitor[];

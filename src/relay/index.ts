@@ -1,12 +1,10 @@
 import { part, Supervisor, type Component, type FailureListener } from '../core/component.js';
-import type { CurveConfig } from '../core/config.js';
 import { BlickError } from '../core/errors.js';
 import { DEFAULT_TIME_BOUNDS, makeEvent, PRODUCER_SOURCES, type EventInput } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
 import { isLocalEndpoint, isLoopback, splitHostPort } from '../core/net.js';
-import { producerFromConfig } from '../transport/config.js';
-import type { DnsConfig } from '../transport/discovery.js';
+import { producerFromConfig, type ProducingDaemonDeps } from '../transport/config.js';
 import { curveServerFromConfig } from '../transport/curve.js';
 import type { Producer } from '../transport/producer.js';
 import { Receiver } from '../transport/receiver.js';
@@ -19,13 +17,7 @@ import { createTrapListener } from './snmp/traps/index.js';
 export { relayConfigSchema, type RelayConfig } from './config.js';
 
 /** What the composition root gives a relay besides its section. */
-export interface RelayDeps {
-  dataDir: string;
-  curve?: CurveConfig | undefined;
-  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
-  dns?: DnsConfig | undefined;
-  log?: Logger;
-  metrics?: Registry;
+export interface RelayDeps extends ProducingDaemonDeps {
   /** unix ms [Date.now] */
   now?: () => number;
 }

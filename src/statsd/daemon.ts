@@ -1,10 +1,8 @@
 import { Supervisor, type Component, type FailureListener } from '../core/component.js';
-import type { CurveConfig } from '../core/config.js';
 import { makeEvent } from '../core/event.js';
 import { createLogger, RateLimitedLog, type Logger } from '../core/log.js';
 import { Registry } from '../core/metrics.js';
-import { producerFromConfig } from '../transport/config.js';
-import type { DnsConfig } from '../transport/discovery.js';
+import { producerFromConfig, type ProducingDaemonDeps } from '../transport/config.js';
 import type { Producer } from '../transport/producer.js';
 import type { StatsdConfig } from './config.js';
 import { createStatsd, type StatsdServer } from './index.js';
@@ -22,7 +20,7 @@ export class StatsdDaemon implements Component {
   /** producer → statsd: the side channel is up before the first flush and drained after the last */
   private readonly parts: Supervisor;
 
-  constructor(readonly config: StatsdConfig, deps: { dataDir: string; curve?: CurveConfig | undefined; dns?: DnsConfig | undefined; log?: Logger; metrics?: Registry }) {
+  constructor(readonly config: StatsdConfig, deps: ProducingDaemonDeps) {
     this.log = deps.log ?? createLogger('statsd');
     const warn = new RateLimitedLog(this.log);
     const metrics = deps.metrics ?? new Registry();

@@ -32,6 +32,16 @@ export interface ProducerSection {
   batch?: z.output<typeof batchConfigSchema> | undefined;
 }
 
+/** What the composition root gives every daemon that produces (agent, relay, statsd) besides its section. */
+export interface ProducingDaemonDeps {
+  dataDir: string;
+  curve?: CurveConfig | undefined;
+  /** how srv+tcp:// upstreams are resolved (the top-level `dns:` section) */
+  dns?: DnsConfig | undefined;
+  log?: Logger;
+  metrics?: Registry;
+}
+
 /** What a daemon gives {@link producerFromConfig} besides its section. */
 export interface ProducerDeps {
   dataDir: string;
