@@ -4,25 +4,12 @@
  * (times are passed in), so every case is unit-tested without a device.
  */
 
-/** net-snmp's ObjectType codes of the values this file reads. */
-export const SnmpType = {
-  Integer: 2,
-  OctetString: 4,
-  Null: 5,
-  OID: 6,
-  IpAddress: 64,
-  Counter32: 65,
-  Gauge32: 66,
-  TimeTicks: 67,
-  Opaque: 68,
-  Counter64: 70,
-  NoSuchObject: 128,
-  NoSuchInstance: 129,
-  EndOfMibView: 130,
-} as const;
+import { VARBIND_TYPES, type Varbind } from '../values.js';
 
-/** One varbind as net-snmp hands it over (the fields the poller reads). */
-export interface Varbind { oid: string; type: number; value: unknown }
+export type { Varbind };
+
+/** net-snmp's ObjectType codes (the trap listener's table), with the SMIv2 names of the 32-bit types. */
+export const SnmpType = { ...VARBIND_TYPES, Counter32: VARBIND_TYPES.Counter, Gauge32: VARBIND_TYPES.Gauge } as const;
 
 /** The width of a counter: Counter32 wraps at 2^32, Counter64 at 2^64. */
 export type CounterBits = 32 | 64;
